@@ -1,0 +1,138 @@
+//! The `sonde` command line (DESIGN §7).
+//!
+//! `sonde check` exits 0 for OK, 1 for any other outcome, and 2 when the
+//! command itself cannot run, with the reason on stderr.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::{Value, json};
+
+use crate::report::CheckOutput;
+use crate::runtime::{Plugin, Runtime, RuntimeConfig, Status, builtin};
+
+#[derive(Debug, Parser)]
+#[command(name = "sonde", version, about = "Health service for data-source connectors")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one check in the same sandbox as the service and print the result.
+    Check(CheckArgs),
+    /// Work with plugin files.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Debug, Args)]
+#[group(id = "probe", required = true, multiple = false)]
+pub struct ProbeSource {
+    /// A plugin file (.wasm component).
+    #[arg(long, group = "probe")]
+    pub plugin: Option<PathBuf>,
+    /// A built-in probe's source type, e.g. postgres.
+    #[arg(long = "type", group = "probe")]
+    pub source_type: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub probe: ProbeSource,
+    /// The source's configuration, as JSON.
+    #[arg(long)]
+    pub config: String,
+    /// Deadline of the attempt, e.g. 10s or 500ms.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Print a plugin's probe-info and WIT version as JSON.
+    Inspect {
+        /// The plugin file.
+        file: PathBuf,
+    },
+}
+
+/// Why a command could not run at all (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("--config is not valid JSON: {0}")]
+    ConfigJson(String),
+    #[error("--config must be a JSON object")]
+    ConfigNotObject,
+    #[error("no built-in probe of type {wanted:?} (built in: {available})")]
+    UnknownType { wanted: String, available: String },
+    #[error(transparent)]
+    Load(#[from] crate::runtime::PluginLoadError),
+    #[error(transparent)]
+    Runtime(#[from] crate::runtime::RuntimeError),
+    #[error("cannot write the output: {0}")]
+    Output(String),
+}
+
+/// Runs a parsed command; returns the process exit code.
+pub async fn run(cli: Cli) -> Result<u8, CommandError> {
+    match cli.command {
+        Command::Check(args) => check(args).await,
+        Command::Plugin(PluginCommand::Inspect { file }) => inspect(file).await,
+    }
+}
+
+async fn select_plugin(runtime: &Runtime, probe: &ProbeSource) -> Result<Plugin, CommandError> {
+    if let Some(path) = &probe.plugin {
+        return Ok(runtime.load_file(path).await?);
+    }
+    let wanted = probe.source_type.clone().unwrap_or_default();
+    match runtime.load_builtin(&wanted).await {
+        Some(plugin) => Ok(plugin?),
+        None => {
+            let names: Vec<&str> = builtin::all().iter().map(|(n, _)| *n).collect();
+            Err(CommandError::UnknownType { wanted, available: names.join(", ") })
+        }
+    }
+}
+
+async fn check(args: CheckArgs) -> Result<u8, CommandError> {
+    let config: Value =
+        serde_json::from_str(&args.config).map_err(|e| CommandError::ConfigJson(e.to_string()))?;
+    if !config.is_object() {
+        return Err(CommandError::ConfigNotObject);
+    }
+    let runtime = Runtime::new(RuntimeConfig::default())?;
+    let plugin = select_plugin(&runtime, &args.probe).await?;
+    let report = runtime.check(&plugin, &config, args.timeout).await;
+    if !report.stderr.text.is_empty() {
+        tracing::info!(stderr = %report.stderr.text, "probe stderr");
+    }
+    print_json(&CheckOutput::from(&report))?;
+    Ok(if report.status == Status::Ok { 0 } else { 1 })
+}
+
+async fn inspect(file: PathBuf) -> Result<u8, CommandError> {
+    let runtime = Runtime::new(RuntimeConfig::default())?;
+    let plugin = runtime.load_file(&file).await?;
+    let info = &plugin.info;
+    print_json(&json!({
+        "source_type": info.source_type,
+        "version": info.version,
+        "description": info.description,
+        "config_schema": info.config_schema,
+        "wit_version": info.wit_version,
+        "sha256": plugin.digest,
+        "file": file,
+    }))?;
+    Ok(0)
+}
+
+fn print_json(v: &impl serde::Serialize) -> Result<(), CommandError> {
+    use std::io::Write;
+    let text = serde_json::to_string_pretty(v).map_err(|e| CommandError::Output(e.to_string()))?;
+    writeln!(std::io::stdout(), "{text}").map_err(|e| CommandError::Output(e.to_string()))
+}

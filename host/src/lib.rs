@@ -1,0 +1,18 @@
+//! Sonde: a health service for data-source connectors.
+//!
+//! Probe plugins are WebAssembly components of the `sonde:probe` world
+//! (`wit/probe.wit`). The host loads them, runs every check in a fresh
+//! sandbox with a deadline and resource limits, and reports the outcome.
+//!
+//! # Layout
+//! - [`bindings`]: the host side of `wit/probe.wit`.
+//! - [`runtime`]: engine, plugin loading, sandbox, outcomes.
+//! - [`schema`]: config validation and secret handling.
+//! - [`report`]: the JSON a check is printed as.
+//! - [`cli`]: the `sonde` command line.
+
+pub mod bindings;
+pub mod cli;
+pub mod report;
+pub mod runtime;
+pub mod schema;

@@ -1,0 +1,17 @@
+//! The first-party probes, embedded in the binary by the build script.
+//!
+//! They are ordinary components and run in the same sandbox as dropped-in
+//! plugins; a dropped-in plugin of the same source type replaces one.
+
+include!(concat!(env!("OUT_DIR"), "/builtin_plugins.rs"));
+
+/// `(name, component bytes)` of every built-in probe; the name is the
+/// probe crate's suffix (`sonde-probe-tcp` is "tcp").
+pub fn all() -> &'static [(&'static str, &'static [u8])] {
+    BUILTIN_PLUGINS
+}
+
+/// The bytes of the built-in probe called `name`.
+pub fn get(name: &str) -> Option<&'static [u8]> {
+    BUILTIN_PLUGINS.iter().find(|(n, _)| *n == name).map(|(_, b)| *b)
+}

@@ -1,0 +1,341 @@
+//! The runtime: loads probe plugins and runs each call in a fresh sandbox.
+//!
+//! # Layout
+//! - [`engine`]: the one `Engine` (pooling allocator, epoch ticker).
+//! - [`cache`]: compiled plugins on disk, keyed by content and engine.
+//! - [`plugin`]: loading and the ways a file can be wrong.
+//! - [`sandbox`]: the `Store` data of one call, deny-by-default.
+//! - [`limits`]: the per-check memory cap.
+//! - [`outcome`]: statuses, reports, and trap classification.
+//! - [`builtin`]: the probes embedded in the binary.
+//!
+//! Every `endpoints` and `check` call gets its own `Store`, dropped when the
+//! call ends. One deadline covers both calls of an attempt; it is enforced by
+//! racing the calls against a timer (biased towards the timer, so an expired
+//! check is never polled again) while the epoch makes CPU-bound guests yield.
+
+pub mod builtin;
+pub mod cache;
+pub mod engine;
+pub mod limits;
+pub mod outcome;
+pub mod plugin;
+pub mod sandbox;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::Value;
+use tokio::time::Instant;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store};
+
+use crate::bindings::{CheckError, Endpoint, PluginPre};
+use crate::schema::{ConfigSchema, Redactor};
+pub use outcome::{Cause, CheckReport, Status};
+pub use plugin::{LoadError, Origin, Plugin, PluginInfo, PluginLoadError};
+use sandbox::net::NetPolicy;
+use sandbox::{Outputs, Sandbox, Spec};
+
+/// Limits and policy shared by every check.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Linear memory one check may use.
+    pub memory_limit: usize,
+    /// Bytes kept of each of stdout and stderr.
+    pub output_cap: usize,
+    /// TCP connects one check may make.
+    pub max_sockets: usize,
+    /// Instances that may exist at once (the pool's size).
+    pub max_instances: u32,
+    /// Native stack a guest may use.
+    pub wasm_stack: usize,
+    /// Allow link-local and metadata addresses (off by default).
+    pub allow_link_local: bool,
+    /// Where compiled plugins are cached; `None` compiles in memory only.
+    pub cache_dir: Option<PathBuf>,
+    /// Deadline of the `info` call made at load time.
+    pub info_timeout: Duration,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            memory_limit: 64 << 20,
+            output_cap: 64 << 10,
+            max_sockets: 16,
+            max_instances: 1000,
+            wasm_stack: 512 << 10,
+            allow_link_local: false,
+            cache_dir: cache::default_dir(),
+            info_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why the runtime itself could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("cannot configure the WebAssembly engine: {0}")]
+    Engine(String),
+}
+
+/// Caps on guest-provided text, so a probe cannot bloat the store.
+const MAX_MESSAGE: usize = 256;
+const MAX_EXTRA: usize = 8 << 10;
+const MAX_DETAILS: usize = 64 << 10;
+
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<Sandbox>,
+    config: RuntimeConfig,
+    cache: Option<cache::Cache>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// The sandbox of the call in progress, kept so a timed-out attempt can
+/// still report what the guest printed and what it was denied.
+#[derive(Default)]
+struct Trace {
+    outputs: Option<Outputs>,
+    net: Option<Arc<NetPolicy>>,
+}
+
+/// Runs `fut` until `deadline`, checking the clock before the future, so a
+/// guest past its deadline is never resumed.
+async fn within<F: Future>(deadline: Instant, fut: F) -> Option<F::Output> {
+    tokio::select! {
+        biased;
+        _ = tokio::time::sleep_until(deadline) => None,
+        out = fut => Some(out),
+    }
+}
+
+impl Runtime {
+    pub fn new(config: RuntimeConfig) -> Result<Self, RuntimeError> {
+        let engine = engine::build(&config).map_err(|e| RuntimeError::Engine(e.to_string()))?;
+        let linker = sandbox::linker(&engine).map_err(|e| RuntimeError::Engine(e.to_string()))?;
+        let cache = config.cache_dir.as_ref().and_then(|dir| match cache::Cache::new(dir, &engine) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "plugin cache disabled");
+                None
+            }
+        });
+        Ok(Self { engine, linker, config, cache })
+    }
+
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.config
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Loads a plugin file.
+    pub async fn load_file(&self, path: impl Into<PathBuf>) -> Result<Plugin, PluginLoadError> {
+        let path = path.into();
+        let origin = Origin::File(path.clone());
+        match tokio::fs::read(&path).await {
+            Ok(bytes) => self.load(origin, &bytes).await,
+            Err(e) => Err(PluginLoadError { origin, error: LoadError::Read(e.to_string()) }),
+        }
+    }
+
+    /// Loads the built-in probe called `name`.
+    pub async fn load_builtin(&self, name: &str) -> Option<Result<Plugin, PluginLoadError>> {
+        let bytes = builtin::get(name)?;
+        Some(self.load(Origin::BuiltIn(name.to_string()), bytes).await)
+    }
+
+    /// Compiles, links and describes a plugin.
+    pub async fn load(&self, origin: Origin, bytes: &[u8]) -> Result<Plugin, PluginLoadError> {
+        self.load_inner(&origin, bytes).await.map_err(|error| PluginLoadError { origin, error })
+    }
+
+    async fn load_inner(&self, origin: &Origin, bytes: &[u8]) -> Result<Plugin, LoadError> {
+        plugin::sniff(bytes)?;
+        let digest = cache::digest(bytes);
+        let component = self.compile(&digest, bytes).await?;
+        let wit_version = plugin::probe_export_version(&component)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
+        let pre = PluginPre::new(pre).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
+
+        let deadline = Instant::now() + self.config.info_timeout;
+        let (mut store, outputs) = self.store(Arc::new(NetPolicy::deny_all()), deadline);
+        let call = async {
+            let plugin = pre.instantiate_async(&mut store).await?;
+            plugin.sonde_probe_probe().call_info(&mut store).await
+        };
+        let info = match within(deadline, call).await {
+            None => return Err(LoadError::Info(format!("no answer within {:?}", self.config.info_timeout))),
+            Some(Err(e)) => {
+                let r = outcome::classify_trap(&e, &outputs.stderr.captured());
+                let detail = r.extra.map(|x| format!(" ({x})")).unwrap_or_default();
+                return Err(LoadError::Info(format!("{}{detail}", r.message.unwrap_or_default())));
+            }
+            Some(Ok(info)) => info,
+        };
+        plugin::check_source_type(&info.source_type)?;
+        let schema = ConfigSchema::parse(&info.config_schema).map_err(LoadError::Schema)?;
+        tracing::debug!(%origin, source_type = %info.source_type, version = %info.version, "plugin loaded");
+        Ok(Plugin {
+            info: Arc::new(PluginInfo {
+                source_type: info.source_type,
+                version: info.version,
+                description: info.description,
+                config_schema: schema.raw().clone(),
+                wit_version: format!("sonde:probe@{wit_version}"),
+            }),
+            origin: origin.clone(),
+            digest,
+            schema: Arc::new(schema),
+            pre,
+        })
+    }
+
+    /// Compilation is CPU-heavy: keep it off the async workers.
+    async fn compile(&self, digest: &str, bytes: &[u8]) -> Result<Component, LoadError> {
+        let engine = self.engine.clone();
+        let cache = self.cache.clone();
+        let (digest, bytes) = (digest.to_string(), bytes.to_vec());
+        tokio::task::spawn_blocking(move || match &cache {
+            Some(cache) => cache.load_or_compile(&engine, &digest, &bytes),
+            None => Component::new(&engine, &bytes),
+        })
+        .await
+        .map_err(|e| LoadError::NotAComponent(format!("compiler task failed: {e}")))?
+        .map_err(|e| LoadError::NotAComponent(format!("{e:#}")))
+    }
+
+    fn store(&self, net: Arc<NetPolicy>, deadline: Instant) -> (Store<Sandbox>, Outputs) {
+        let (sandbox, outputs) = Sandbox::new(Spec {
+            net,
+            memory_bytes: self.config.memory_limit,
+            output_cap: self.config.output_cap,
+            deadline,
+        });
+        let mut store = Store::new(&self.engine, sandbox);
+        store.limiter(|s| &mut s.limits);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
+        (store, outputs)
+    }
+
+    /// Runs one attempt of a check: validate, `endpoints`, resolve, `check`,
+    /// all within `timeout`. Never panics; every failure is a report.
+    pub async fn check(&self, plugin: &Plugin, config: &Value, timeout: Duration) -> CheckReport {
+        let started_at = Utc::now();
+        let t0 = Instant::now();
+        let redactor = Redactor::new(plugin.schema.secrets_in(config));
+        let mut trace = Trace::default();
+
+        let mut report = match plugin.schema.validate(config) {
+            Err(violations) => {
+                let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
+                CheckReport::failed(format!("config does not match the schema: {}", list.join("; ")))
+            }
+            Ok(()) => {
+                let text = config.to_string();
+                match within(t0 + timeout, self.attempt(plugin, &text, t0 + timeout, &mut trace)).await {
+                    Some(report) => report,
+                    None => CheckReport::timeout(timeout),
+                }
+            }
+        };
+
+        report.started_at = started_at;
+        report.duration = t0.elapsed();
+        if let Some(outputs) = &trace.outputs {
+            report.stdout = outputs.stdout.captured();
+            report.stderr = outputs.stderr.captured();
+        }
+        report.denied_connects = trace.net.as_ref().map_or(0, |n| n.denied());
+        scrub(&mut report, &redactor);
+        report
+    }
+
+    async fn attempt(&self, plugin: &Plugin, config: &str, deadline: Instant, trace: &mut Trace) -> CheckReport {
+        // 1. Which peers does this config need? Asked with no network at all.
+        let (mut store, outputs) = self.store(Arc::new(NetPolicy::deny_all()), deadline);
+        trace.outputs = Some(outputs.clone());
+        let call = async {
+            let p = plugin.pre.instantiate_async(&mut store).await?;
+            p.sonde_probe_probe().call_endpoints(&mut store, config).await
+        };
+        let endpoints: Vec<Endpoint> = match call.await {
+            Ok(Ok(endpoints)) => endpoints,
+            Ok(Err(reason)) => return CheckReport::failed(reason),
+            Err(e) => return outcome::classify_trap(&e, &outputs.stderr.captured()),
+        };
+        drop(store);
+
+        // 2. Resolve them here, and allow exactly those addresses.
+        let net = match NetPolicy::resolve(&endpoints, self.config.allow_link_local, self.config.max_sockets).await {
+            Ok(net) => Arc::new(net),
+            Err(e) => return CheckReport::error(Cause::Unresolvable, "could not resolve host", Some(e.to_string())),
+        };
+
+        // 3. The check itself.
+        let (mut store, outputs) = self.store(Arc::clone(&net), deadline);
+        trace.outputs = Some(outputs.clone());
+        trace.net = Some(net);
+        let call = async {
+            let p = plugin.pre.instantiate_async(&mut store).await?;
+            p.sonde_probe_probe().call_check(&mut store, config).await
+        };
+        match call.await {
+            Ok(Ok(healthy)) => {
+                let mut r = CheckReport::new(Status::Ok, Cause::Healthy, None);
+                r.details = healthy.details.map(|d| parse_details(&d));
+                r.items = healthy.items;
+                r
+            }
+            Ok(Err(CheckError::InvalidConfig(reason))) => CheckReport::failed(reason),
+            Ok(Err(CheckError::Unhealthy(p))) => CheckReport::error(Cause::Unhealthy, p.message, p.extra),
+            Err(e) => outcome::classify_trap(&e, &outputs.stderr.captured()),
+        }
+    }
+}
+
+/// Details are meant to be a JSON object; anything else is kept as text.
+fn parse_details(text: &str) -> Value {
+    if text.len() > MAX_DETAILS {
+        return Value::String(format!("(details dropped: {} bytes)", text.len()));
+    }
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
+}
+
+fn truncate(text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+/// Masks secrets in everything the guest produced, and caps its size.
+fn scrub(report: &mut CheckReport, redactor: &Redactor) {
+    report.message = redactor.redact_opt(report.message.take()).map(|m| truncate(m, MAX_MESSAGE));
+    report.extra = redactor.redact_opt(report.extra.take()).map(|m| truncate(m, MAX_EXTRA));
+    if let Some(details) = report.details.take() {
+        let text = redactor.redact(&details.to_string());
+        report.details = Some(serde_json::from_str(&text).unwrap_or(Value::String(text)));
+    }
+    report.stdout.text = redactor.redact(&report.stdout.text);
+    report.stderr.text = redactor.redact(&report.stderr.text);
+}

@@ -1,0 +1,188 @@
+//! Loading a plugin: from bytes to a checked, ready-to-instantiate probe.
+//!
+//! Loading never panics and never takes the host down: every way a file can
+//! be wrong is a [`LoadError`] that names the file and the reason.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::Component;
+
+use crate::bindings::{PluginPre, WIT_PACKAGE};
+use crate::schema::ConfigSchema;
+use super::sandbox::Sandbox;
+
+/// Where a plugin came from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", content = "path", rename_all = "snake_case")]
+pub enum Origin {
+    /// Embedded in the `sonde` binary.
+    BuiltIn(String),
+    /// A `.wasm` file.
+    File(PathBuf),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::BuiltIn(name) => write!(f, "built-in plugin {name}"),
+            Origin::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// Why a plugin could not be loaded.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read the file: {0}")]
+    Read(String),
+    #[error("not a WebAssembly component: {0}")]
+    NotAComponent(String),
+    #[error("not a Sonde probe plugin: {0}")]
+    WrongWorld(String),
+    #[error("built against {found}, but this host supports {supported}")]
+    IncompatibleVersion { found: String, supported: String },
+    #[error("info() failed: {0}")]
+    Info(String),
+    #[error("info() gave source-type {0:?}, which does not match [a-z0-9_-]+")]
+    SourceType(String),
+    #[error("{0}")]
+    Schema(String),
+}
+
+/// A [`LoadError`] with the file it concerns.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{origin}: {error}")]
+pub struct PluginLoadError {
+    pub origin: Origin,
+    pub error: LoadError,
+}
+
+/// What a plugin says about itself.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PluginInfo {
+    pub source_type: String,
+    pub version: String,
+    pub description: String,
+    pub config_schema: serde_json::Value,
+    /// The `sonde:probe` package version the plugin was built against.
+    pub wit_version: String,
+}
+
+/// A loaded plugin: cheap to clone, shared by all checks of its type.
+#[derive(Clone)]
+pub struct Plugin {
+    pub info: Arc<PluginInfo>,
+    pub origin: Origin,
+    /// Hex SHA-256 of the component bytes.
+    pub digest: String,
+    pub(crate) schema: Arc<ConfigSchema>,
+    pub(crate) pre: PluginPre<Sandbox>,
+}
+
+impl fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plugin")
+            .field("source_type", &self.info.source_type)
+            .field("version", &self.info.version)
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Plugin {
+    pub fn schema(&self) -> &ConfigSchema {
+        &self.schema
+    }
+}
+
+const MAGIC: &[u8; 4] = b"\0asm";
+const COMPONENT_LAYER: [u8; 4] = [0x0d, 0x00, 0x01, 0x00];
+
+/// Rejects bytes that are not a component before handing them to the compiler.
+pub(crate) fn sniff(bytes: &[u8]) -> Result<(), LoadError> {
+    if bytes.len() < 8 || &bytes[..4] != MAGIC {
+        return Err(LoadError::NotAComponent("the file does not start with the WebAssembly magic bytes".into()));
+    }
+    if bytes[4..8] != COMPONENT_LAYER {
+        return Err(LoadError::NotAComponent(
+            "this is a core WebAssembly module; build the plugin for the wasm32-wasip2 target".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Finds the `sonde:probe/probe` export and checks its version.
+pub(crate) fn probe_export_version(component: &Component) -> Result<String, LoadError> {
+    let engine = component.engine();
+    let ty = component.component_type();
+    let exports: Vec<String> = ty
+        .exports(engine)
+        .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentInstance(_)))
+        .map(|(name, _)| name.to_string())
+        .collect();
+    let Some(found) = exports.iter().find_map(|n| n.strip_prefix("sonde:probe/probe@")) else {
+        let list = if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") };
+        return Err(LoadError::WrongWorld(format!(
+            "it does not export sonde:probe/probe (it exports {list})"
+        )));
+    };
+    let supported = WIT_PACKAGE.trim_start_matches("sonde:probe@");
+    if !compatible(found, supported) {
+        return Err(LoadError::IncompatibleVersion {
+            found: format!("sonde:probe@{found}"),
+            supported: WIT_PACKAGE.to_string(),
+        });
+    }
+    Ok(found.to_string())
+}
+
+/// Semver compatibility as the component model reads it: same major, or for
+/// 0.x the same minor.
+fn compatible(found: &str, supported: &str) -> bool {
+    let parts = |v: &str| -> Vec<u64> { v.split('.').map(|p| p.parse().unwrap_or(u64::MAX)).collect() };
+    let (f, s) = (parts(found), parts(supported));
+    match (f.as_slice(), s.as_slice()) {
+        ([0, fm, ..], [0, sm, ..]) => fm == sm,
+        ([fmaj, ..], [smaj, ..]) => fmaj == smaj && *fmaj != u64::MAX,
+        _ => false,
+    }
+}
+
+pub(crate) fn check_source_type(s: &str) -> Result<(), LoadError> {
+    let ok = !s.is_empty()
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if ok { Ok(()) } else { Err(LoadError::SourceType(s.to_string())) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniff_tells_garbage_and_core_modules_apart() {
+        assert!(matches!(sniff(b"hello world"), Err(LoadError::NotAComponent(m)) if m.contains("magic")));
+        assert!(matches!(sniff(b"\0asm\x01\0\0\0"), Err(LoadError::NotAComponent(m)) if m.contains("core")));
+        assert!(sniff(b"\0asm\x0d\0\x01\0").is_ok());
+    }
+
+    #[test]
+    fn versions() {
+        assert!(compatible("0.1.0", "0.1.0"));
+        assert!(compatible("0.1.3", "0.1.0"));
+        assert!(!compatible("0.2.0", "0.1.0"));
+        assert!(!compatible("1.0.0", "0.1.0"));
+        assert!(!compatible("x", "0.1.0"));
+    }
+
+    #[test]
+    fn source_types() {
+        assert!(check_source_type("postgres").is_ok());
+        assert!(check_source_type("my_db-2").is_ok());
+        for bad in ["", "Postgres", "pg sql", "pg/sql", "é"] {
+            assert!(check_source_type(bad).is_err(), "{bad:?}");
+        }
+    }
+}

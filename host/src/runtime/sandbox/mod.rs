@@ -1,0 +1,94 @@
+//! The sandbox one call runs in: the `Store` data, built deny-by-default.
+//!
+//! | resource | policy |
+//! | --- | --- |
+//! | network | [`net`]: TCP to resolved endpoints only; [`dns`]: pinned names; [`http`]: declared `host:port` only |
+//! | filesystem | no preopened directories |
+//! | environment, arguments | empty |
+//! | stdout, stderr | [`output`]: captured, tail kept, capped |
+//! | memory | [`crate::runtime::limits`] |
+//! | clocks, random | wasmtime-wasi's defaults |
+
+pub mod dns;
+pub mod http;
+pub mod net;
+pub mod output;
+
+use std::sync::Arc;
+
+use tokio::time::Instant;
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use super::limits::Limits;
+use net::NetPolicy;
+use output::Capture;
+
+/// The `T` of every `Store<T>`: one per call, dropped afterwards.
+pub struct Sandbox {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    hooks: http::HttpPolicy,
+    pub(crate) table: ResourceTable,
+    pub(crate) limits: Limits,
+    pub(crate) net: Arc<NetPolicy>,
+}
+
+/// Everything one call's sandbox is made from.
+pub struct Spec {
+    pub net: Arc<NetPolicy>,
+    pub memory_bytes: usize,
+    pub output_cap: usize,
+    pub deadline: Instant,
+}
+
+/// The guest's captured stdout and stderr.
+#[derive(Debug, Clone)]
+pub struct Outputs {
+    pub stdout: Capture,
+    pub stderr: Capture,
+}
+
+impl Sandbox {
+    pub fn new(spec: Spec) -> (Self, Outputs) {
+        let outputs = Outputs {
+            stdout: Capture::new(spec.output_cap),
+            stderr: Capture::new(spec.output_cap),
+        };
+        let mut builder = WasiCtxBuilder::new();
+        builder.stdout(outputs.stdout.clone()).stderr(outputs.stderr.clone());
+        net::install(&mut builder, &spec.net);
+        let sandbox = Self {
+            wasi: builder.build(),
+            http: WasiHttpCtx::new(),
+            hooks: http::HttpPolicy { net: Arc::clone(&spec.net), deadline: spec.deadline },
+            table: ResourceTable::new(),
+            limits: Limits { memory_bytes: spec.memory_bytes, table_elements: 100_000 },
+            net: spec.net,
+        };
+        (sandbox, outputs)
+    }
+}
+
+impl WasiView for Sandbox {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for Sandbox {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+    }
+}
+
+/// The imports every plugin may use: WASI 0.2 and `wasi:http`, with the
+/// resolver pinned.
+pub fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<Sandbox>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    dns::add_to_linker(&mut linker)?;
+    Ok(linker)
+}

@@ -1,0 +1,192 @@
+//! The network policy of one check: which addresses it may reach.
+//!
+//! The host resolves the endpoints the probe declared, drops addresses in
+//! denied ranges (link-local and cloud metadata, unless the operator allows
+//! them), and allows TCP connects to exactly what is left. The guest sees a
+//! refused connect as an ordinary "permission denied" I/O error.
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use wasmtime_wasi::sockets::SocketAddrUse;
+
+use crate::bindings::Endpoint;
+
+/// The AWS metadata service's IPv6 address.
+const EC2_METADATA_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254);
+
+/// Whether `ip` lies in a range denied unless the operator allows it.
+pub fn is_denied_range(ip: IpAddr) -> bool {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast(),
+        IpAddr::V6(v6) => {
+            v6.is_unicast_link_local() || v6 == EC2_METADATA_V6 || v6.is_unspecified()
+        }
+    }
+}
+
+/// A name the probe declared that the host could not resolve.
+#[derive(Debug, thiserror::Error)]
+#[error("could not resolve {host}: {reason}")]
+pub struct ResolveError {
+    pub host: String,
+    pub reason: String,
+}
+
+/// What one check may reach.
+#[derive(Debug, Default)]
+pub struct NetPolicy {
+    /// Socket addresses TCP may connect to.
+    allowed: HashSet<SocketAddr>,
+    /// Declared names and the addresses the host resolved them to.
+    names: HashMap<String, Vec<IpAddr>>,
+    /// `host:port` pairs outgoing HTTP may reach (host lowercased).
+    http: HashSet<(String, u16)>,
+    max_connects: usize,
+    connects: AtomicUsize,
+    denied: AtomicU64,
+}
+
+impl NetPolicy {
+    /// A policy that allows nothing: for `info` and `endpoints` calls.
+    pub fn deny_all() -> Self {
+        Self::default()
+    }
+
+    /// Resolves `endpoints` on the host and allows exactly their addresses.
+    pub async fn resolve(
+        endpoints: &[Endpoint],
+        allow_denied_ranges: bool,
+        max_connects: usize,
+    ) -> Result<Self, ResolveError> {
+        let mut policy = Self { max_connects, ..Self::default() };
+        for ep in endpoints {
+            let host = ep.host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+            let ips: Vec<IpAddr> = match host.parse::<IpAddr>() {
+                Ok(ip) => vec![ip.to_canonical()],
+                Err(_) => tokio::net::lookup_host((host.as_str(), ep.port))
+                    .await
+                    .map_err(|e| ResolveError { host: ep.host.clone(), reason: e.to_string() })?
+                    .map(|a| a.ip().to_canonical())
+                    .collect(),
+            };
+            let permitted: Vec<IpAddr> =
+                ips.into_iter().filter(|ip| allow_denied_ranges || !is_denied_range(*ip)).collect();
+            policy.allowed.extend(permitted.iter().map(|ip| SocketAddr::new(*ip, ep.port)));
+            policy.http.insert((host.clone(), ep.port));
+            policy.names.entry(host).or_default().extend(permitted);
+        }
+        Ok(policy)
+    }
+
+    /// The addresses a declared name resolves to inside the sandbox.
+    pub fn lookup(&self, name: &str) -> Option<&[IpAddr]> {
+        let name = name.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        self.names.get(&name).map(Vec::as_slice)
+    }
+
+    /// Whether outgoing HTTP may go to `host:port`.
+    pub fn allows_http(&self, host: &str, port: u16) -> bool {
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        self.http.contains(&(host, port))
+    }
+
+    /// Connects refused so far (not allowed, or over the cap).
+    pub fn denied(&self) -> u64 {
+        self.denied.load(Ordering::Relaxed)
+    }
+
+    /// The `socket_addr_check` of wasmtime-wasi.
+    ///
+    /// wasmtime checks `TcpBind` of the unspecified address before every
+    /// connect, so that one bind is allowed; no other bind, no UDP.
+    pub fn check(&self, addr: SocketAddr, use_: SocketAddrUse) -> bool {
+        let ok = match use_ {
+            SocketAddrUse::TcpBind => addr.ip().is_unspecified() && addr.port() == 0,
+            SocketAddrUse::TcpConnect => {
+                let addr = SocketAddr::new(addr.ip().to_canonical(), addr.port());
+                self.allowed.contains(&addr)
+                    && self.connects.fetch_add(1, Ordering::Relaxed) < self.max_connects
+            }
+            _ => false,
+        };
+        if !ok && !matches!(use_, SocketAddrUse::TcpBind) {
+            self.denied.fetch_add(1, Ordering::Relaxed);
+        }
+        ok
+    }
+}
+
+/// Installs `policy` as the socket check of a WASI context.
+pub fn install(builder: &mut wasmtime_wasi::WasiCtxBuilder, policy: &Arc<NetPolicy>) {
+    let policy = Arc::clone(policy);
+    builder
+        .allow_tcp(true)
+        .allow_udp(false)
+        // Name lookups are answered by the pinned resolver in `dns`, never by
+        // wasmtime-wasi's system resolver.
+        .allow_ip_name_lookup(false)
+        .socket_addr_check(move |addr, use_| {
+            let ok = policy.check(addr, use_);
+            Box::pin(async move { ok })
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep(host: &str, port: u16) -> Endpoint {
+        Endpoint { host: host.into(), port }
+    }
+
+    #[tokio::test]
+    async fn allows_only_declared_addresses() {
+        let p = NetPolicy::resolve(&[ep("127.0.0.1", 5432)], false, 16).await.expect("resolves");
+        assert!(p.check("127.0.0.1:5432".parse().expect("addr"), SocketAddrUse::TcpConnect));
+        assert!(!p.check("127.0.0.1:5433".parse().expect("addr"), SocketAddrUse::TcpConnect));
+        assert!(!p.check("127.0.0.2:5432".parse().expect("addr"), SocketAddrUse::TcpConnect));
+        assert!(p.check("0.0.0.0:0".parse().expect("addr"), SocketAddrUse::TcpBind));
+        assert!(!p.check("0.0.0.0:8080".parse().expect("addr"), SocketAddrUse::TcpBind));
+        assert!(!p.check("127.0.0.1:5432".parse().expect("addr"), SocketAddrUse::UdpConnect));
+        assert_eq!(p.denied(), 3);
+    }
+
+    #[tokio::test]
+    async fn ipv4_mapped_addresses_match_their_ipv4_form() {
+        let p = NetPolicy::resolve(&[ep("127.0.0.1", 80)], false, 16).await.expect("resolves");
+        assert!(p.check("[::ffff:127.0.0.1]:80".parse().expect("addr"), SocketAddrUse::TcpConnect));
+    }
+
+    #[tokio::test]
+    async fn metadata_and_link_local_are_denied_unless_allowed() {
+        for host in ["169.254.169.254", "fd00:ec2::254", "fe80::1", "[fe80::1]"] {
+            let p = NetPolicy::resolve(&[ep(host, 80)], false, 16).await.expect("resolves");
+            let addr = SocketAddr::new(host.trim_matches(['[', ']']).parse().expect("ip"), 80);
+            assert!(!p.check(addr, SocketAddrUse::TcpConnect), "{host}");
+            let p = NetPolicy::resolve(&[ep(host, 80)], true, 16).await.expect("resolves");
+            assert!(p.check(addr, SocketAddrUse::TcpConnect), "{host} when allowed");
+        }
+    }
+
+    #[tokio::test]
+    async fn connects_are_capped() {
+        let p = NetPolicy::resolve(&[ep("127.0.0.1", 1)], false, 2).await.expect("resolves");
+        let a: SocketAddr = "127.0.0.1:1".parse().expect("addr");
+        assert!(p.check(a, SocketAddrUse::TcpConnect));
+        assert!(p.check(a, SocketAddrUse::TcpConnect));
+        assert!(!p.check(a, SocketAddrUse::TcpConnect));
+    }
+
+    #[tokio::test]
+    async fn names_resolve_on_the_host() {
+        let p = NetPolicy::resolve(&[ep("LocalHost", 6379)], false, 16).await.expect("resolves");
+        let ips = p.lookup("localhost").expect("pinned");
+        assert!(ips.iter().all(|ip| ip.is_loopback()), "{ips:?}");
+        assert!(p.lookup("example.com").is_none());
+        assert!(p.allows_http("localhost", 6379));
+        assert!(!p.allows_http("localhost", 6380));
+    }
+}

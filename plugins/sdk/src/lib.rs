@@ -1,0 +1,158 @@
+//! The Sonde probe SDK: write a probe plugin as one trait impl and one macro.
+//!
+//! ```ignore
+//! use sonde_sdk::{CheckError, Endpoint, Healthy, Probe};
+//!
+//! #[derive(serde::Deserialize, schemars::JsonSchema)]
+//! struct Config { host: String, port: u16 }
+//!
+//! struct Tcp;
+//! impl Probe for Tcp {
+//!     type Config = Config;
+//!     const SOURCE_TYPE: &'static str = "tcp";
+//!     const DESCRIPTION: &'static str = "A TCP connection opens";
+//!     fn endpoints(c: &Config) -> Result<Vec<Endpoint>, String> {
+//!         Ok(vec![Endpoint::new(&c.host, c.port)])
+//!     }
+//!     fn check(c: Config) -> Result<Healthy, CheckError> {
+//!         sonde_sdk::net::connect(&c.host, c.port)?;
+//!         Ok(Healthy::new())
+//!     }
+//! }
+//! sonde_sdk::export_probe!(Tcp);
+//! ```
+//!
+//! The config arrives deserialized into `Probe::Config`; JSON that does not
+//! fit becomes `invalid-config` (FAILED) without the probe seeing it. The JSON
+//! Schema the host validates against is derived from the same type, so the two
+//! cannot drift. Wrap secrets in [`Secret`] to mark them `writeOnly`.
+//!
+//! # Layout
+//! - [`outcome`]: `Healthy`, `Problem`, `CheckError` and the I/O error mapping.
+//! - [`secret`]: the `Secret` string type.
+//! - [`net`]: connecting to a configured endpoint.
+//! - [`bindings`]: the raw WIT bindings (one `generate!`), for the macro.
+
+pub mod net;
+pub mod outcome;
+pub mod secret;
+
+pub use outcome::{CheckError, Healthy, Problem, io_problem};
+pub use schemars;
+pub use secret::Secret;
+pub use serde;
+pub use serde_json;
+
+/// Raw bindings of `wit/probe.wit`, used by [`export_probe!`].
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "plugin",
+        pub_export_macro: true,
+        export_macro_name: "__export_plugin_world",
+        default_bindings_module: "::sonde_sdk::bindings",
+    });
+}
+
+/// A network peer a check will connect to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub host: String,
+    pub port: u16,
+}
+
+impl Endpoint {
+    pub fn new(host: impl Into<String>, port: u16) -> Self {
+        Self { host: host.into(), port }
+    }
+}
+
+/// A probe for one source type.
+pub trait Probe {
+    /// The source's configuration. Its derived JSON Schema is published as
+    /// `config-schema`; serde defaults become schema defaults.
+    type Config: serde::de::DeserializeOwned + schemars::JsonSchema;
+
+    /// `[a-z0-9_-]+`, e.g. "postgres".
+    const SOURCE_TYPE: &'static str;
+
+    /// One line for operators.
+    const DESCRIPTION: &'static str;
+
+    /// The peers `check` needs. Only these are reachable from inside `check`.
+    fn endpoints(config: &Self::Config) -> Result<Vec<Endpoint>, String>;
+
+    /// One health check.
+    fn check(config: Self::Config) -> Result<Healthy, CheckError>;
+}
+
+/// Exports a [`Probe`] implementation as the plugin's `sonde:probe/probe`.
+#[macro_export]
+macro_rules! export_probe {
+    ($probe:ty) => {
+        const _: () = {
+            use $crate::bindings::exports::sonde::probe::probe as __wit;
+            use $crate::bindings::sonde::probe::types as __types;
+
+            struct __SondeExport;
+
+            impl __wit::Guest for __SondeExport {
+                fn info() -> __types::ProbeInfo {
+                    $crate::__glue::info::<$probe>(env!("CARGO_PKG_VERSION"))
+                }
+                fn endpoints(config: String) -> Result<Vec<__types::Endpoint>, String> {
+                    $crate::__glue::endpoints::<$probe>(&config)
+                }
+                fn check(config: String) -> Result<__types::Healthy, __types::CheckError> {
+                    $crate::__glue::check::<$probe>(&config)
+                }
+            }
+
+            $crate::bindings::__export_plugin_world!(__SondeExport with_types_in $crate::bindings);
+        };
+    };
+}
+
+/// What [`export_probe!`] expands to call. Not a stable API.
+#[doc(hidden)]
+pub mod __glue {
+    use super::bindings::sonde::probe::types as wit;
+    use super::{CheckError, Probe};
+
+    pub fn info<P: Probe>(version: &str) -> wit::ProbeInfo {
+        let schema = schemars::generate::SchemaSettings::draft2020_12()
+            .into_generator()
+            .into_root_schema_for::<P::Config>();
+        wit::ProbeInfo {
+            source_type: P::SOURCE_TYPE.to_string(),
+            version: version.to_string(),
+            description: P::DESCRIPTION.to_string(),
+            config_schema: schema.as_value().to_string(),
+        }
+    }
+
+    fn parse<P: Probe>(config: &str) -> Result<P::Config, String> {
+        serde_json::from_str(config).map_err(|e| format!("config does not fit: {e}"))
+    }
+
+    pub fn endpoints<P: Probe>(config: &str) -> Result<Vec<wit::Endpoint>, String> {
+        let config = parse::<P>(config)?;
+        Ok(P::endpoints(&config)?
+            .into_iter()
+            .map(|e| wit::Endpoint { host: e.host, port: e.port })
+            .collect())
+    }
+
+    pub fn check<P: Probe>(config: &str) -> Result<wit::Healthy, wit::CheckError> {
+        let config = parse::<P>(config).map_err(wit::CheckError::InvalidConfig)?;
+        match P::check(config) {
+            Ok(h) => Ok(h.into_wit()),
+            Err(CheckError::InvalidConfig(m)) => Err(wit::CheckError::InvalidConfig(m)),
+            Err(CheckError::Unhealthy(p)) => Err(wit::CheckError::Unhealthy(wit::Problem {
+                message: p.message,
+                extra: p.extra,
+            })),
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! What a check returns, and the mapping of I/O failures to short, stable
+//! problem messages that operators can alert on.
+
+use std::io;
+
+use crate::bindings::sonde::probe::types as wit;
+
+/// The source answered as it should.
+#[derive(Debug, Default, Clone)]
+pub struct Healthy {
+    details: serde_json::Map<String, serde_json::Value>,
+    items: Option<u64>,
+}
+
+impl Healthy {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records one fact found, e.g. `("server_version", "16.2")`.
+    pub fn detail(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.details.insert(key.to_string(), value.into());
+        self
+    }
+
+    /// How many items the source exposes (tables, keys, objects).
+    pub fn items(mut self, items: u64) -> Self {
+        self.items = Some(items);
+        self
+    }
+
+    pub(crate) fn into_wit(self) -> wit::Healthy {
+        wit::Healthy {
+            details: (!self.details.is_empty())
+                .then(|| serde_json::Value::Object(self.details).to_string()),
+            items: self.items,
+        }
+    }
+}
+
+/// Why a source is unhealthy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Very short and stable: "connection refused", "authentication failed".
+    pub message: String,
+    /// More detail, free text or JSON.
+    pub extra: Option<String>,
+}
+
+impl Problem {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self { message: message.into(), extra: None }
+    }
+
+    pub fn with_extra(mut self, extra: impl Into<String>) -> Self {
+        self.extra = Some(extra.into());
+        self
+    }
+}
+
+/// Why a check did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckError {
+    /// The config cannot work: FAILED, never retried.
+    InvalidConfig(String),
+    /// The source is unreachable or misbehaving: ERROR, retried.
+    Unhealthy(Problem),
+}
+
+impl CheckError {
+    /// Shorthand for `CheckError::Unhealthy(Problem::new(message))`.
+    pub fn unhealthy(message: impl Into<String>) -> Self {
+        Self::Unhealthy(Problem::new(message))
+    }
+
+    pub fn invalid_config(message: impl Into<String>) -> Self {
+        Self::InvalidConfig(message.into())
+    }
+}
+
+impl From<Problem> for CheckError {
+    fn from(p: Problem) -> Self {
+        Self::Unhealthy(p)
+    }
+}
+
+impl From<io::Error> for CheckError {
+    fn from(e: io::Error) -> Self {
+        Self::Unhealthy(io_problem(&e))
+    }
+}
+
+/// Maps an I/O failure to a stable message, keeping the original in `extra`.
+///
+/// | kind | message |
+/// | --- | --- |
+/// | refused | "connection refused" |
+/// | reset, aborted, broken pipe, early EOF | "connection reset" |
+/// | timed out, would block | "timed out" |
+/// | denied by the sandbox | "permission denied by sandbox" |
+/// | host or network unreachable | "host unreachable" |
+pub fn io_problem(e: &io::Error) -> Problem {
+    use io::ErrorKind as K;
+    let message = match e.kind() {
+        K::ConnectionRefused => "connection refused",
+        K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
+            "connection reset"
+        }
+        K::TimedOut | K::WouldBlock => "timed out",
+        K::PermissionDenied => "permission denied by sandbox",
+        K::HostUnreachable | K::NetworkUnreachable | K::AddrNotAvailable | K::NotFound => {
+            "host unreachable"
+        }
+        _ => "i/o error",
+    };
+    Problem::new(message).with_extra(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_kinds_map_to_stable_messages() {
+        let cases = [
+            (io::ErrorKind::ConnectionRefused, "connection refused"),
+            (io::ErrorKind::ConnectionReset, "connection reset"),
+            (io::ErrorKind::UnexpectedEof, "connection reset"),
+            (io::ErrorKind::TimedOut, "timed out"),
+            (io::ErrorKind::PermissionDenied, "permission denied by sandbox"),
+            (io::ErrorKind::HostUnreachable, "host unreachable"),
+            (io::ErrorKind::Other, "i/o error"),
+        ];
+        for (kind, message) in cases {
+            assert_eq!(io_problem(&io::Error::from(kind)).message, message, "{kind:?}");
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Helpers for Sonde's end-to-end tests: the compiled fixtures, the real
+//! local servers, and loopback listeners that misbehave on purpose.
+//!
+//! # Layout
+//! - [`fixture`] / [`probe`]: paths of compiled guests.
+//! - [`require`]: a real server, or a skip (failure under `CI=true`).
+//! - [`SilentListener`], [`FullBacklog`], [`closed_port`]: loopback peers for
+//!   timeouts and refusals. Nothing here ever leaves 127.0.0.1.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+include!(concat!(env!("OUT_DIR"), "/fixtures.rs"));
+
+/// The compiled fixture called `name` (`hostile`, `bad-info`, ...).
+pub fn fixture(name: &str) -> PathBuf {
+    let (_, path) = FIXTURES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .unwrap_or_else(|| panic!("no fixture {name:?}; have {FIXTURES:?}"));
+    PathBuf::from(path)
+}
+
+/// The compiled first-party probe `name` (`tcp`, `postgres`, ...).
+pub fn probe(name: &str) -> PathBuf {
+    let path = PathBuf::from(PROBES_DIR).join(format!("sonde_probe_{name}.wasm"));
+    assert!(path.exists(), "{} is missing: build the sonde crate first", path.display());
+    path
+}
+
+/// Whether a test runs in CI, where a missing server is a failure.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Checks that a real server listens at `addr`. Outside CI a missing server
+/// skips the test with a printed reason; under `CI=true` it fails it.
+pub fn require(service: &str, addr: &str) -> bool {
+    let sock: SocketAddr = addr.parse().expect("a loopback socket address");
+    assert!(sock.ip().is_loopback(), "tests only talk to loopback");
+    match TcpStream::connect_timeout(&sock, Duration::from_secs(2)) {
+        Ok(_) => true,
+        Err(e) if in_ci() => panic!("{service} is required at {addr} in CI, but: {e}"),
+        Err(e) => {
+            eprintln!("SKIPPED: {service} is not reachable at {addr} ({e})");
+            false
+        }
+    }
+}
+
+/// A loopback port with nothing listening on it.
+pub fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    drop(l);
+    port
+}
+
+/// Accepts connections and never sends a byte; holds them open until dropped.
+pub struct SilentListener {
+    pub port: u16,
+    stop: Arc<AtomicBool>,
+}
+
+impl SilentListener {
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        listener.set_nonblocking(true).expect("nonblocking");
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            while !flag.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((s, _)) => held.push(s),
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Self { port, stop }
+    }
+}
+
+impl Drop for SilentListener {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A listener that never accepts, with its accept queue already full, so a
+/// new connect gets no answer at all (its SYN is dropped).
+pub struct FullBacklog {
+    pub port: u16,
+    _listener: socket2::Socket,
+    _fillers: Vec<socket2::Socket>,
+}
+
+impl FullBacklog {
+    pub fn start() -> Self {
+        use socket2::{Domain, Protocol, Socket, Type};
+        let listener = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).expect("socket");
+        let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+        listener.bind(&addr.into()).expect("bind");
+        listener.listen(0).expect("listen");
+        let port = listener.local_addr().expect("addr").as_socket().expect("inet").port();
+        let target: SocketAddr = SocketAddr::from(([127, 0, 0, 1], port));
+        // Fill the queue: connects that complete without being accepted, until
+        // one no longer completes.
+        let mut fillers = Vec::new();
+        for _ in 0..8 {
+            let s = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).expect("socket");
+            s.set_nonblocking(true).expect("nonblocking");
+            let _ = s.connect(&target.into());
+            fillers.push(s);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self { port, _listener: listener, _fillers: fillers }
+    }
+}
+
+/// A multi-threaded runtime with both cores, as the service runs.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
