@@ -36,8 +36,7 @@ pub struct ConfigSchema {
 impl ConfigSchema {
     /// Compiles a JSON Schema (2020-12) given as text.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let raw: Value =
-            serde_json::from_str(text).map_err(|e| format!("config-schema is not JSON: {e}"))?;
+        let raw: Value = serde_json::from_str(text).map_err(|e| format!("config-schema is not JSON: {e}"))?;
         if !raw.is_object() {
             return Err("config-schema is not a JSON Schema object".into());
         }
@@ -174,9 +173,7 @@ impl Redactor {
     }
 
     pub fn redact(&self, text: &str) -> String {
-        self.secrets
-            .iter()
-            .fold(text.to_string(), |t, s| t.replace(s.as_str(), Self::MASK))
+        self.secrets.iter().fold(text.to_string(), |t, s| t.replace(s.as_str(), Self::MASK))
     }
 
     pub fn redact_opt(&self, text: Option<String>) -> Option<String> {
@@ -229,9 +226,8 @@ mod tests {
     #[test]
     fn violations_point_at_the_field_and_never_echo_values() {
         let s = schema();
-        let err = s
-            .validate(&json!({"host": "h", "port": 70000, "password": 12345678}))
-            .expect_err("invalid");
+        let err =
+            s.validate(&json!({"host": "h", "port": 70000, "password": 12345678})).expect_err("invalid");
         let port = err.iter().find(|v| v.path == ["port"]).expect("port violation");
         assert!(!port.message.contains("70000"), "{}", port.message);
         assert!(err.iter().all(|v| !v.message.contains("12345678")));

@@ -1,1 +1,17 @@
-fn main(){}
+//! End-to-end tests: the real `sonde` binary and library, real plugins built
+//! for wasm32-wasip2, real local servers and loopback listeners.
+//!
+//! # Layout
+//! - `common`: a runtime per test and plugin loading.
+//! - `hostile`: one misbehaving guest per sandbox rule.
+//! - `loading`: every way a plugin file can be wrong.
+//! - `concurrency`: many deadlines at once.
+//! - `tcp`: the tcp probe against real peers.
+//! - `cli`: `sonde check` and `sonde plugin inspect`.
+
+mod cli;
+mod common;
+mod concurrency;
+mod hostile;
+mod loading;
+mod tcp;

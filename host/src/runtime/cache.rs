@@ -41,7 +41,12 @@ impl Cache {
     }
 
     /// The compiled component for `bytes`, from the cache or freshly compiled.
-    pub fn load_or_compile(&self, engine: &Engine, digest: &str, bytes: &[u8]) -> wasmtime::Result<Component> {
+    pub fn load_or_compile(
+        &self,
+        engine: &Engine,
+        digest: &str,
+        bytes: &[u8],
+    ) -> wasmtime::Result<Component> {
         let path = self.path(digest);
         if path.exists() {
             // SAFETY: the cache directory belongs to this service and only
@@ -52,7 +57,9 @@ impl Cache {
             #[allow(unsafe_code)]
             match unsafe { Component::deserialize_file(engine, &path) } {
                 Ok(component) => return Ok(component),
-                Err(e) => tracing::warn!(path = %path.display(), error = %e, "discarding unusable cached plugin"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "discarding unusable cached plugin")
+                }
             }
         }
         let compiled = engine.precompile_component(bytes)?;

@@ -166,10 +166,8 @@ impl Runtime {
         let digest = cache::digest(bytes);
         let component = self.compile(&digest, bytes).await?;
         let wit_version = plugin::probe_export_version(&component)?;
-        let pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
+        let pre =
+            self.linker.instantiate_pre(&component).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
         let pre = PluginPre::new(pre).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
 
         let deadline = Instant::now() + self.config.info_timeout;
@@ -266,7 +264,13 @@ impl Runtime {
         report
     }
 
-    async fn attempt(&self, plugin: &Plugin, config: &str, deadline: Instant, trace: &mut Trace) -> CheckReport {
+    async fn attempt(
+        &self,
+        plugin: &Plugin,
+        config: &str,
+        deadline: Instant,
+        trace: &mut Trace,
+    ) -> CheckReport {
         // 1. Which peers does this config need? Asked with no network at all.
         let (mut store, outputs) = self.store(Arc::new(NetPolicy::deny_all()), deadline);
         trace.outputs = Some(outputs.clone());
@@ -282,9 +286,13 @@ impl Runtime {
         drop(store);
 
         // 2. Resolve them here, and allow exactly those addresses.
-        let net = match NetPolicy::resolve(&endpoints, self.config.allow_link_local, self.config.max_sockets).await {
+        let net = match NetPolicy::resolve(&endpoints, self.config.allow_link_local, self.config.max_sockets)
+            .await
+        {
             Ok(net) => Arc::new(net),
-            Err(e) => return CheckReport::error(Cause::Unresolvable, "could not resolve host", Some(e.to_string())),
+            Err(e) => {
+                return CheckReport::error(Cause::Unresolvable, "could not resolve host", Some(e.to_string()));
+            }
         };
 
         // 3. The check itself.

@@ -134,11 +134,7 @@ pub fn classify_trap(err: &wasmtime::Error, stderr: &Captured) -> CheckReport {
         return CheckReport::error(Cause::StackOverflow, "stack overflow", None);
     }
     let tail = tail(&stderr.text, STDERR_TAIL).trim_end();
-    let extra = if tail.is_empty() {
-        err.to_string()
-    } else {
-        tail.to_string()
-    };
+    let extra = if tail.is_empty() { err.to_string() } else { tail.to_string() };
     CheckReport::error(Cause::Trap, "probe crashed", Some(extra))
 }
 

@@ -7,12 +7,12 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use wasmtime::component::types::ComponentItem;
 use wasmtime::component::Component;
+use wasmtime::component::types::ComponentItem;
 
+use super::sandbox::Sandbox;
 use crate::bindings::{PluginPre, WIT_PACKAGE};
 use crate::schema::ConfigSchema;
-use super::sandbox::Sandbox;
 
 /// Where a plugin came from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -104,7 +104,9 @@ const COMPONENT_LAYER: [u8; 4] = [0x0d, 0x00, 0x01, 0x00];
 /// Rejects bytes that are not a component before handing them to the compiler.
 pub(crate) fn sniff(bytes: &[u8]) -> Result<(), LoadError> {
     if bytes.len() < 8 || &bytes[..4] != MAGIC {
-        return Err(LoadError::NotAComponent("the file does not start with the WebAssembly magic bytes".into()));
+        return Err(LoadError::NotAComponent(
+            "the file does not start with the WebAssembly magic bytes".into(),
+        ));
     }
     if bytes[4..8] != COMPONENT_LAYER {
         return Err(LoadError::NotAComponent(

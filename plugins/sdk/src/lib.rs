@@ -109,7 +109,7 @@ macro_rules! export_probe {
                 }
             }
 
-            $crate::bindings::__export_plugin_world!(__SondeExport with_types_in $crate::bindings);
+    $crate::bindings::__export_plugin_world!(__SondeExport with_types_in $crate::bindings);
         };
     };
 }
@@ -138,10 +138,7 @@ pub mod __glue {
 
     pub fn endpoints<P: Probe>(config: &str) -> Result<Vec<wit::Endpoint>, String> {
         let config = parse::<P>(config)?;
-        Ok(P::endpoints(&config)?
-            .into_iter()
-            .map(|e| wit::Endpoint { host: e.host, port: e.port })
-            .collect())
+        Ok(P::endpoints(&config)?.into_iter().map(|e| wit::Endpoint { host: e.host, port: e.port }).collect())
     }
 
     pub fn check<P: Probe>(config: &str) -> Result<wit::Healthy, wit::CheckError> {
@@ -149,10 +146,9 @@ pub mod __glue {
         match P::check(config) {
             Ok(h) => Ok(h.into_wit()),
             Err(CheckError::InvalidConfig(m)) => Err(wit::CheckError::InvalidConfig(m)),
-            Err(CheckError::Unhealthy(p)) => Err(wit::CheckError::Unhealthy(wit::Problem {
-                message: p.message,
-                extra: p.extra,
-            })),
+            Err(CheckError::Unhealthy(p)) => {
+                Err(wit::CheckError::Unhealthy(wit::Problem { message: p.message, extra: p.extra }))
+            }
         }
     }
 }

@@ -30,31 +30,24 @@ impl Pollable for PinnedLookup {
 pub fn add_to_linker(linker: &mut Linker<Sandbox>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
     let mut inst = linker.instance(INTERFACE)?;
-    inst.resource(
-        "resolve-address-stream",
-        ResourceType::host::<PinnedLookup>(),
-        |mut store, rep| {
-            store.data_mut().table.delete(Resource::<PinnedLookup>::new_own(rep))?;
-            Ok(())
-        },
-    )?;
-    inst.func_wrap(
-        "resolve-addresses",
-        |mut store, (network, name): (Resource<Network>, String)| {
-            let state = store.data_mut();
-            // The network handle is the capability to resolve at all.
-            state.table.get(&network)?;
-            let answer = match state.net.lookup(&name) {
-                Some(ips) if !ips.is_empty() => {
-                    let lookup = PinnedLookup(ips.to_vec().into_iter());
-                    Ok(state.table.push(lookup)?)
-                }
-                Some(_) => Err(ErrorCode::PermanentResolverFailure),
-                None => Err(ErrorCode::NameUnresolvable),
-            };
-            Ok((answer,))
-        },
-    )?;
+    inst.resource("resolve-address-stream", ResourceType::host::<PinnedLookup>(), |mut store, rep| {
+        store.data_mut().table.delete(Resource::<PinnedLookup>::new_own(rep))?;
+        Ok(())
+    })?;
+    inst.func_wrap("resolve-addresses", |mut store, (network, name): (Resource<Network>, String)| {
+        let state = store.data_mut();
+        // The network handle is the capability to resolve at all.
+        state.table.get(&network)?;
+        let answer = match state.net.lookup(&name) {
+            Some(ips) if !ips.is_empty() => {
+                let lookup = PinnedLookup(ips.to_vec().into_iter());
+                Ok(state.table.push(lookup)?)
+            }
+            Some(_) => Err(ErrorCode::PermanentResolverFailure),
+            None => Err(ErrorCode::NameUnresolvable),
+        };
+        Ok((answer,))
+    })?;
     inst.func_wrap(
         "[method]resolve-address-stream.resolve-next-address",
         |mut store, (this,): (Resource<PinnedLookup>,)| {

@@ -19,10 +19,10 @@ pub struct HttpPolicy {
 
 type ResponseFuture = Box<
     dyn Future<
-            Output = Result<(
-                http::Response<WasiBody>,
-                Box<dyn Future<Output = Result<(), Error>> + Send>,
-            ), Error>,
+            Output = Result<
+                (http::Response<WasiBody>, Box<dyn Future<Output = Result<(), Error>> + Send>),
+                Error,
+            >,
         > + Send,
 >;
 

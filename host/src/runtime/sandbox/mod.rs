@@ -52,10 +52,8 @@ pub struct Outputs {
 
 impl Sandbox {
     pub fn new(spec: Spec) -> (Self, Outputs) {
-        let outputs = Outputs {
-            stdout: Capture::new(spec.output_cap),
-            stderr: Capture::new(spec.output_cap),
-        };
+        let outputs =
+            Outputs { stdout: Capture::new(spec.output_cap), stderr: Capture::new(spec.output_cap) };
         let mut builder = WasiCtxBuilder::new();
         builder.stdout(outputs.stdout.clone()).stderr(outputs.stderr.clone());
         net::install(&mut builder, &spec.net);

@@ -21,9 +21,7 @@ const EC2_METADATA_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x
 pub fn is_denied_range(ip: IpAddr) -> bool {
     match ip.to_canonical() {
         IpAddr::V4(v4) => v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast(),
-        IpAddr::V6(v6) => {
-            v6.is_unicast_link_local() || v6 == EC2_METADATA_V6 || v6.is_unspecified()
-        }
+        IpAddr::V6(v6) => v6.is_unicast_link_local() || v6 == EC2_METADATA_V6 || v6.is_unspecified(),
     }
 }
 
@@ -150,7 +148,7 @@ mod tests {
         assert!(!p.check("127.0.0.2:5432".parse().expect("addr"), SocketAddrUse::TcpConnect));
         assert!(p.check("0.0.0.0:0".parse().expect("addr"), SocketAddrUse::TcpBind));
         assert!(!p.check("0.0.0.0:8080".parse().expect("addr"), SocketAddrUse::TcpBind));
-        assert!(!p.check("127.0.0.1:5432".parse().expect("addr"), SocketAddrUse::UdpConnect));
+        assert!(!p.check("127.0.0.1:5432".parse().expect("addr"), SocketAddrUse::UdpBind));
         assert_eq!(p.denied(), 3);
     }
 

@@ -1,0 +1,83 @@
+//! Every way a plugin file can be wrong gives an error naming the file and
+//! the reason, and the host goes on loading and running other plugins.
+
+use std::path::PathBuf;
+
+use sonde::runtime::LoadError;
+use sonde_test_support::fixture;
+
+use crate::common::{assert_still_works, hostile, runtime};
+
+fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("loading");
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("write");
+    path
+}
+
+async fn load_error(path: PathBuf) -> (LoadError, String) {
+    let rt = runtime();
+    let err = rt.load_file(&path).await.expect_err("load must fail");
+    let text = err.to_string();
+    assert!(text.starts_with(&path.display().to_string()), "does not name the file: {text}");
+    // The host is fine: another plugin loads and runs.
+    let p = hostile(&rt).await;
+    assert_still_works(&rt, &p).await;
+    (err.error, text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_bytes_are_not_a_component() {
+    let (err, text) = load_error(temp_file("garbage.wasm", b"\x7fELF this is not wasm at all")).await;
+    assert!(matches!(err, LoadError::NotAComponent(_)), "{text}");
+    assert!(text.contains("magic"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_core_module_is_not_a_component() {
+    let (err, text) = load_error(temp_file("core.wasm", b"\0asm\x01\0\0\0")).await;
+    assert!(matches!(err, LoadError::NotAComponent(_)), "{text}");
+    assert!(text.contains("wasm32-wasip2"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truncated_component_is_rejected() {
+    let bytes = std::fs::read(fixture("hostile")).expect("fixture");
+    let (err, text) = load_error(temp_file("truncated.wasm", &bytes[..bytes.len() / 2])).await;
+    assert!(matches!(err, LoadError::NotAComponent(_)), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_component_of_another_world_is_rejected() {
+    let (err, text) = load_error(fixture("wrong-world")).await;
+    assert!(matches!(err, LoadError::WrongWorld(_)), "{text}");
+    assert!(text.contains("does not export sonde:probe/probe"), "{text}");
+    assert!(text.contains("wasi:cli/run"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_info_that_traps_is_rejected() {
+    let (err, text) = load_error(fixture("bad-info")).await;
+    assert!(matches!(err, LoadError::Info(_)), "{text}");
+    assert!(text.contains("probe crashed") && text.contains("info() is broken on purpose"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_source_type_is_rejected() {
+    let (err, text) = load_error(fixture("bad-type")).await;
+    assert!(matches!(err, LoadError::SourceType(ref t) if t == "Bad Type!"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_schema_is_rejected() {
+    let (err, text) = load_error(fixture("bad-schema")).await;
+    assert!(matches!(err, LoadError::Schema(_)), "{text}");
+    assert!(text.contains("not a valid JSON Schema"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_file_is_a_read_error() {
+    let (err, _) = load_error(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("no-such.wasm")).await;
+    assert!(matches!(err, LoadError::Read(_)));
+}
