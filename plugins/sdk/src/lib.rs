@@ -37,7 +37,7 @@ pub mod net;
 pub mod outcome;
 pub mod secret;
 
-pub use outcome::{CheckError, Healthy, Problem, io_problem};
+pub use outcome::{CheckError, Healthy, Problem, io_problem, messages};
 pub use schemars;
 pub use secret::Secret;
 pub use serde;

@@ -89,6 +89,19 @@ impl From<io::Error> for CheckError {
     }
 }
 
+/// The stable messages first-party probes use; operators alert on them.
+pub mod messages {
+    pub const CONNECTION_REFUSED: &str = "connection refused";
+    pub const CONNECTION_RESET: &str = "connection reset";
+    pub const TIMED_OUT: &str = "timed out";
+    pub const DENIED_BY_SANDBOX: &str = "permission denied by sandbox";
+    pub const HOST_UNREACHABLE: &str = "host unreachable";
+    pub const IO_ERROR: &str = "i/o error";
+    pub const AUTHENTICATION_FAILED: &str = "authentication failed";
+    pub const DATABASE_DOES_NOT_EXIST: &str = "database does not exist";
+    pub const UNEXPECTED_PROTOCOL: &str = "unexpected protocol";
+}
+
 /// Maps an I/O failure to a stable message, keeping the original in `extra`.
 ///
 /// | kind | message |
