@@ -113,13 +113,14 @@ pub mod messages {
 /// | host or network unreachable | "host unreachable" |
 pub fn io_problem(e: &io::Error) -> Problem {
     use io::ErrorKind as K;
+    use messages as m;
     let message = match e.kind() {
-        K::ConnectionRefused => "connection refused",
-        K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => "connection reset",
-        K::TimedOut | K::WouldBlock => "timed out",
-        K::PermissionDenied => "permission denied by sandbox",
-        K::HostUnreachable | K::NetworkUnreachable | K::AddrNotAvailable | K::NotFound => "host unreachable",
-        _ => "i/o error",
+        K::ConnectionRefused => m::CONNECTION_REFUSED,
+        K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => m::CONNECTION_RESET,
+        K::TimedOut | K::WouldBlock => m::TIMED_OUT,
+        K::PermissionDenied => m::DENIED_BY_SANDBOX,
+        K::HostUnreachable | K::NetworkUnreachable | K::AddrNotAvailable => m::HOST_UNREACHABLE,
+        _ => m::IO_ERROR,
     };
     Problem::new(message).with_extra(e.to_string())
 }
