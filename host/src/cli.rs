@@ -21,6 +21,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the service.
+    Serve(ServeArgs),
     /// Run one check in the same sandbox as the service and print the result.
     Check(CheckArgs),
     /// Work with plugin files.
@@ -37,6 +39,19 @@ pub struct ProbeSource {
     /// A built-in probe's source type, e.g. postgres.
     #[arg(long = "type", group = "probe")]
     pub source_type: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The configuration file (TOML); without it, the embedded example.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on, overriding the configuration's `listen`.
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long)]
+    pub log_json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -75,14 +90,64 @@ pub enum CommandError {
     Runtime(#[from] crate::runtime::RuntimeError),
     #[error("cannot write the output: {0}")]
     Output(String),
+    #[error(transparent)]
+    Service(#[from] crate::service::ServiceError),
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen { addr: std::net::SocketAddr, reason: String },
 }
 
 /// Runs a parsed command; returns the process exit code.
 pub async fn run(cli: Cli) -> Result<u8, CommandError> {
     match cli.command {
+        Command::Serve(args) => serve(args).await,
         Command::Check(args) => check(args).await,
         Command::Plugin(PluginCommand::Inspect { file }) => inspect(file).await,
     }
+}
+
+async fn serve(args: ServeArgs) -> Result<u8, CommandError> {
+    let mut config = match &args.config {
+        Some(path) => crate::config::Config::load(path).map_err(crate::service::ServiceError::from)?,
+        None => {
+            tracing::warn!("no --config: running on the embedded example configuration and its example keys");
+            crate::config::Config::embedded().map_err(crate::service::ServiceError::from)?
+        }
+    };
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    let service = crate::service::Service::start(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| CommandError::Listen { addr: config.listen, reason: e.to_string() })?;
+    let addr = listener.local_addr().unwrap_or(config.listen);
+    let plugins = service.registry().types().join(", ");
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), %plugins, "sonde is serving");
+    axum::serve(listener, crate::server::app(service))
+        .with_graceful_shutdown(shutdown())
+        .await
+        .map_err(|e| CommandError::Listen { addr, reason: e.to_string() })?;
+    Ok(0)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! { _ = interrupt => {}, _ = term.recv() => {} }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    tracing::info!("shutting down");
 }
 
 async fn select_plugin(runtime: &Runtime, probe: &ProbeSource) -> Result<Plugin, CommandError> {

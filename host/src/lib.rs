@@ -9,10 +9,20 @@
 //! - [`runtime`]: engine, plugin loading, sandbox, outcomes.
 //! - [`schema`]: config validation and secret handling.
 //! - [`report`]: the JSON a check is printed as.
+//! - [`config`]: the configuration file.
+//! - [`model`]: sources, policies and check records.
+//! - [`store`]: persistence (embedded SQLite).
+//! - [`service`]: scheduling, fairness, history, latest health.
+//! - [`server`]: the HTTP surfaces.
 //! - [`cli`]: the `sonde` command line.
 
 pub mod bindings;
 pub mod cli;
+pub mod config;
+pub mod model;
 pub mod report;
 pub mod runtime;
 pub mod schema;
+pub mod server;
+pub mod service;
+pub mod store;

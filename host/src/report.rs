@@ -22,8 +22,8 @@ impl From<&CheckReport> for CheckOutput {
     fn from(r: &CheckReport) -> Self {
         Self {
             status: r.status,
-            error: hasura_error(r),
-            timestamp: r.reported_at().to_rfc3339_opts(SecondsFormat::AutoSi, true),
+            error: hasura_error(r.status, r.message.as_deref(), r.extra.as_deref()),
+            timestamp: rfc3339(r.reported_at()),
             duration_ms: u64::try_from(r.duration.as_millis()).unwrap_or(u64::MAX),
             details: r.details.clone(),
             items: r.items,
@@ -33,19 +33,24 @@ impl From<&CheckReport> for CheckOutput {
 
 /// Hasura's `error` column: null for OK and TIMEOUT, `{message, extra}` for
 /// ERROR, the reason string for FAILED.
-pub fn hasura_error(r: &CheckReport) -> Value {
-    match r.status {
+pub fn hasura_error(status: Status, message: Option<&str>, extra: Option<&str>) -> Value {
+    match status {
         Status::Ok | Status::Timeout => Value::Null,
-        Status::Failed => Value::String(r.message.clone().unwrap_or_default()),
+        Status::Failed => Value::String(message.unwrap_or_default().to_string()),
         Status::Error => {
             // `extra` is "any json": keep structured detail structured.
-            let extra = r.extra.as_deref().map(|x| match serde_json::from_str::<Value>(x) {
+            let extra = extra.map(|x| match serde_json::from_str::<Value>(x) {
                 Ok(v @ (Value::Object(_) | Value::Array(_))) => v,
                 _ => Value::String(x.to_string()),
             });
-            json!({ "message": r.message.clone().unwrap_or_default(), "extra": extra })
+            json!({ "message": message.unwrap_or_default(), "extra": extra })
         }
     }
+}
+
+/// RFC 3339 in UTC, as every surface prints timestamps.
+pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
 #[cfg(test)]
@@ -53,16 +58,20 @@ mod tests {
     use super::*;
     use crate::runtime::Cause;
 
+    fn column(r: &CheckReport) -> Value {
+        hasura_error(r.status, r.message.as_deref(), r.extra.as_deref())
+    }
+
     #[test]
     fn error_column_per_status() {
         let ok = CheckReport::new(Status::Ok, Cause::Healthy, None);
-        assert_eq!(hasura_error(&ok), Value::Null);
-        assert_eq!(hasura_error(&CheckReport::timeout(std::time::Duration::from_secs(10))), Value::Null);
-        assert_eq!(hasura_error(&CheckReport::failed("bad port")), json!("bad port"));
+        assert_eq!(column(&ok), Value::Null);
+        assert_eq!(column(&CheckReport::timeout(std::time::Duration::from_secs(10))), Value::Null);
+        assert_eq!(column(&CheckReport::failed("bad port")), json!("bad port"));
         let err = CheckReport::error(Cause::Unhealthy, "connection refused", Some("os error 111".into()));
-        assert_eq!(hasura_error(&err), json!({"message": "connection refused", "extra": "os error 111"}));
+        assert_eq!(column(&err), json!({"message": "connection refused", "extra": "os error 111"}));
         let err = CheckReport::error(Cause::Unhealthy, "m", Some(r#"{"code":"28P01"}"#.into()));
-        assert_eq!(hasura_error(&err)["extra"], json!({"code": "28P01"}));
+        assert_eq!(column(&err)["extra"], json!({"code": "28P01"}));
     }
 
     #[test]

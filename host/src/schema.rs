@@ -86,6 +86,18 @@ impl ConfigSchema {
         out
     }
 
+    /// Splits `config` into what may be shown and the secret values, which
+    /// are stored apart, as an object of the same shape.
+    pub fn split_secrets(&self, config: &Value) -> (Value, Value) {
+        let mut secrets = Value::Object(Map::new());
+        for path in &self.secret_paths {
+            if let Some(v) = lookup(config, path) {
+                set_path(&mut secrets, path, v.clone());
+            }
+        }
+        (self.strip_secrets(config), secrets)
+    }
+
     /// `config` without its secrets: what any API may return.
     pub fn strip_secrets(&self, config: &Value) -> Value {
         let mut out = config.clone();
@@ -97,6 +109,44 @@ impl ConfigSchema {
             }
         }
         out
+    }
+}
+
+/// Puts the secret values of `secrets` back into `public`.
+pub fn merge_secrets(public: &Value, secrets: &Value) -> Value {
+    let mut out = public.clone();
+    merge_into(&mut out, secrets);
+    out
+}
+
+fn merge_into(target: &mut Value, from: &Value) {
+    match (target, from) {
+        (Value::Object(t), Value::Object(f)) => {
+            for (k, v) in f {
+                match t.get_mut(k) {
+                    Some(existing) if existing.is_object() && v.is_object() => merge_into(existing, v),
+                    _ => {
+                        t.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (t, f) => *t = f.clone(),
+    }
+}
+
+fn set_path(root: &mut Value, path: &[String], value: Value) {
+    let Some((last, parents)) = path.split_last() else { return };
+    let mut node = root;
+    for k in parents {
+        if !node.is_object() {
+            *node = Value::Object(Map::new());
+        }
+        let Value::Object(map) = node else { return };
+        node = map.entry(k.clone()).or_insert_with(|| Value::Object(Map::new()));
+    }
+    if let Value::Object(map) = node {
+        map.insert(last.clone(), value);
     }
 }
 
@@ -239,6 +289,16 @@ mod tests {
         assert!(ConfigSchema::parse("not json").is_err());
         assert!(ConfigSchema::parse(r#"{"type": 12}"#).is_err());
         assert!(ConfigSchema::parse(r#"{"type": "object"}"#).is_ok());
+    }
+
+    #[test]
+    fn secrets_split_and_merge_back() {
+        let s = schema();
+        let config = json!({"host": "h", "password": "pw", "auth": {"token": "t"}});
+        let (public, secrets) = s.split_secrets(&config);
+        assert_eq!(public, json!({"host": "h", "auth": {}}));
+        assert_eq!(secrets, json!({"password": "pw", "auth": {"token": "t"}}));
+        assert_eq!(merge_secrets(&public, &secrets), config);
     }
 
     #[test]

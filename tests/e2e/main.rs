@@ -14,4 +14,5 @@ mod common;
 mod concurrency;
 mod hostile;
 mod loading;
+mod service;
 mod tcp;

@@ -291,7 +291,11 @@ impl Runtime {
         {
             Ok(net) => Arc::new(net),
             Err(e) => {
-                return CheckReport::error(Cause::Unresolvable, "could not resolve host", Some(e.to_string()));
+                return CheckReport::error(
+                    Cause::Unresolvable,
+                    "could not resolve host",
+                    Some(e.to_string()),
+                );
             }
         };
 

@@ -1,0 +1,270 @@
+//! The configuration file (DESIGN §7): TOML, every key optional, checked up
+//! front. Each error names the key and what is wrong with it.
+//!
+//! `sonde serve` without `--config` runs on [`EMBEDDED`], the example in
+//! `examples/sonde.toml`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::model::{Policy, SourceState};
+
+/// The example configuration, embedded so `sonde serve` runs out of the box.
+pub const EMBEDDED: &str = include_str!("../../../examples/sonde.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{path}: {reason}")]
+    Parse { path: String, reason: String },
+    #[error("{path}: `{key}`: {reason}")]
+    Invalid { path: String, key: String, reason: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// "sqlite", or a postgres:// URL.
+    #[serde(default = "default_store")]
+    pub store: String,
+    #[serde(default = "default_plugins_dir")]
+    pub plugins_dir: PathBuf,
+    /// Where compiled plugins are cached; default `<data_dir>/compiled`.
+    pub cache_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub keys: Vec<KeyConfig>,
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+    #[serde(default)]
+    pub checks: ChecksConfig,
+    #[serde(default)]
+    pub history: HistoryConfig,
+    /// Where this configuration came from, for error messages.
+    #[serde(skip)]
+    pub origin: String,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 7878))
+}
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("sonde-data")
+}
+fn default_store() -> String {
+    "sqlite".into()
+}
+fn default_plugins_dir() -> PathBuf {
+    PathBuf::from("plugins.d")
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyConfig {
+    pub key: Option<String>,
+    pub key_env: Option<String>,
+    pub role: Option<String>,
+    pub organization: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub name: String,
+    pub organization: String,
+    pub workspace: Option<Uuid>,
+    #[serde(rename = "type")]
+    pub source_type: String,
+    #[serde(default)]
+    pub config: toml::Table,
+    #[serde(default, with = "humantime_serde")]
+    pub interval: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+    pub retries: Option<u32>,
+    #[serde(default, with = "humantime_serde")]
+    pub retry_interval: Option<Duration>,
+    #[serde(default = "active")]
+    pub state: SourceState,
+}
+
+fn active() -> SourceState {
+    SourceState::Active
+}
+
+/// Limits on checking, all optional.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChecksConfig {
+    /// Checks running at once, across all organizations.
+    pub max_concurrent: usize,
+    /// Memory one check may use, in MiB.
+    pub memory_mib: usize,
+    /// Allow probes to reach link-local and metadata addresses.
+    pub allow_link_local: bool,
+}
+
+impl Default for ChecksConfig {
+    fn default() -> Self {
+        Self { max_concurrent: 128, memory_mib: 64, allow_link_local: false }
+    }
+}
+
+/// How much history to keep per source.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HistoryConfig {
+    pub max_per_source: u32,
+    #[serde(with = "humantime_serde")]
+    pub max_age: Duration,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        Self { max_per_source: 1000, max_age: Duration::from_secs(7 * 24 * 3600) }
+    }
+}
+
+/// An API key's reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    Organization(String),
+}
+
+/// A key resolved from the configuration.
+#[derive(Clone)]
+pub struct ApiKey {
+    pub secret: String,
+    pub role: Role,
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKey").field("role", &self.role).finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::Read { path: origin.clone(), reason: e.to_string() })?;
+        Self::parse(&text, &origin)
+    }
+
+    /// The embedded example configuration.
+    pub fn embedded() -> Result<Self, ConfigError> {
+        Self::parse(EMBEDDED, "(embedded examples/sonde.toml)")
+    }
+
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let mut config: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: origin.to_string(), reason: e.to_string() })?;
+        config.origin = origin.to_string();
+        config.check()?;
+        Ok(config)
+    }
+
+    fn invalid(&self, key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid { path: self.origin.clone(), key: key.into(), reason: reason.into() }
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.store != "sqlite" {
+            let reason = if self.store.starts_with("postgres://") || self.store.starts_with("postgresql://") {
+                "the PostgreSQL store is not available in this build; use \"sqlite\""
+            } else {
+                "must be \"sqlite\" or a postgres:// URL"
+            };
+            return Err(self.invalid("store", reason));
+        }
+        if self.checks.max_concurrent == 0 {
+            return Err(self.invalid("checks.max_concurrent", "must be at least 1"));
+        }
+        if !(1..=4096).contains(&self.checks.memory_mib) {
+            return Err(self.invalid("checks.memory_mib", "must be between 1 and 4096"));
+        }
+        if self.history.max_per_source == 0 {
+            return Err(self.invalid("history.max_per_source", "must be at least 1"));
+        }
+        self.api_keys()?;
+        let mut seen = std::collections::HashSet::new();
+        for (i, s) in self.sources.iter().enumerate() {
+            let key = |k: &str| format!("sources[{i}].{k}");
+            if s.name.trim().is_empty() {
+                return Err(self.invalid(key("name"), "must not be empty"));
+            }
+            if !s.organization.starts_with("org_") {
+                return Err(self.invalid(key("organization"), "must start with \"org_\""));
+            }
+            if !seen.insert((s.organization.clone(), s.name.clone())) {
+                return Err(self
+                    .invalid(key("name"), format!("{:?} is declared twice in {}", s.name, s.organization)));
+            }
+            for (k, d) in
+                [("interval", s.interval), ("timeout", s.timeout), ("retry_interval", s.retry_interval)]
+            {
+                if d.is_some_and(|d| d.is_zero()) {
+                    return Err(self.invalid(key(k), "must be longer than zero"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The configured keys, with `key_env` references resolved.
+    pub fn api_keys(&self) -> Result<Vec<ApiKey>, ConfigError> {
+        let mut keys = Vec::new();
+        for (i, k) in self.keys.iter().enumerate() {
+            let key = |f: &str| format!("keys[{i}].{f}");
+            let secret = match (&k.key, &k.key_env) {
+                (Some(s), None) => s.clone(),
+                (None, Some(var)) => std::env::var(var).map_err(|_| {
+                    self.invalid(key("key_env"), format!("environment variable {var} is not set"))
+                })?,
+                _ => return Err(self.invalid(key("key"), "give exactly one of `key` and `key_env`")),
+            };
+            if secret.len() < 8 {
+                return Err(self.invalid(key("key"), "must be at least 8 characters"));
+            }
+            let role = match (k.role.as_deref(), &k.organization) {
+                (Some("admin"), None) => Role::Admin,
+                (None, Some(org)) if org.starts_with("org_") => Role::Organization(org.clone()),
+                (None, Some(_)) => return Err(self.invalid(key("organization"), "must start with \"org_\"")),
+                (Some(other), None) => {
+                    return Err(self.invalid(key("role"), format!("{other:?} is not a role; use \"admin\"")));
+                }
+                _ => {
+                    return Err(self
+                        .invalid(key("role"), "give exactly one of `role = \"admin\"` and `organization`"));
+                }
+            };
+            keys.push(ApiKey { secret, role });
+        }
+        Ok(keys)
+    }
+}
+
+impl SourceConfig {
+    pub fn policy(&self) -> Policy {
+        Policy::with(self.interval, self.timeout, self.retries, self.retry_interval)
+    }
+
+    /// The probe config as JSON.
+    pub fn config_json(&self) -> serde_json::Value {
+        serde_json::to_value(&self.config).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,60 @@
+use super::*;
+
+fn err(text: &str) -> String {
+    Config::parse(text, "test.toml").expect_err("must be rejected").to_string()
+}
+
+#[test]
+fn the_embedded_example_is_valid() {
+    let c = Config::embedded().expect("valid");
+    assert!(!c.sources.is_empty());
+    assert!(c.api_keys().expect("keys").iter().any(|k| k.role == Role::Admin));
+}
+
+#[test]
+fn every_key_is_optional() {
+    let c = Config::parse("", "empty.toml").expect("valid");
+    assert_eq!(c.listen.to_string(), "127.0.0.1:7878");
+    assert_eq!(c.store, "sqlite");
+}
+
+#[test]
+fn an_unknown_key_is_named() {
+    let e = err("listne = \"127.0.0.1:1\"");
+    assert!(e.contains("listne") && e.contains("test.toml"), "{e}");
+    let e = err("[[sources]]\nname = \"a\"\norganization = \"org_a\"\ntype = \"tcp\"\nintervall = \"5s\"");
+    assert!(e.contains("intervall"), "{e}");
+}
+
+#[test]
+fn a_bad_duration_is_named() {
+    let e = err("[[sources]]\nname = \"a\"\norganization = \"org_a\"\ntype = \"tcp\"\ninterval = \"soon\"");
+    assert!(e.contains("interval") && e.contains("soon"), "{e}");
+    let e = err("[[sources]]\nname = \"a\"\norganization = \"org_a\"\ntype = \"tcp\"\ntimeout = \"0s\"");
+    assert!(e.contains("sources[0].timeout"), "{e}");
+}
+
+#[test]
+fn keys_are_checked() {
+    let e = err("[[keys]]\nkey = \"long-enough-key\"\nrole = \"root\"");
+    assert!(e.contains("keys[0].role"), "{e}");
+    let e = err("[[keys]]\nkey_env = \"SONDE_TEST_SURELY_UNSET_VAR\"\nrole = \"admin\"");
+    assert!(e.contains("keys[0].key_env") && e.contains("SONDE_TEST_SURELY_UNSET_VAR"), "{e}");
+    let e = err("[[keys]]\nkey = \"short\"\nrole = \"admin\"");
+    assert!(e.contains("keys[0].key"), "{e}");
+}
+
+#[test]
+fn duplicate_sources_and_bad_organizations_are_named() {
+    let src = "[[sources]]\nname = \"a\"\norganization = \"org_a\"\ntype = \"tcp\"\n";
+    let e = err(&format!("{src}{src}"));
+    assert!(e.contains("sources[1].name"), "{e}");
+    let e = err("[[sources]]\nname = \"a\"\norganization = \"acme\"\ntype = \"tcp\"");
+    assert!(e.contains("sources[0].organization"), "{e}");
+}
+
+#[test]
+fn a_postgres_store_is_refused_clearly() {
+    let e = err("store = \"postgres://localhost/sonde\"");
+    assert!(e.contains("`store`") && e.contains("not available"), "{e}");
+}

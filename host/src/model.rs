@@ -1,0 +1,210 @@
+//! The domain: sources, their health-check policy, and check records.
+//! HTTP DTOs and store rows convert to and from these.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::runtime::{CheckReport, Status};
+
+/// DESIGN §4: when and how hard a source is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    pub retries: u32,
+    #[serde(with = "humantime_serde")]
+    pub retry_interval: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(60),
+            timeout: Duration::from_secs(10),
+            retries: 3,
+            retry_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceState {
+    Active,
+    Paused,
+}
+
+impl SourceState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceState::Active => "active",
+            SourceState::Paused => "paused",
+        }
+    }
+}
+
+/// A source as every read path sees it: `config` never holds secrets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Source {
+    pub id: Uuid,
+    pub name: String,
+    pub organization: String,
+    pub workspace: Option<Uuid>,
+    pub source_type: String,
+    /// The public part of the config: secrets are stored apart.
+    pub config: Value,
+    pub state: SourceState,
+    pub policy: Policy,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a new or replaced source is made of, secrets included.
+#[derive(Debug, Clone)]
+pub struct SourceSpec {
+    pub name: String,
+    pub organization: String,
+    pub workspace: Option<Uuid>,
+    pub source_type: String,
+    pub config: Value,
+    pub state: SourceState,
+    pub policy: Policy,
+}
+
+/// A check's lifecycle: `Scheduled` → `Running` → an outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum CheckStatus {
+    Scheduled,
+    Running,
+    Ok,
+    Timeout,
+    Error,
+    Failed,
+}
+
+impl CheckStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckStatus::Scheduled => "SCHEDULED",
+            CheckStatus::Running => "RUNNING",
+            CheckStatus::Ok => "OK",
+            CheckStatus::Timeout => "TIMEOUT",
+            CheckStatus::Error => "ERROR",
+            CheckStatus::Failed => "FAILED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "SCHEDULED" => CheckStatus::Scheduled,
+            "RUNNING" => CheckStatus::Running,
+            "OK" => CheckStatus::Ok,
+            "TIMEOUT" => CheckStatus::Timeout,
+            "ERROR" => CheckStatus::Error,
+            "FAILED" => CheckStatus::Failed,
+            _ => return None,
+        })
+    }
+
+    /// The outcome, once there is one.
+    pub fn outcome(self) -> Option<Status> {
+        match self {
+            CheckStatus::Ok => Some(Status::Ok),
+            CheckStatus::Timeout => Some(Status::Timeout),
+            CheckStatus::Error => Some(Status::Error),
+            CheckStatus::Failed => Some(Status::Failed),
+            CheckStatus::Scheduled | CheckStatus::Running => None,
+        }
+    }
+
+    pub fn is_finished(self) -> bool {
+        self.outcome().is_some()
+    }
+}
+
+impl From<Status> for CheckStatus {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::Ok => CheckStatus::Ok,
+            Status::Timeout => CheckStatus::Timeout,
+            Status::Error => CheckStatus::Error,
+            Status::Failed => CheckStatus::Failed,
+        }
+    }
+}
+
+/// Why a check ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trigger {
+    Schedule,
+    Manual,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Schedule => "schedule",
+            Trigger::Manual => "manual",
+        }
+    }
+}
+
+/// One check of one source, across all its attempts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckRecord {
+    pub id: Uuid,
+    pub source_id: Uuid,
+    pub trigger: Trigger,
+    pub status: CheckStatus,
+    pub attempts: u32,
+    pub message: Option<String>,
+    pub extra: Option<String>,
+    pub details: Option<Value>,
+    pub items: Option<u64>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub reported_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<u64>,
+}
+
+impl CheckRecord {
+    pub fn new(source_id: Uuid, trigger: Trigger, status: CheckStatus) -> Self {
+        let now = Utc::now();
+        Self {
+            id: Uuid::new_v4(),
+            source_id,
+            trigger,
+            status,
+            attempts: 0,
+            message: None,
+            extra: None,
+            details: None,
+            items: None,
+            created_at: now,
+            started_at: (status == CheckStatus::Running).then_some(now),
+            reported_at: None,
+            duration_ms: None,
+        }
+    }
+
+    /// Records the result of the latest attempt as the check's outcome.
+    pub fn finish(&mut self, report: &CheckReport) {
+        self.status = report.status.into();
+        self.message = report.message.clone();
+        self.extra = report.extra.clone();
+        self.details = report.details.clone();
+        self.items = report.items;
+        let reported = report.reported_at();
+        self.reported_at = Some(reported);
+        let started = self.started_at.unwrap_or(self.created_at);
+        self.duration_ms = u64::try_from((reported - started).num_milliseconds()).ok();
+    }
+}

@@ -1,0 +1,79 @@
+//! Who is calling: an API key from any of the headers the seed APIs use,
+//! compared in constant time against every configured key.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use subtle::ConstantTimeEq;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::config::Role;
+
+/// The authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller(pub Role);
+
+/// Headers a key is accepted from, in order.
+const KEY_HEADERS: [&str; 3] = ["x-api-key", "unstructured-api-key", "x-hasura-admin-secret"];
+
+impl Caller {
+    pub fn is_admin(&self) -> bool {
+        self.0 == Role::Admin
+    }
+
+    /// Whether this caller may see `organization`'s things.
+    pub fn sees(&self, organization: &str) -> bool {
+        match &self.0 {
+            Role::Admin => true,
+            Role::Organization(org) => org == organization,
+        }
+    }
+
+    pub fn organization(&self) -> Option<&str> {
+        match &self.0 {
+            Role::Admin => None,
+            Role::Organization(org) => Some(org),
+        }
+    }
+
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.is_admin() { Ok(()) } else { Err(ApiError::Forbidden("This endpoint requires an admin key")) }
+    }
+}
+
+fn presented(parts: &Parts) -> Option<(String, bool)> {
+    let h = &parts.headers;
+    if let Some(v) = h.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let token = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).unwrap_or(v).trim();
+        return Some((token.to_string(), false));
+    }
+    KEY_HEADERS.iter().find_map(|name| {
+        let value = h.get(*name)?.to_str().ok()?.trim().to_string();
+        Some((value, *name == "x-hasura-admin-secret"))
+    })
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (key, admin_header) = presented(parts).ok_or(ApiError::Unauthenticated)?;
+        if key.is_empty() {
+            return Err(ApiError::Unauthenticated);
+        }
+        // Compare with every key, so timing does not tell which one matched.
+        let mut found: Option<Role> = None;
+        for k in state.service.keys() {
+            let equal: bool = k.secret.as_bytes().ct_eq(key.as_bytes()).into();
+            if equal && found.is_none() {
+                found = Some(k.role.clone());
+            }
+        }
+        match found {
+            // The Hasura header only carries admin secrets.
+            Some(Role::Organization(_)) if admin_header => Err(ApiError::BadKey),
+            Some(role) => Ok(Caller(role)),
+            None => Err(ApiError::BadKey),
+        }
+    }
+}

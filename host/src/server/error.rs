@@ -1,0 +1,124 @@
+//! The one error type of every route, rendered FastAPI-style:
+//! `{"detail": "..."}`, or `{"detail": [{loc, msg, type}]}` for validation.
+//! Internal errors are logged, never echoed.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::schema::Violation;
+use crate::service::{CreateError, SpecError};
+use crate::store::StoreError;
+
+/// One entry of a 422 `detail` list.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FieldError {
+    pub loc: Vec<serde_json::Value>,
+    pub msg: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+impl FieldError {
+    pub fn new(loc: &[&str], msg: impl Into<String>, kind: &str) -> Self {
+        Self { loc: loc.iter().map(|s| json!(s)).collect(), msg: msg.into(), kind: kind.into() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("not authenticated")]
+    Unauthenticated,
+    #[error("invalid API key")]
+    BadKey,
+    #[error("forbidden")]
+    Forbidden(&'static str),
+    #[error("not found")]
+    NotFound(&'static str),
+    #[error("conflict")]
+    Conflict(String),
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("unavailable")]
+    Unavailable(&'static str),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 422 for config violations, located under `prefix`.
+    pub fn violations(prefix: &[&str], violations: &[Violation]) -> Self {
+        ApiError::Validation(
+            violations
+                .iter()
+                .map(|v| {
+                    let mut loc: Vec<serde_json::Value> = prefix.iter().map(|s| json!(s)).collect();
+                    loc.extend(v.path.iter().map(|p| match p.parse::<u64>() {
+                        Ok(i) => json!(i),
+                        Err(_) => json!(p),
+                    }));
+                    FieldError { loc, msg: v.message.clone(), kind: "value_error".into() }
+                })
+                .collect(),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, detail) = match &self {
+            ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, json!("Not authenticated")),
+            ApiError::BadKey => (StatusCode::UNAUTHORIZED, json!("Invalid API key")),
+            ApiError::Forbidden(why) => (StatusCode::FORBIDDEN, json!(why)),
+            ApiError::NotFound(what) => (StatusCode::NOT_FOUND, json!(what)),
+            ApiError::Conflict(why) => (StatusCode::CONFLICT, json!(why)),
+            ApiError::Validation(errors) => (StatusCode::UNPROCESSABLE_ENTITY, json!(errors)),
+            ApiError::Unavailable(why) => (StatusCode::SERVICE_UNAVAILABLE, json!(why)),
+            ApiError::Internal(e) => {
+                tracing::error!(error = %e, "request failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, json!("Internal Server Error"))
+            }
+        };
+        let mut response = (status, Json(json!({ "detail": detail }))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict { name, organization } => {
+                ApiError::Conflict(format!("A source named {name:?} already exists in {organization}"))
+            }
+            StoreError::NotFound => ApiError::NotFound("Source not found"),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<CreateError> for ApiError {
+    fn from(e: CreateError) -> Self {
+        match e {
+            CreateError::Store(s) => s.into(),
+            CreateError::Spec(s) => s.into(),
+        }
+    }
+}
+
+impl From<SpecError> for ApiError {
+    fn from(e: SpecError) -> Self {
+        match e {
+            SpecError::UnknownType(t) => ApiError::Validation(vec![FieldError::new(
+                &["body", "type"],
+                format!("no plugin for source type {t:?}"),
+                "value_error",
+            )]),
+            SpecError::Schema { violations, .. } => ApiError::violations(&["body", "config"], &violations),
+        }
+    }
+}

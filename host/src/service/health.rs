@@ -1,0 +1,84 @@
+//! The latest health of every source, in memory: what readers are served
+//! without touching the store, and where state changes are logged once.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use uuid::Uuid;
+
+use crate::model::{CheckRecord, CheckStatus, Source};
+
+/// What is known of one source right now.
+#[derive(Debug, Clone, Default)]
+pub struct SourceHealth {
+    /// The newest finished check.
+    pub last: Option<CheckRecord>,
+    /// A check queued or running, if any.
+    pub current: Option<CheckRecord>,
+}
+
+impl SourceHealth {
+    /// The most recent check, finished or not.
+    pub fn newest(&self) -> Option<&CheckRecord> {
+        match (&self.current, &self.last) {
+            (Some(c), Some(l)) => Some(if c.created_at >= l.created_at { c } else { l }),
+            (c, l) => c.as_ref().or(l.as_ref()),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Health {
+    map: RwLock<HashMap<Uuid, SourceHealth>>,
+}
+
+impl Health {
+    pub fn get(&self, id: Uuid) -> SourceHealth {
+        self.map.read().unwrap_or_else(|p| p.into_inner()).get(&id).cloned().unwrap_or_default()
+    }
+
+    /// Seeds the map from the store at start-up.
+    pub fn warm(&self, last: Vec<CheckRecord>) {
+        let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
+        for c in last {
+            let id = c.source_id;
+            map.entry(id).or_default().last = Some(c);
+        }
+    }
+
+    pub fn begin(&self, check: &CheckRecord) {
+        let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
+        map.entry(check.source_id).or_default().current = Some(check.clone());
+    }
+
+    /// Records a finished check; logs only when the status changes.
+    pub fn finish(&self, source: &Source, check: &CheckRecord) {
+        let previous = {
+            let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
+            let entry = map.entry(check.source_id).or_default();
+            if entry.current.as_ref().is_some_and(|c| c.id == check.id) {
+                entry.current = None;
+            }
+            entry.last.replace(check.clone()).map(|c| c.status)
+        };
+        log_transition(source, previous, check);
+    }
+
+    pub fn remove(&self, id: Uuid) {
+        self.map.write().unwrap_or_else(|p| p.into_inner()).remove(&id);
+    }
+}
+
+fn log_transition(source: &Source, previous: Option<CheckStatus>, check: &CheckRecord) {
+    if previous == Some(check.status) {
+        return;
+    }
+    let from = previous.map_or("UNKNOWN", CheckStatus::as_str);
+    let to = check.status.as_str();
+    let message = check.message.as_deref().unwrap_or("");
+    if check.status == CheckStatus::Ok {
+        tracing::info!(source = %source.name, organization = %source.organization, source_type = %source.source_type, from, to, "source is healthy");
+    } else {
+        tracing::warn!(source = %source.name, organization = %source.organization, source_type = %source.source_type, from, to, message, "source is unhealthy");
+    }
+}

@@ -1,0 +1,374 @@
+//! The health service: sources, their schedule, checks and history.
+//!
+//! # Layout
+//! - [`registry`]: loaded plugins by source type.
+//! - [`scheduler`]: the one task that decides when checks run.
+//! - [`fair`]: global and per-organization concurrency.
+//! - [`health`]: the latest result per source, in memory.
+//!
+//! [`Service`] is what the HTTP routes and the CLI use.
+
+pub mod fair;
+pub mod health;
+pub mod registry;
+pub mod scheduler;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::{Semaphore, mpsc};
+use uuid::Uuid;
+
+use crate::config::{ApiKey, Config, ConfigError};
+use crate::model::{CheckRecord, CheckStatus, Policy, Source, SourceSpec, SourceState, Trigger};
+use crate::runtime::{CheckReport, Runtime, RuntimeConfig, RuntimeError};
+use crate::schema::{Violation, merge_secrets};
+use crate::store::sqlite::SqliteStore;
+use crate::store::{Retention, Store, StoreError};
+pub use health::SourceHealth;
+use registry::Registry;
+use scheduler::{Event, Gauges, Scheduler};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a source definition cannot be accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("no plugin for source type {0:?}")]
+    UnknownType(String),
+    #[error("config does not match the schema of {source_type:?}")]
+    Schema { source_type: String, violations: Vec<Violation> },
+}
+
+/// What every check needs, shared by the scheduler's tasks.
+pub struct Ctx {
+    pub runtime: Arc<Runtime>,
+    pub registry: Arc<Registry>,
+    pub store: Arc<dyn Store>,
+    pub health: Arc<health::Health>,
+}
+
+impl Ctx {
+    /// One attempt for `source`, with its secrets merged back in.
+    async fn attempt(&self, source: &Source) -> CheckReport {
+        let Some(plugin) = self.registry.get(&source.source_type) else {
+            return CheckReport::failed(format!("no plugin for source type {:?}", source.source_type));
+        };
+        let secrets = match self.store.source_secrets(source.id).await {
+            Ok(s) => s,
+            Err(e) => {
+                let mut r = CheckReport::failed("the store is unavailable");
+                r.status = crate::runtime::Status::Error;
+                r.extra = Some(e.to_string());
+                return r;
+            }
+        };
+        let config = merge_secrets(&source.config, &secrets);
+        let report = self.runtime.check(&plugin, &config, source.policy.timeout).await;
+        tracing::debug!(
+            source = %source.name, source_type = %source.source_type, status = %report.status,
+            duration_ms = report.duration.as_millis() as u64, "attempt finished"
+        );
+        report
+    }
+
+    /// Stores a finished check and publishes it to readers.
+    fn record(&self, source: Source, check: CheckRecord, _report: CheckReport) {
+        self.health.finish(&source, &check);
+        let store = Arc::clone(&self.store);
+        tokio::spawn(async move {
+            let written = match check.trigger {
+                Trigger::Schedule => store.insert_check(&check).await,
+                Trigger::Manual => store.update_check(&check).await,
+            };
+            if let Err(e) = written {
+                tracing::error!(source = %source.name, check = %check.id, error = %e, "check result not stored");
+            }
+        });
+    }
+}
+
+pub struct Service {
+    ctx: Arc<Ctx>,
+    events: mpsc::UnboundedSender<Event>,
+    gauges: Arc<Gauges>,
+    inline: Semaphore,
+    keys: Vec<ApiKey>,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service").finish_non_exhaustive()
+    }
+}
+
+impl Service {
+    /// Opens the store, loads plugins, checks and upserts the configured
+    /// sources, recovers interrupted checks and starts the scheduler.
+    pub async fn start(config: &Config) -> Result<Arc<Self>, ServiceError> {
+        let keys = config.api_keys()?;
+        let runtime = Arc::new(Runtime::new(RuntimeConfig {
+            memory_limit: config.checks.memory_mib << 20,
+            allow_link_local: config.checks.allow_link_local,
+            cache_dir: Some(config.cache_dir.clone().unwrap_or_else(|| config.data_dir.join("compiled"))),
+            ..RuntimeConfig::default()
+        })?);
+        let registry = Arc::new(Registry::load(&runtime, &config.plugins_dir).await);
+
+        // Every configured source must have a plugin and a valid config
+        // before anything is written.
+        let mut specs = Vec::new();
+        for (i, s) in config.sources.iter().enumerate() {
+            let spec = SourceSpec {
+                name: s.name.clone(),
+                organization: s.organization.clone(),
+                workspace: s.workspace,
+                source_type: s.source_type.clone(),
+                config: s.config_json(),
+                state: s.state,
+                policy: s.policy(),
+            };
+            let key = |k: &str| format!("sources[{i}].{k}");
+            let split = split_spec(&registry, &spec).map_err(|e| {
+                let (key, reason) = match &e {
+                    SpecError::UnknownType(t) => (
+                        key("type"),
+                        format!("no plugin for source type {t:?} (loaded: {})", registry.types().join(", ")),
+                    ),
+                    SpecError::Schema { violations, .. } => {
+                        let v = &violations[0];
+                        let field = if v.path.is_empty() {
+                            key("config")
+                        } else {
+                            key(&format!("config.{}", v.path.join(".")))
+                        };
+                        (field, v.message.clone())
+                    }
+                };
+                ConfigError::Invalid { path: config.origin.clone(), key, reason }
+            })?;
+            specs.push(split);
+        }
+
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.data_dir).await?);
+        for (spec, secrets) in &specs {
+            store.upsert_source(spec, secrets).await?;
+        }
+        let health = Arc::new(health::Health::default());
+        health.warm(store.latest_finished_checks().await?);
+
+        let ctx = Arc::new(Ctx { runtime, registry, store: Arc::clone(&store), health });
+        let gauges = Arc::new(Gauges::default());
+        let events = Scheduler::spawn(Arc::clone(&ctx), config.checks.max_concurrent, Arc::clone(&gauges));
+        let service = Arc::new(Self {
+            ctx,
+            events,
+            gauges,
+            inline: Semaphore::new(config.checks.max_concurrent),
+            keys,
+        });
+
+        for source in store.list_sources().await? {
+            service.send(Event::Upsert(source));
+        }
+        // Checks a previous process left queued or running are run again.
+        let sources: std::collections::HashMap<Uuid, Source> =
+            store.list_sources().await?.into_iter().map(|s| (s.id, s)).collect();
+        for mut check in store.unfinished_checks().await? {
+            let Some(source) = sources.get(&check.source_id) else { continue };
+            tracing::info!(source = %source.name, check = %check.id, "rerunning a check interrupted by a restart");
+            check.status = CheckStatus::Scheduled;
+            check.attempts = 0;
+            if check.trigger == Trigger::Schedule {
+                check.trigger = Trigger::Manual;
+            }
+            store.update_check(&check).await?;
+            service.ctx.health.begin(&check);
+            service.send(Event::RunNow(source.clone(), check));
+        }
+        spawn_pruner(
+            Arc::clone(&store),
+            Retention { max_per_source: config.history.max_per_source, max_age: config.history.max_age },
+        );
+        Ok(service)
+    }
+
+    fn send(&self, event: Event) {
+        // The scheduler lives as long as the runtime; a closed channel means
+        // the process is shutting down.
+        let _ = self.events.send(event);
+    }
+
+    pub fn keys(&self) -> &[ApiKey] {
+        &self.keys
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.ctx.registry
+    }
+
+    pub fn runtime(&self) -> &Runtime {
+        &self.ctx.runtime
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.ctx.store.as_ref()
+    }
+
+    /// Checks queued and running right now.
+    pub fn load(&self) -> (usize, usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.gauges.queued.load(Relaxed), self.gauges.running.load(Relaxed))
+    }
+
+    pub async fn create_source(&self, spec: SourceSpec) -> Result<Source, CreateError> {
+        let (public, secrets) = split_spec(&self.ctx.registry, &spec)?;
+        let source = self.ctx.store.create_source(&public, &secrets).await?;
+        self.send(Event::Upsert(source.clone()));
+        Ok(source)
+    }
+
+    /// Replaces a source. Secrets left out keep their stored values, since
+    /// clients never see them to send them back.
+    pub async fn replace_source(&self, id: Uuid, spec: SourceSpec) -> Result<Source, CreateError> {
+        let (public, mut secrets) = split_spec(&self.ctx.registry, &spec)?;
+        let old = self.ctx.store.source_secrets(id).await?;
+        secrets = merge_secrets(&old, &secrets);
+        let source = self.ctx.store.replace_source(id, &public, &secrets).await?;
+        self.send(Event::Upsert(source.clone()));
+        Ok(source)
+    }
+
+    pub async fn delete_source(&self, id: Uuid) -> Result<bool, StoreError> {
+        let deleted = self.ctx.store.delete_source(id).await?;
+        if deleted {
+            self.send(Event::Remove(id));
+        }
+        Ok(deleted)
+    }
+
+    pub async fn set_state(&self, source: &Source, state: SourceState) -> Result<Source, CreateError> {
+        let spec = SourceSpec {
+            name: source.name.clone(),
+            organization: source.organization.clone(),
+            workspace: source.workspace,
+            source_type: source.source_type.clone(),
+            config: source.config.clone(),
+            state,
+            policy: source.policy,
+        };
+        let secrets = self.ctx.store.source_secrets(source.id).await?;
+        let updated = self.ctx.store.replace_source(source.id, &spec, &secrets).await?;
+        self.send(Event::Upsert(updated.clone()));
+        Ok(updated)
+    }
+
+    pub async fn get_source(&self, id: Uuid) -> Result<Option<Source>, StoreError> {
+        self.ctx.store.get_source(id).await
+    }
+
+    pub async fn list_sources(&self) -> Result<Vec<Source>, StoreError> {
+        self.ctx.store.list_sources().await
+    }
+
+    /// Queues a check of `source` ahead of its schedule; returns it SCHEDULED.
+    pub async fn request_check(&self, source: &Source) -> Result<CheckRecord, StoreError> {
+        let check = CheckRecord::new(source.id, Trigger::Manual, CheckStatus::Scheduled);
+        self.ctx.store.insert_check(&check).await?;
+        self.ctx.health.begin(&check);
+        self.send(Event::RunNow(source.clone(), check.clone()));
+        Ok(check)
+    }
+
+    /// Runs one check of an inline definition and waits for it (no stored
+    /// source, no retries).
+    pub async fn check_inline(
+        &self,
+        source_type: &str,
+        config: &Value,
+        timeout: Duration,
+    ) -> Result<CheckReport, SpecError> {
+        let plugin =
+            self.ctx.registry.get(source_type).ok_or_else(|| SpecError::UnknownType(source_type.into()))?;
+        if let Err(violations) = plugin.schema().validate(config) {
+            return Err(SpecError::Schema { source_type: source_type.into(), violations });
+        }
+        let _permit = self.inline.acquire().await;
+        Ok(self.ctx.runtime.check(&plugin, config, timeout).await)
+    }
+
+    /// Runs one check of a stored source now and waits for it.
+    pub async fn check_now(&self, source: &Source) -> CheckReport {
+        let _permit = self.inline.acquire().await;
+        self.ctx.attempt(source).await
+    }
+
+    pub fn health(&self, id: Uuid) -> SourceHealth {
+        self.ctx.health.get(id)
+    }
+
+    pub async fn history(&self, id: Uuid, limit: u32) -> Result<Vec<CheckRecord>, StoreError> {
+        self.ctx.store.history(id, limit).await
+    }
+}
+
+/// Why a create or replace failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Validates a definition and splits its secrets off.
+fn split_spec(registry: &Registry, spec: &SourceSpec) -> Result<(SourceSpec, Value), SpecError> {
+    let plugin =
+        registry.get(&spec.source_type).ok_or_else(|| SpecError::UnknownType(spec.source_type.clone()))?;
+    if let Err(violations) = plugin.schema().validate(&spec.config) {
+        return Err(SpecError::Schema { source_type: spec.source_type.clone(), violations });
+    }
+    let (public, secrets) = plugin.schema().split_secrets(&spec.config);
+    Ok((SourceSpec { config: public, ..spec.clone() }, secrets))
+}
+
+fn spawn_pruner(store: Arc<dyn Store>, retention: Retention) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            match store.prune(retention, chrono::Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(removed = n, "history pruned"),
+                Err(e) => tracing::warn!(error = %e, "history pruning failed"),
+            }
+        }
+    });
+}
+
+impl Policy {
+    /// The policy with the design's defaults for anything not given.
+    pub fn with(
+        interval: Option<Duration>,
+        timeout: Option<Duration>,
+        retries: Option<u32>,
+        retry_interval: Option<Duration>,
+    ) -> Self {
+        let d = Policy::default();
+        Policy {
+            interval: interval.unwrap_or(d.interval),
+            timeout: timeout.unwrap_or(d.timeout),
+            retries: retries.unwrap_or(d.retries),
+            retry_interval: retry_interval.unwrap_or(d.retry_interval),
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! Persistence of sources and checks, behind a narrow trait.
+//!
+//! The scheduler and the routes only see [`Store`]; the embedded SQLite
+//! backend ([`sqlite`]) is the default, and a PostgreSQL backend shared by
+//! several replicas can implement the same trait without touching them.
+
+pub mod sqlite;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::model::{CheckRecord, Source, SourceSpec};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("a source named {name:?} already exists in {organization}")]
+    Conflict { organization: String, name: String },
+    #[error("not found")]
+    NotFound,
+    #[error("store unavailable: {0}")]
+    Backend(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// How much history to keep per source.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub max_per_source: u32,
+    pub max_age: std::time::Duration,
+}
+
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates a source; `secrets` holds the secret values apart from `spec.config`.
+    async fn create_source(&self, spec: &SourceSpec, secrets: &Value) -> StoreResult<Source>;
+    /// Creates or replaces the source named `(organization, name)`; keeps its id.
+    async fn upsert_source(&self, spec: &SourceSpec, secrets: &Value) -> StoreResult<Source>;
+    /// Replaces a source's definition, keeping its id and history.
+    async fn replace_source(&self, id: Uuid, spec: &SourceSpec, secrets: &Value) -> StoreResult<Source>;
+    async fn delete_source(&self, id: Uuid) -> StoreResult<bool>;
+    async fn get_source(&self, id: Uuid) -> StoreResult<Option<Source>>;
+    async fn list_sources(&self) -> StoreResult<Vec<Source>>;
+    /// Only the check path reads secrets.
+    async fn source_secrets(&self, id: Uuid) -> StoreResult<Value>;
+
+    async fn insert_check(&self, check: &CheckRecord) -> StoreResult<()>;
+    async fn update_check(&self, check: &CheckRecord) -> StoreResult<()>;
+    /// The newest check of every source, to warm the in-memory state.
+    async fn latest_checks(&self) -> StoreResult<Vec<CheckRecord>>;
+    /// The newest finished check of every source.
+    async fn latest_finished_checks(&self) -> StoreResult<Vec<CheckRecord>>;
+    /// A source's checks, newest first.
+    async fn history(&self, source_id: Uuid, limit: u32) -> StoreResult<Vec<CheckRecord>>;
+    /// Checks left SCHEDULED or RUNNING by a previous process.
+    async fn unfinished_checks(&self) -> StoreResult<Vec<CheckRecord>>;
+    /// Drops history beyond `retention`; returns how many checks went.
+    async fn prune(&self, retention: Retention, now: DateTime<Utc>) -> StoreResult<u64>;
+    /// Whether the store answers.
+    async fn ping(&self) -> StoreResult<()>;
+}

@@ -1,0 +1,396 @@
+//! The embedded store: SQLite in WAL mode under `data_dir`.
+//!
+//! WAL with `synchronous = NORMAL` keeps every committed transaction across a
+//! process crash (`kill -9`); only an OS crash could lose the last ones.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::Value;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{AssertSqlSafe, Row, SqlitePool};
+use uuid::Uuid;
+
+use super::{Retention, Store, StoreError, StoreResult};
+use crate::model::{CheckRecord, CheckStatus, Policy, Source, SourceSpec, SourceState, Trigger};
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+fn backend(e: sqlx::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse_ts(s: &str) -> StoreResult<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt(format!("timestamp {s:?}: {e}")))
+}
+
+fn parse_uuid(s: &str) -> StoreResult<Uuid> {
+    Uuid::parse_str(s).map_err(|e| StoreError::Corrupt(format!("uuid {s:?}: {e}")))
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn dur(v: i64) -> Duration {
+    Duration::from_millis(u64::try_from(v).unwrap_or(0))
+}
+
+const SOURCE_COLUMNS: &str = "id, organization, name, workspace, source_type, config, state, interval_ms, \
+     timeout_ms, retries, retry_interval_ms, created_at, updated_at";
+
+const CHECK_COLUMNS: &str = "id, source_id, trigger, status, attempts, message, extra, details, items, \
+     created_at, started_at, reported_at, duration_ms";
+
+fn source_from_row(row: &SqliteRow) -> StoreResult<Source> {
+    let get = |c: &str| row.try_get::<String, _>(c).map_err(backend);
+    let int = |c: &str| row.try_get::<i64, _>(c).map_err(backend);
+    let workspace: Option<String> = row.try_get("workspace").map_err(backend)?;
+    Ok(Source {
+        id: parse_uuid(&get("id")?)?,
+        name: get("name")?,
+        organization: get("organization")?,
+        workspace: workspace.as_deref().map(parse_uuid).transpose()?,
+        source_type: get("source_type")?,
+        config: serde_json::from_str(&get("config")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        state: if get("state")? == "paused" { SourceState::Paused } else { SourceState::Active },
+        policy: Policy {
+            interval: dur(int("interval_ms")?),
+            timeout: dur(int("timeout_ms")?),
+            retries: u32::try_from(int("retries")?).unwrap_or(0),
+            retry_interval: dur(int("retry_interval_ms")?),
+        },
+        created_at: parse_ts(&get("created_at")?)?,
+        updated_at: parse_ts(&get("updated_at")?)?,
+    })
+}
+
+fn check_from_row(row: &SqliteRow) -> StoreResult<CheckRecord> {
+    let get = |c: &str| row.try_get::<String, _>(c).map_err(backend);
+    let opt = |c: &str| row.try_get::<Option<String>, _>(c).map_err(backend);
+    let status = get("status")?;
+    Ok(CheckRecord {
+        id: parse_uuid(&get("id")?)?,
+        source_id: parse_uuid(&get("source_id")?)?,
+        trigger: if get("trigger")? == "manual" { Trigger::Manual } else { Trigger::Schedule },
+        status: CheckStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
+        attempts: u32::try_from(row.try_get::<i64, _>("attempts").map_err(backend)?).unwrap_or(0),
+        message: opt("message")?,
+        extra: opt("extra")?,
+        details: opt("details")?.and_then(|d| serde_json::from_str(&d).ok()),
+        items: row.try_get::<Option<i64>, _>("items").map_err(backend)?.and_then(|i| u64::try_from(i).ok()),
+        created_at: parse_ts(&get("created_at")?)?,
+        started_at: opt("started_at")?.as_deref().map(parse_ts).transpose()?,
+        reported_at: opt("reported_at")?.as_deref().map(parse_ts).transpose()?,
+        duration_ms: row
+            .try_get::<Option<i64>, _>("duration_ms")
+            .map_err(backend)?
+            .and_then(|d| u64::try_from(d).ok()),
+    })
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `dir/sonde.db` and runs the migrations.
+    pub async fn open(dir: &Path) -> StoreResult<Self> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", dir.display())))?;
+        let path = dir.join("sonde.db");
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .map_err(backend)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool =
+            SqlitePoolOptions::new().max_connections(4).connect_with(options).await.map_err(backend)?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(Self { pool })
+    }
+
+    async fn write_source(
+        &self,
+        id: Uuid,
+        spec: &SourceSpec,
+        secrets: &Value,
+        upsert: bool,
+    ) -> StoreResult<Source> {
+        let now = ts(Utc::now());
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // An upsert that changes nothing keeps `updated_at`.
+        let conflict = if upsert {
+            "ON CONFLICT (organization, name) DO UPDATE SET workspace = excluded.workspace, \
+             source_type = excluded.source_type, config = excluded.config, state = excluded.state, \
+             interval_ms = excluded.interval_ms, timeout_ms = excluded.timeout_ms, retries = excluded.retries, \
+             retry_interval_ms = excluded.retry_interval_ms, updated_at = excluded.updated_at \
+             WHERE (sources.workspace, sources.source_type, sources.config, sources.state, sources.interval_ms, \
+             sources.timeout_ms, sources.retries, sources.retry_interval_ms) IS NOT (excluded.workspace, \
+             excluded.source_type, excluded.config, excluded.state, excluded.interval_ms, excluded.timeout_ms, \
+             excluded.retries, excluded.retry_interval_ms)"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "INSERT INTO sources ({SOURCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {conflict} \
+             RETURNING {SOURCE_COLUMNS}"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.to_string())
+            .bind(&spec.organization)
+            .bind(&spec.name)
+            .bind(spec.workspace.map(|w| w.to_string()))
+            .bind(&spec.source_type)
+            .bind(spec.config.to_string())
+            .bind(spec.state.as_str())
+            .bind(ms(spec.policy.interval))
+            .bind(ms(spec.policy.timeout))
+            .bind(i64::from(spec.policy.retries))
+            .bind(ms(spec.policy.retry_interval))
+            .bind(&now)
+            .bind(&now)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => {
+                    StoreError::Conflict { organization: spec.organization.clone(), name: spec.name.clone() }
+                }
+                _ => backend(e),
+            })?;
+        let row = match row {
+            Some(row) => row,
+            None => {
+                let sql = format!("SELECT {SOURCE_COLUMNS} FROM sources WHERE organization = ? AND name = ?");
+                sqlx::query(AssertSqlSafe(sql))
+                    .bind(&spec.organization)
+                    .bind(&spec.name)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(backend)?
+            }
+        };
+        let source = source_from_row(&row)?;
+        sqlx::query(
+            "INSERT INTO source_secrets (source_id, secrets) VALUES (?, ?) \
+             ON CONFLICT (source_id) DO UPDATE SET secrets = excluded.secrets",
+        )
+        .bind(source.id.to_string())
+        .bind(secrets.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(source)
+    }
+
+    async fn checks(&self, sql: String, bind: Option<String>) -> StoreResult<Vec<CheckRecord>> {
+        // Only ever built from this file's constants and integers.
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        if let Some(b) = bind {
+            q = q.bind(b);
+        }
+        q.fetch_all(&self.pool).await.map_err(backend)?.iter().map(check_from_row).collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn create_source(&self, spec: &SourceSpec, secrets: &Value) -> StoreResult<Source> {
+        self.write_source(Uuid::new_v4(), spec, secrets, false).await
+    }
+
+    async fn upsert_source(&self, spec: &SourceSpec, secrets: &Value) -> StoreResult<Source> {
+        self.write_source(Uuid::new_v4(), spec, secrets, true).await
+    }
+
+    async fn replace_source(&self, id: Uuid, spec: &SourceSpec, secrets: &Value) -> StoreResult<Source> {
+        let now = ts(Utc::now());
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let sql = format!(
+            "UPDATE sources SET organization = ?, name = ?, workspace = ?, source_type = ?, config = ?, \
+             state = ?, interval_ms = ?, timeout_ms = ?, retries = ?, retry_interval_ms = ?, updated_at = ? \
+             WHERE id = ? RETURNING {SOURCE_COLUMNS}"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(&spec.organization)
+            .bind(&spec.name)
+            .bind(spec.workspace.map(|w| w.to_string()))
+            .bind(&spec.source_type)
+            .bind(spec.config.to_string())
+            .bind(spec.state.as_str())
+            .bind(ms(spec.policy.interval))
+            .bind(ms(spec.policy.timeout))
+            .bind(i64::from(spec.policy.retries))
+            .bind(ms(spec.policy.retry_interval))
+            .bind(&now)
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => {
+                    StoreError::Conflict { organization: spec.organization.clone(), name: spec.name.clone() }
+                }
+                _ => backend(e),
+            })?
+            .ok_or(StoreError::NotFound)?;
+        sqlx::query("UPDATE source_secrets SET secrets = ? WHERE source_id = ?")
+            .bind(secrets.to_string())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        source_from_row(&row)
+    }
+
+    async fn delete_source(&self, id: Uuid) -> StoreResult<bool> {
+        let done =
+            sqlx::query("DELETE FROM sources WHERE id = ?").bind(id.to_string()).execute(&self.pool).await;
+        Ok(done.map_err(backend)?.rows_affected() > 0)
+    }
+
+    async fn get_source(&self, id: Uuid) -> StoreResult<Option<Source>> {
+        let sql = format!("SELECT {SOURCE_COLUMNS} FROM sources WHERE id = ?");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(source_from_row).transpose()
+    }
+
+    async fn list_sources(&self) -> StoreResult<Vec<Source>> {
+        let sql = format!("SELECT {SOURCE_COLUMNS} FROM sources ORDER BY organization, name");
+        let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(&self.pool).await.map_err(backend)?;
+        rows.iter().map(source_from_row).collect()
+    }
+
+    async fn source_secrets(&self, id: Uuid) -> StoreResult<Value> {
+        let row = sqlx::query("SELECT secrets FROM source_secrets WHERE source_id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        match row {
+            None => Ok(Value::Object(Default::default())),
+            Some(row) => {
+                let text: String = row.try_get("secrets").map_err(backend)?;
+                serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(e.to_string()))
+            }
+        }
+    }
+
+    async fn insert_check(&self, c: &CheckRecord) -> StoreResult<()> {
+        let sql =
+            format!("INSERT INTO checks ({CHECK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(c.id.to_string())
+            .bind(c.source_id.to_string())
+            .bind(c.trigger.as_str())
+            .bind(c.status.as_str())
+            .bind(i64::from(c.attempts))
+            .bind(&c.message)
+            .bind(&c.extra)
+            .bind(c.details.as_ref().map(Value::to_string))
+            .bind(c.items.map(|i| i64::try_from(i).unwrap_or(i64::MAX)))
+            .bind(ts(c.created_at))
+            .bind(c.started_at.map(ts))
+            .bind(c.reported_at.map(ts))
+            .bind(c.duration_ms.map(|d| i64::try_from(d).unwrap_or(i64::MAX)))
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn update_check(&self, c: &CheckRecord) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE checks SET status = ?, attempts = ?, message = ?, extra = ?, details = ?, items = ?, \
+             started_at = ?, reported_at = ?, duration_ms = ? WHERE id = ?",
+        )
+        .bind(c.status.as_str())
+        .bind(i64::from(c.attempts))
+        .bind(&c.message)
+        .bind(&c.extra)
+        .bind(c.details.as_ref().map(Value::to_string))
+        .bind(c.items.map(|i| i64::try_from(i).unwrap_or(i64::MAX)))
+        .bind(c.started_at.map(ts))
+        .bind(c.reported_at.map(ts))
+        .bind(c.duration_ms.map(|d| i64::try_from(d).unwrap_or(i64::MAX)))
+        .bind(c.id.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn latest_checks(&self) -> StoreResult<Vec<CheckRecord>> {
+        let sql = format!(
+            "SELECT {CHECK_COLUMNS} FROM (SELECT *, ROW_NUMBER() OVER \
+             (PARTITION BY source_id ORDER BY created_at DESC) AS rn FROM checks) WHERE rn = 1"
+        );
+        self.checks(sql, None).await
+    }
+
+    async fn latest_finished_checks(&self) -> StoreResult<Vec<CheckRecord>> {
+        let sql = format!(
+            "SELECT {CHECK_COLUMNS} FROM (SELECT *, ROW_NUMBER() OVER \
+             (PARTITION BY source_id ORDER BY created_at DESC) AS rn FROM checks \
+             WHERE status NOT IN ('SCHEDULED', 'RUNNING')) WHERE rn = 1"
+        );
+        self.checks(sql, None).await
+    }
+
+    async fn history(&self, source_id: Uuid, limit: u32) -> StoreResult<Vec<CheckRecord>> {
+        let sql = format!(
+            "SELECT {CHECK_COLUMNS} FROM checks WHERE source_id = ? ORDER BY created_at DESC LIMIT {limit}"
+        );
+        self.checks(sql, Some(source_id.to_string())).await
+    }
+
+    async fn unfinished_checks(&self) -> StoreResult<Vec<CheckRecord>> {
+        let sql = format!(
+            "SELECT {CHECK_COLUMNS} FROM checks WHERE status IN ('SCHEDULED', 'RUNNING') ORDER BY created_at"
+        );
+        self.checks(sql, None).await
+    }
+
+    async fn prune(&self, retention: Retention, now: DateTime<Utc>) -> StoreResult<u64> {
+        let cutoff = now - chrono::Duration::from_std(retention.max_age).unwrap_or(chrono::Duration::MAX);
+        let by_age =
+            sqlx::query("DELETE FROM checks WHERE created_at < ? AND status NOT IN ('SCHEDULED', 'RUNNING')")
+                .bind(ts(cutoff))
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+        let by_count = sqlx::query(
+            "DELETE FROM checks WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER \
+             (PARTITION BY source_id ORDER BY created_at DESC) AS rn FROM checks) WHERE rn > ?)",
+        )
+        .bind(i64::from(retention.max_per_source))
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(by_age.rows_affected() + by_count.rows_affected())
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(backend)?;
+        Ok(())
+    }
+}
