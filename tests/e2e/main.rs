@@ -13,6 +13,8 @@ mod cli;
 mod common;
 mod concurrency;
 mod hostile;
+mod http;
 mod loading;
+mod restart;
 mod service;
 mod tcp;

@@ -7,6 +7,8 @@
 //! - [`SilentListener`], [`FullBacklog`], [`closed_port`]: loopback peers for
 //!   timeouts and refusals. Nothing here ever leaves 127.0.0.1.
 
+pub mod http_server;
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::Arc;
