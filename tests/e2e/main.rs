@@ -17,4 +17,5 @@ mod http;
 mod loading;
 mod restart;
 mod service;
+mod store;
 mod tcp;
