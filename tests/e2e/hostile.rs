@@ -185,10 +185,11 @@ async fn bad_configs_are_failed_not_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outgoing_http_reaches_only_declared_host_ports() {
-    use sonde_test_support::HttpServer;
+    use sonde_test_support::http_server::{Reply, Server};
     let rt = runtime();
     let p = hostile(&rt).await;
-    let declared = HttpServer::start();
+    let declared = Server::start();
+    declared.route("/", Reply::new(200).body("ok"));
     let r = check(
         &rt,
         &p,
@@ -199,7 +200,7 @@ async fn outgoing_http_reaches_only_declared_host_ports() {
     assert_eq!(r.status, Status::Ok, "{r:?}");
     assert_eq!(r.details.expect("details")["status"], 200);
 
-    let undeclared = HttpServer::start();
+    let undeclared = Server::start();
     let config =
         json!({"mode": "http", "host": "127.0.0.1", "port": declared.port, "target_port": undeclared.port});
     let r = check(&rt, &p, config, Duration::from_secs(5)).await;

@@ -162,7 +162,8 @@ retries = 0
 
     // A steady failure is logged once, not every interval.
     let logs = server.logs();
-    let unhealthy = logs.lines().filter(|l| l.contains("source is unhealthy") && l.contains("source=down")).count();
+    let unhealthy =
+        logs.lines().filter(|l| l.contains("source is unhealthy") && l.contains("source=down")).count();
     assert_eq!(unhealthy, 1, "{logs}");
     server.kill9();
 
@@ -196,7 +197,13 @@ retries = 0
     wait_for("checks to go on", Duration::from_secs(5), || {
         futures_lite(store.history(steady, 1000)).is_ok_and(|h| h.len() > before)
     });
-    let left: Vec<_> = store.unfinished_checks().await.expect("unfinished").into_iter().filter(|c| c.status == CheckStatus::Scheduled).collect();
+    let left: Vec<_> = store
+        .unfinished_checks()
+        .await
+        .expect("unfinished")
+        .into_iter()
+        .filter(|c| c.status == CheckStatus::Scheduled)
+        .collect();
     assert!(left.iter().all(|c| c.id.to_string() != interrupted), "still SCHEDULED: {left:?}");
     let (_, health) = server.get("/healthz/sources");
     assert_eq!(health["steady"]["status"], "OK", "{health}");

@@ -64,10 +64,7 @@ async fn secrets_live_apart_and_names_are_unique_per_organization() {
     assert_eq!(store.source_secrets(s.id).await.expect("secrets"), json!({"password": "hunter2"}));
     let listed = format!("{:?}", store.list_sources().await.expect("list"));
     assert!(!listed.contains("hunter2"));
-    assert!(matches!(
-        store.create_source(&spec("a"), &json!({})).await,
-        Err(StoreError::Conflict { .. })
-    ));
+    assert!(matches!(store.create_source(&spec("a"), &json!({})).await, Err(StoreError::Conflict { .. })));
     let other_org = SourceSpec { organization: "org_b".into(), ..spec("a") };
     store.create_source(&other_org, &json!({})).await.expect("same name, other organization");
     // An unchanged upsert keeps updated_at; a changed one moves it.

@@ -54,6 +54,30 @@ const SOURCE_COLUMNS: &str = "id, organization, name, workspace, source_type, co
 const CHECK_COLUMNS: &str = "id, source_id, trigger, status, attempts, message, extra, details, items, \
      created_at, started_at, reported_at, duration_ms";
 
+type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>;
+
+/// Binds the definition columns, in the order `workspace, source_type,
+/// config, state, interval_ms, timeout_ms, retries, retry_interval_ms`.
+fn bind_definition<'q>(q: SqliteQuery<'q>, spec: &'q SourceSpec) -> SqliteQuery<'q> {
+    q.bind(spec.workspace.map(|w| w.to_string()))
+        .bind(&spec.source_type)
+        .bind(spec.config.to_string())
+        .bind(spec.state.as_str())
+        .bind(ms(spec.policy.interval))
+        .bind(ms(spec.policy.timeout))
+        .bind(i64::from(spec.policy.retries))
+        .bind(ms(spec.policy.retry_interval))
+}
+
+fn conflict_or(spec: &SourceSpec) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
+    move |e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict { organization: spec.organization.clone(), name: spec.name.clone() }
+        }
+        _ => backend(e),
+    }
+}
+
 fn source_from_row(row: &SqliteRow) -> StoreResult<Source> {
     let get = |c: &str| row.try_get::<String, _>(c).map_err(backend);
     let int = |c: &str| row.try_get::<i64, _>(c).map_err(backend);
@@ -150,28 +174,14 @@ impl SqliteStore {
             "INSERT INTO sources ({SOURCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {conflict} \
              RETURNING {SOURCE_COLUMNS}"
         );
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(id.to_string())
-            .bind(&spec.organization)
-            .bind(&spec.name)
-            .bind(spec.workspace.map(|w| w.to_string()))
-            .bind(&spec.source_type)
-            .bind(spec.config.to_string())
-            .bind(spec.state.as_str())
-            .bind(ms(spec.policy.interval))
-            .bind(ms(spec.policy.timeout))
-            .bind(i64::from(spec.policy.retries))
-            .bind(ms(spec.policy.retry_interval))
+        let q =
+            sqlx::query(AssertSqlSafe(sql)).bind(id.to_string()).bind(&spec.organization).bind(&spec.name);
+        let row = bind_definition(q, spec)
             .bind(&now)
             .bind(&now)
             .fetch_optional(&mut *tx)
             .await
-            .map_err(|e| match &e {
-                sqlx::Error::Database(d) if d.is_unique_violation() => {
-                    StoreError::Conflict { organization: spec.organization.clone(), name: spec.name.clone() }
-                }
-                _ => backend(e),
-            })?;
+            .map_err(conflict_or(spec))?;
         let row = match row {
             Some(row) => row,
             None => {
@@ -226,27 +236,13 @@ impl Store for SqliteStore {
              state = ?, interval_ms = ?, timeout_ms = ?, retries = ?, retry_interval_ms = ?, updated_at = ? \
              WHERE id = ? RETURNING {SOURCE_COLUMNS}"
         );
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(&spec.organization)
-            .bind(&spec.name)
-            .bind(spec.workspace.map(|w| w.to_string()))
-            .bind(&spec.source_type)
-            .bind(spec.config.to_string())
-            .bind(spec.state.as_str())
-            .bind(ms(spec.policy.interval))
-            .bind(ms(spec.policy.timeout))
-            .bind(i64::from(spec.policy.retries))
-            .bind(ms(spec.policy.retry_interval))
+        let q = sqlx::query(AssertSqlSafe(sql)).bind(&spec.organization).bind(&spec.name);
+        let row = bind_definition(q, spec)
             .bind(&now)
             .bind(id.to_string())
             .fetch_optional(&mut *tx)
             .await
-            .map_err(|e| match &e {
-                sqlx::Error::Database(d) if d.is_unique_violation() => {
-                    StoreError::Conflict { organization: spec.organization.clone(), name: spec.name.clone() }
-                }
-                _ => backend(e),
-            })?
+            .map_err(conflict_or(spec))?
             .ok_or(StoreError::NotFound)?;
         sqlx::query("UPDATE source_secrets SET secrets = ? WHERE source_id = ?")
             .bind(secrets.to_string())

@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -66,35 +66,25 @@ struct State {
     routes: Mutex<HashMap<String, Reply>>,
     requests: Mutex<Vec<Request>>,
     accepted: AtomicUsize,
-    stop: AtomicBool,
 }
 
 /// The server; stops accepting when dropped.
 pub struct Server {
     pub port: u16,
     state: Arc<State>,
+    stop: Arc<AtomicBool>,
 }
 
 impl Server {
     pub fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        listener.set_nonblocking(true).expect("nonblocking");
         let state = Arc::new(State::default());
         let shared = Arc::clone(&state);
-        std::thread::spawn(move || {
-            while !shared.stop.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        shared.accepted.fetch_add(1, Ordering::Relaxed);
-                        let shared = Arc::clone(&shared);
-                        std::thread::spawn(move || serve(stream, &shared));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
-                }
-            }
+        let (port, stop) = crate::accept_loop(move |stream| {
+            shared.accepted.fetch_add(1, Ordering::Relaxed);
+            let shared = Arc::clone(&shared);
+            std::thread::spawn(move || serve(stream, &shared));
         });
-        Self { port, state }
+        Self { port, state, stop }
     }
 
     /// Answers requests for `path` (path and query, e.g. `/health`) with `reply`.
@@ -121,7 +111,7 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.state.stop.store(true, Ordering::Relaxed);
+        self.stop.store(true, Ordering::Relaxed);
     }
 }
 

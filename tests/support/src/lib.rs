@@ -8,6 +8,8 @@
 //!   timeouts and refusals. Nothing here ever leaves 127.0.0.1.
 
 pub mod http_server;
+pub mod mysql;
+pub mod postgres;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -61,6 +63,25 @@ pub fn closed_port() -> u16 {
     port
 }
 
+/// Binds a loopback port and hands every connection to `on_accept`, on a
+/// thread of its own, until the returned flag is set.
+pub fn accept_loop(mut on_accept: impl FnMut(TcpStream) + Send + 'static) -> (u16, Arc<AtomicBool>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    listener.set_nonblocking(true).expect("nonblocking");
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    std::thread::spawn(move || {
+        while !flag.load(Ordering::Relaxed) {
+            match listener.accept() {
+                Ok((stream, _)) => on_accept(stream),
+                Err(_) => std::thread::sleep(Duration::from_millis(2)),
+            }
+        }
+    });
+    (port, stop)
+}
+
 /// Accepts connections and never sends a byte; holds them open until dropped.
 pub struct SilentListener {
     pub port: u16,
@@ -70,23 +91,12 @@ pub struct SilentListener {
 
 impl SilentListener {
     pub fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        listener.set_nonblocking(true).expect("nonblocking");
-        let stop = Arc::new(AtomicBool::new(false));
         let accepted = Arc::new(AtomicUsize::new(0));
-        let (flag, count) = (Arc::clone(&stop), Arc::clone(&accepted));
-        std::thread::spawn(move || {
-            let mut held = Vec::new();
-            while !flag.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((s, _)) => {
-                        count.fetch_add(1, Ordering::Relaxed);
-                        held.push(s);
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
+        let count = Arc::clone(&accepted);
+        let mut held = Vec::new();
+        let (port, stop) = accept_loop(move |stream| {
+            count.fetch_add(1, Ordering::Relaxed);
+            held.push(stream);
         });
         Self { port, stop, accepted }
     }
@@ -98,57 +108,6 @@ impl SilentListener {
 }
 
 impl Drop for SilentListener {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-/// A minimal HTTP/1.1 server answering every request with `200 ok`, counting
-/// the connections it saw.
-pub struct HttpServer {
-    pub port: u16,
-    stop: Arc<AtomicBool>,
-    accepted: Arc<AtomicUsize>,
-}
-
-impl HttpServer {
-    pub fn start() -> Self {
-        use std::io::{Read, Write};
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        listener.set_nonblocking(true).expect("nonblocking");
-        let stop = Arc::new(AtomicBool::new(false));
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let (flag, count) = (Arc::clone(&stop), Arc::clone(&accepted));
-        std::thread::spawn(move || {
-            while !flag.load(Ordering::Relaxed) {
-                let Ok((mut s, _)) = listener.accept() else {
-                    std::thread::sleep(Duration::from_millis(5));
-                    continue;
-                };
-                count.fetch_add(1, Ordering::Relaxed);
-                let _ = s.set_nonblocking(false);
-                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-                let mut buf = [0u8; 4096];
-                let mut seen = Vec::new();
-                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => seen.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
-            }
-        });
-        Self { port, stop, accepted }
-    }
-
-    pub fn accepted(&self) -> usize {
-        self.accepted.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for HttpServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
