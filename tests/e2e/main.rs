@@ -9,12 +9,15 @@
 //! - `tcp`: the tcp probe against real peers.
 //! - `cli`: `sonde check` and `sonde plugin inspect`.
 
+mod api;
 mod cli;
 mod common;
 mod concurrency;
 mod hostile;
 mod http;
 mod loading;
+mod mysql;
+mod postgres;
 mod restart;
 mod service;
 mod store;

@@ -36,6 +36,12 @@ impl Caller {
         }
     }
 
+    /// For routes under `/organizations/{organization_id}`: another
+    /// organization's path answers 404, as if it did not exist.
+    pub fn require_organization(&self, organization: &str) -> Result<(), ApiError> {
+        if self.sees(organization) { Ok(()) } else { Err(ApiError::NotFound("Organization not found")) }
+    }
+
     pub fn require_admin(&self) -> Result<(), ApiError> {
         if self.is_admin() { Ok(()) } else { Err(ApiError::Forbidden("This endpoint requires an admin key")) }
     }

@@ -41,6 +41,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("validation failed")]
     Validation(Vec<FieldError>),
+    #[error("request body too large")]
+    TooLarge,
     #[error("unavailable")]
     Unavailable(&'static str),
     #[error("internal error: {0}")]
@@ -75,6 +77,10 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(what) => (StatusCode::NOT_FOUND, json!(what)),
             ApiError::Conflict(why) => (StatusCode::CONFLICT, json!(why)),
             ApiError::Validation(errors) => (StatusCode::UNPROCESSABLE_ENTITY, json!(errors)),
+            ApiError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                json!(format!("Request body too large: the limit is {} bytes", super::MAX_BODY)),
+            ),
             ApiError::Unavailable(why) => (StatusCode::SERVICE_UNAVAILABLE, json!(why)),
             ApiError::Internal(e) => {
                 tracing::error!(error = %e, "request failed");

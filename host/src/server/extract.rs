@@ -1,5 +1,7 @@
 //! Extractors whose rejections are 422s in the FastAPI `detail` format, so a
-//! client's malformed path or body never gets axum's plain-text errors.
+//! client's malformed path or body never gets axum's plain-text errors. A
+//! body over the cap (`DefaultBodyLimit`, see [`super::MAX_BODY`]) is a 413
+//! with a JSON `detail` as well.
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -25,6 +27,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
 }
 
 fn body_error(rejection: JsonRejection) -> ApiError {
+    if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::TooLarge;
+    }
     let (loc, kind, msg) = match &rejection {
         JsonRejection::JsonDataError(e) => {
             // serde_path_to_error style: "body.field: message" is in the source.
@@ -35,9 +40,9 @@ fn body_error(rejection: JsonRejection) -> ApiError {
             };
             let mut loc = vec!["body".to_string()];
             if let Some(p) = path {
-                loc.extend(p.split('.').map(str::to_string));
+                loc.extend(p.split('.').filter(|s| !s.is_empty()).map(str::to_string));
             }
-            (loc, "value_error", msg)
+            pydantic_style(loc, msg)
         }
         JsonRejection::JsonSyntaxError(_) => {
             (vec!["body".into()], "json_invalid", "JSON decode error".into())
@@ -51,6 +56,26 @@ fn body_error(rejection: JsonRejection) -> ApiError {
     };
     let loc: Vec<&str> = loc.iter().map(String::as_str).collect();
     ApiError::Validation(vec![FieldError::new(&loc, cut(&msg), kind)])
+}
+
+/// Serde's unknown and missing field errors as pydantic spells them, with
+/// the field in `loc`; other messages lose serde's "at line 1 column 9".
+fn pydantic_style(mut loc: Vec<String>, msg: String) -> (Vec<String>, &'static str, String) {
+    let field =
+        |prefix: &str| msg.strip_prefix(prefix).and_then(|rest| rest.split('`').next()).map(str::to_string);
+    if msg.starts_with("unknown field `") {
+        // serde_path_to_error already ends the path with the unknown field.
+        return (loc, "extra_forbidden", "Extra inputs are not permitted".into());
+    }
+    if let Some(name) = field("missing field `") {
+        loc.push(name);
+        return (loc, "missing", "Field required".into());
+    }
+    let msg = match msg.rfind(" at line ") {
+        Some(at) if msg[at..].contains(" column ") => msg[..at].to_string(),
+        _ => msg,
+    };
+    (loc, "value_error", msg)
 }
 
 /// Serde messages can quote input; keep them short.
@@ -94,7 +119,63 @@ impl PathParams {
         uuid_param(name, raw)
     }
 
+    /// Several UUID parameters at once; a 422 lists every malformed one.
+    pub fn uuids<const N: usize>(&self, names: [&str; N]) -> Result<[Uuid; N], ApiError> {
+        let mut out = [Uuid::nil(); N];
+        let mut errors = Vec::new();
+        for (slot, name) in out.iter_mut().zip(names) {
+            match self.uuid(name) {
+                Ok(id) => *slot = id,
+                Err(ApiError::Validation(e)) => errors.extend(e),
+                Err(other) => return Err(other),
+            }
+        }
+        if errors.is_empty() { Ok(out) } else { Err(ApiError::Validation(errors)) }
+    }
+
+    /// An organization id (`org_…`); anything else is a 422 at `["path", name]`.
+    pub fn organization(&self, name: &str) -> Result<&str, ApiError> {
+        let raw = self.get(name);
+        let well_formed = raw.strip_prefix("org_").is_some_and(|rest| !rest.is_empty()) && raw.len() <= 200;
+        if well_formed {
+            Ok(raw)
+        } else {
+            Err(ApiError::Validation(vec![FieldError::new(
+                &["path", name],
+                "must be an organization id (org_…)",
+                "value_error",
+            )]))
+        }
+    }
+
     pub fn get(&self, name: &str) -> &str {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refined(loc: &[&str], msg: &str) -> (Vec<String>, &'static str, String) {
+        pydantic_style(loc.iter().map(|s| s.to_string()).collect(), msg.to_string())
+    }
+
+    #[test]
+    fn serde_messages_become_pydantic_ones() {
+        let (loc, kind, msg) =
+            refined(&["body", "colour"], "unknown field `colour`, expected `name` at line 1 column 9");
+        assert_eq!(
+            (loc, kind, msg.as_str()),
+            (vec!["body".into(), "colour".into()], "extra_forbidden", "Extra inputs are not permitted")
+        );
+        let (loc, kind, msg) = refined(&["body"], "missing field `name` at line 1 column 2");
+        assert_eq!(
+            (loc, kind, msg.as_str()),
+            (vec!["body".into(), "name".into()], "missing", "Field required")
+        );
+        let (_, kind, msg) =
+            refined(&["body", "retries"], "invalid type: string \"x\", expected u32 at line 1 column 14");
+        assert_eq!((kind, msg.as_str()), ("value_error", "invalid type: string \"x\", expected u32"));
     }
 }

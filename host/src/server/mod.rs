@@ -3,24 +3,32 @@
 //! # Layout
 //! - [`auth`]: API keys and tenancy.
 //! - [`error`]: the one error type, FastAPI-style.
-//! - [`extract`]: body and path extractors that answer 422s.
-//! - [`hasura`], [`unstructured`]: one module per seed API.
+//! - [`extract`]: body and path extractors that answer 422s (and 413s).
+//! - [`limits`]: caps on configs, beyond the body cap [`MAX_BODY`].
+//! - [`hasura`], [`unstructured`], [`aitronos_connectivity`],
+//!   [`aitronos_health`], [`feather`]: one module per seed API.
+//! - [`plugins`]: Sonde's own `GET /v1/plugins`.
 
+pub mod aitronos_connectivity;
+pub mod aitronos_health;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod feather;
 pub mod hasura;
+pub mod limits;
+pub mod plugins;
 pub mod unstructured;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
-use tower_http::limit::RequestBodyLimitLayer;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 
 use crate::service::Service;
 
-/// Largest request body accepted.
+/// Largest request body accepted; larger ones answer 413 (see [`extract`]).
 pub const MAX_BODY: usize = 256 * 1024;
 
 #[derive(Clone, Debug)]
@@ -41,7 +49,21 @@ pub fn app(service: Arc<Service>) -> Router {
             "/api/v1/sources/{source_id}/connection-check",
             get(unstructured::latest_check).post(unstructured::start_check),
         )
+        .route(
+            "/v1/organizations/{organization_id}/knowledge/connectors/sources/test",
+            post(aitronos_connectivity::test),
+        )
+        .route("/v1/knowledge/connectors/health", get(aitronos_health::public))
+        .route(
+            "/v1/organizations/{organization_id}/knowledge/connectors/health",
+            get(aitronos_health::organization),
+        )
+        .route(
+            "/v1/knowledge-base/knowledge-bases/{kb_id}/sources/{source_id}/sync/status",
+            get(feather::status),
+        )
+        .route("/v1/plugins", get(plugins::list))
         .fallback(|| async { error::ApiError::NotFound("Not Found") })
-        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(AppState { service })
 }

@@ -131,6 +131,7 @@ fn spec(caller: &Caller, body: SourceBody, existing: Option<&Source>) -> Result<
             "dict_type",
         )]));
     }
+    super::limits::check_config(&["body", "config"], &body.config)?;
     for (field, d) in
         [("interval", body.interval), ("timeout", body.timeout), ("retry_interval", body.retry_interval)]
     {

@@ -102,8 +102,13 @@ pub struct Service {
     events: mpsc::UnboundedSender<Event>,
     gauges: Arc<Gauges>,
     inline: Semaphore,
+    max_concurrent: usize,
     keys: Vec<ApiKey>,
 }
+
+/// Queued checks per concurrency slot beyond which the service counts as
+/// saturated: it would take that many check durations to reach a new one.
+pub const SATURATION_FACTOR: usize = 10;
 
 impl std::fmt::Debug for Service {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -174,6 +179,7 @@ impl Service {
             events,
             gauges,
             inline: Semaphore::new(config.checks.max_concurrent),
+            max_concurrent: config.checks.max_concurrent,
             keys,
         });
 
@@ -228,6 +234,13 @@ impl Service {
     pub fn load(&self) -> (usize, usize) {
         use std::sync::atomic::Ordering::Relaxed;
         (self.gauges.queued.load(Relaxed), self.gauges.running.load(Relaxed))
+    }
+
+    /// Whether the queue is too deep for a new check to run soon: more than
+    /// [`SATURATION_FACTOR`] × `checks.max_concurrent` checks waiting.
+    pub fn saturated(&self) -> bool {
+        let (queued, _) = self.load();
+        queued > SATURATION_FACTOR.saturating_mul(self.max_concurrent)
     }
 
     pub async fn create_source(&self, spec: SourceSpec) -> Result<Source, CreateError> {

@@ -1,0 +1,190 @@
+//! A private PostgreSQL server for the auth paths the shared one (which
+//! trusts every local login) cannot exercise: `password`, `md5` and
+//! `scram-sha-256` logins, one user each.
+//!
+//! It runs the installed binaries (`/usr/lib/postgresql/*/bin`) on a free
+//! loopback port, with its data directory and unix socket in a temp dir; when
+//! the process runs as root it runs them as the `postgres` OS user, since
+//! `initdb` refuses root. Dropping it stops the server and removes the dir.
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::{closed_port, in_ci};
+
+/// The users the private server has, their passwords and how each logs in.
+pub const PASSWORD_USER: (&str, &str) = ("sonde_password", "cleartext-secret");
+pub const MD5_USER: (&str, &str) = ("sonde_md5", "md5-secret");
+pub const SCRAM_USER: (&str, &str) = ("sonde_scram", "scram-secret");
+
+pub struct PrivatePostgres {
+    pub port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+    /// The OS user the server runs as, when not the caller.
+    owner: Option<(u32, u32)>,
+}
+
+impl PrivatePostgres {
+    /// Starts a server and creates the three users, or skips (None, with a
+    /// printed reason) when PostgreSQL is not installed; under `CI=true` a
+    /// missing installation fails instead.
+    pub fn start() -> Option<Self> {
+        let Some(bin) = bin_dir() else {
+            assert!(!in_ci(), "PostgreSQL binaries are required in CI under /usr/lib/postgresql/*/bin");
+            eprintln!("SKIPPED: no PostgreSQL binaries under /usr/lib/postgresql/*/bin");
+            return None;
+        };
+        static SEQ: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "sonde-pg-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("temp dir");
+        let owner = postgres_os_user(&dir);
+        let mut server = Self { port: closed_port(), dir, child: None, owner };
+        if let Some((uid, gid)) = owner {
+            let status =
+                Command::new("chown").arg(format!("{uid}:{gid}")).arg(&server.dir).status().expect("chown");
+            assert!(status.success(), "chown of {} failed", server.dir.display());
+        }
+
+        let data = server.dir.join("data");
+        let out = run(
+            Command::new(bin.join("initdb"))
+                .args(["--no-sync", "--auth=trust", "--username=postgres", "--encoding=UTF8", "--locale=C"])
+                .arg("-D")
+                .arg(&data),
+            owner,
+        );
+        assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        fs::write(
+            data.join("pg_hba.conf"),
+            format!(
+                "local all postgres trust\n\
+                 host all {} 127.0.0.1/32 password\n\
+                 host all {} 127.0.0.1/32 md5\n\
+                 host all {} 127.0.0.1/32 scram-sha-256\n\
+                 host all all 127.0.0.1/32 scram-sha-256\n",
+                PASSWORD_USER.0, MD5_USER.0, SCRAM_USER.0
+            ),
+        )
+        .expect("pg_hba.conf");
+
+        let log = fs::File::create(server.dir.join("postgres.log")).expect("log file");
+        let mut cmd = Command::new(bin.join("postgres"));
+        cmd.arg("-D")
+            .arg(&data)
+            .arg("-k")
+            .arg(&server.dir)
+            .args(["-p", &server.port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log);
+        if let Some((uid, gid)) = owner {
+            cmd.uid(uid).gid(gid);
+        }
+        server.child = Some(cmd.spawn().expect("starting postgres"));
+
+        // Ready when psql gets in over the socket.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if server.psql("SELECT 1").status.success() {
+                break;
+            }
+            if let Some(Ok(Some(status))) = server.child.as_mut().map(|c| c.try_wait()) {
+                panic!("postgres exited with {status}: {}", server.log());
+            }
+            assert!(Instant::now() < deadline, "postgres did not get ready: {}", server.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+
+        let sql = format!(
+            "SET password_encryption = 'scram-sha-256';\n\
+             CREATE ROLE {} LOGIN PASSWORD '{}';\n\
+             CREATE ROLE {} LOGIN PASSWORD '{}';\n\
+             SET password_encryption = 'md5';\n\
+             CREATE ROLE {} LOGIN PASSWORD '{}';\n",
+            PASSWORD_USER.0, PASSWORD_USER.1, SCRAM_USER.0, SCRAM_USER.1, MD5_USER.0, MD5_USER.1
+        );
+        let out = server.psql(&sql);
+        assert!(out.status.success(), "creating users failed: {}", String::from_utf8_lossy(&out.stderr));
+        Some(server)
+    }
+
+    /// Runs SQL as the superuser over the unix socket.
+    pub fn psql(&self, sql: &str) -> Output {
+        let bin = bin_dir().expect("PostgreSQL binaries");
+        run(
+            Command::new(bin.join("psql"))
+                .arg("-h")
+                .arg(&self.dir)
+                .args(["-p", &self.port.to_string(), "-U", "postgres", "-d", "postgres"])
+                .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql]),
+            self.owner,
+        )
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.join("postgres.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SIGQUIT: immediate shutdown, the postmaster takes its backends down.
+            let _ = Command::new("kill").args(["-QUIT", &child.id().to_string()]).status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The `postgres` OS user's (uid, gid) when running as root (the owner of
+/// the `dir` just created), else None.
+fn postgres_os_user(dir: &Path) -> Option<(u32, u32)> {
+    if fs::metadata(dir).expect("temp dir").uid() != 0 {
+        return None;
+    }
+    let passwd = fs::read_to_string("/etc/passwd").expect("/etc/passwd");
+    let line = passwd.lines().find(|l| l.starts_with("postgres:")).expect("a postgres OS user");
+    let fields: Vec<&str> = line.split(':').collect();
+    match (fields.get(2).and_then(|u| u.parse().ok()), fields.get(3).and_then(|g| g.parse().ok())) {
+        (Some(uid), Some(gid)) => Some((uid, gid)),
+        _ => panic!("bad /etc/passwd line {line:?}"),
+    }
+}
+
+/// The newest installed `/usr/lib/postgresql/<version>/bin`.
+fn bin_dir() -> Option<PathBuf> {
+    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .flatten()
+        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
+        .filter(|(_, bin): &(u32, PathBuf)| bin.join("initdb").exists())
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin)
+}
+
+fn run(cmd: &mut Command, owner: Option<(u32, u32)>) -> Output {
+    if let Some((uid, gid)) = owner {
+        cmd.uid(uid).gid(gid);
+    }
+    // The postgres user may not read the caller's working directory.
+    cmd.current_dir(Path::new("/")).output().expect("running a PostgreSQL binary")
+}
