@@ -73,7 +73,7 @@ impl<J> FairQueue<J> {
     }
 
     /// The next job allowed to start, if any; counts it as running.
-    pub fn next(&mut self) -> Option<(String, J)> {
+    pub fn pop(&mut self) -> Option<(String, J)> {
         if self.running_total >= self.limit {
             return None;
         }
@@ -135,10 +135,10 @@ mod tests {
         for i in 0..5 {
             q.push("org_a", i);
         }
-        assert!(q.next().is_some() && q.next().is_some());
-        assert!(q.next().is_none());
+        assert!(q.pop().is_some() && q.pop().is_some());
+        assert!(q.pop().is_none());
         q.finished("org_a");
-        assert_eq!(q.next().map(|(_, j)| j), Some(2));
+        assert_eq!(q.pop().map(|(_, j)| j), Some(2));
     }
 
     #[test]
@@ -149,7 +149,7 @@ mod tests {
         }
         // org_slow alone takes every slot...
         for _ in 0..4 {
-            assert_eq!(q.next().map(|(o, _)| o).as_deref(), Some("org_slow"));
+            assert_eq!(q.pop().map(|(o, _)| o).as_deref(), Some("org_slow"));
         }
         // ...then org_fast arrives: the next freed slots go to it until the
         // shares are even (2 each), however many org_slow has queued.
@@ -157,13 +157,13 @@ mod tests {
             q.push("org_fast", 1000 + i);
         }
         q.finished("org_slow");
-        assert_eq!(q.next().map(|(o, _)| o).as_deref(), Some("org_fast"));
+        assert_eq!(q.pop().map(|(o, _)| o).as_deref(), Some("org_fast"));
         q.finished("org_slow");
-        assert_eq!(q.next().map(|(o, _)| o).as_deref(), Some("org_fast"));
+        assert_eq!(q.pop().map(|(o, _)| o).as_deref(), Some("org_fast"));
         q.finished("org_slow");
         // org_slow runs 1, org_fast 2: org_slow may take one more.
-        assert_eq!(q.next().map(|(o, _)| o).as_deref(), Some("org_slow"));
-        assert!(q.next().is_none());
+        assert_eq!(q.pop().map(|(o, _)| o).as_deref(), Some("org_slow"));
+        assert!(q.pop().is_none());
     }
 
     #[test]
@@ -175,10 +175,10 @@ mod tests {
         }
         // Alone with work, org_slow may still leave one slot for each of the
         // two other organizations.
-        assert!(q.next().is_some() && q.next().is_some());
-        assert!(q.next().is_none());
+        assert!(q.pop().is_some() && q.pop().is_some());
+        assert!(q.pop().is_none());
         q.push("org_fast", 100);
-        assert_eq!(q.next().map(|(o, _)| o).as_deref(), Some("org_fast"));
+        assert_eq!(q.pop().map(|(o, _)| o).as_deref(), Some("org_fast"));
     }
 
     #[test]
@@ -188,7 +188,7 @@ mod tests {
             q.push("org_a", i);
             q.push("org_b", i);
         }
-        let order: Vec<String> = std::iter::from_fn(|| q.next().map(|(o, _)| o)).collect();
+        let order: Vec<String> = std::iter::from_fn(|| q.pop().map(|(o, _)| o)).collect();
         assert_eq!(order, ["org_a", "org_b", "org_a", "org_b", "org_a", "org_b"]);
     }
 
@@ -197,6 +197,6 @@ mod tests {
         let mut q = FairQueue::new(1);
         q.push("org_a", 1);
         q.push_front("org_a", 2);
-        assert_eq!(q.next().map(|(_, j)| j), Some(2));
+        assert_eq!(q.pop().map(|(_, j)| j), Some(2));
     }
 }

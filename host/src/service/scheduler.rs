@@ -50,7 +50,7 @@ pub struct Job {
 
 enum Due {
     Scheduled { source: Uuid, generation: u64 },
-    Retry(Job),
+    Retry(Box<Job>),
 }
 
 struct Entry {
@@ -203,18 +203,16 @@ impl Scheduler {
                     }
                     self.at(next, Due::Scheduled { source, generation });
                 }
-                Some(Due::Retry(job)) => {
-                    if self.sources.contains_key(&job.source.id) {
-                        self.fair.push(&job.source.organization.clone(), job);
-                    }
+                Some(Due::Retry(job)) if self.sources.contains_key(&job.source.id) => {
+                    self.fair.push(&job.source.organization.clone(), *job);
                 }
-                None => {}
+                Some(Due::Retry(_)) | None => {} // deleted meanwhile, or superseded
             }
         }
     }
 
     fn dispatch(&mut self) {
-        while let Some((org, mut job)) = self.fair.next() {
+        while let Some((org, mut job)) = self.fair.pop() {
             let Some(entry) = self.sources.get(&job.source.id) else {
                 self.fair.finished(&org); // deleted while queued
                 continue;
@@ -253,7 +251,7 @@ impl Scheduler {
             tracing::debug!(source = %job.source.name, attempt = job.check.attempts, status = %report.status, "retrying");
             let when = Instant::now() + job.source.policy.retry_interval;
             self.ctx.health.begin(&job.check);
-            self.at(when, Due::Retry(job));
+            self.at(when, Due::Retry(Box::new(job)));
             return;
         }
         if let Some(entry) = self.sources.get_mut(&job.source.id)

@@ -5,6 +5,7 @@
 //! as unresolvable, and no query ever leaves the host on a guest's behalf, so
 //! DNS cannot be used to reach or signal anything undeclared.
 
+use std::collections::VecDeque;
 use std::net::IpAddr;
 
 use wasmtime::component::{Linker, Resource, ResourceType};
@@ -18,7 +19,7 @@ use super::Sandbox;
 const INTERFACE: &str = "wasi:sockets/ip-name-lookup@0.2.12";
 
 /// The answer to one lookup, handed out one address at a time.
-pub struct PinnedLookup(std::vec::IntoIter<IpAddr>);
+pub struct PinnedLookup(VecDeque<IpAddr>);
 
 #[async_trait::async_trait]
 impl Pollable for PinnedLookup {
@@ -40,7 +41,7 @@ pub fn add_to_linker(linker: &mut Linker<Sandbox>) -> wasmtime::Result<()> {
         state.table.get(&network)?;
         let answer = match state.net.lookup(&name) {
             Some(ips) if !ips.is_empty() => {
-                let lookup = PinnedLookup(ips.to_vec().into_iter());
+                let lookup = PinnedLookup(ips.iter().copied().collect());
                 Ok(state.table.push(lookup)?)
             }
             Some(_) => Err(ErrorCode::PermanentResolverFailure),
@@ -52,7 +53,7 @@ pub fn add_to_linker(linker: &mut Linker<Sandbox>) -> wasmtime::Result<()> {
         "[method]resolve-address-stream.resolve-next-address",
         |mut store, (this,): (Resource<PinnedLookup>,)| {
             let lookup = store.data_mut().table.get_mut(&this)?;
-            let next: Result<Option<IpAddress>, ErrorCode> = Ok(lookup.0.next().map(Into::into));
+            let next: Result<Option<IpAddress>, ErrorCode> = Ok(lookup.0.pop_front().map(Into::into));
             Ok((next,))
         },
     )?;
