@@ -11,8 +11,11 @@
 
 mod aitronos;
 mod feather;
+mod flows;
+mod hasura;
 mod limits;
 mod plugins;
+mod unstructured;
 
 use std::sync::Arc;
 use std::time::Duration;
