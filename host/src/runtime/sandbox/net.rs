@@ -73,7 +73,11 @@ impl NetPolicy {
             let permitted: Vec<IpAddr> =
                 ips.into_iter().filter(|ip| allow_denied_ranges || !is_denied_range(*ip)).collect();
             policy.allowed.extend(permitted.iter().map(|ip| SocketAddr::new(*ip, ep.port)));
-            policy.http.insert((host.clone(), ep.port));
+            // HTTP goes by name: reachable only if some address is permitted,
+            // so a metadata address cannot be reached through wasi:http.
+            if !permitted.is_empty() {
+                policy.http.insert((host.clone(), ep.port));
+            }
             policy.names.entry(host).or_default().extend(permitted);
         }
         Ok(policy)
@@ -164,8 +168,10 @@ mod tests {
             let p = NetPolicy::resolve(&[ep(host, 80)], false, 16).await.expect("resolves");
             let addr = SocketAddr::new(host.trim_matches(['[', ']']).parse().expect("ip"), 80);
             assert!(!p.check(addr, SocketAddrUse::TcpConnect), "{host}");
+            assert!(!p.allows_http(host.trim_matches(['[', ']']), 80), "{host} over http");
             let p = NetPolicy::resolve(&[ep(host, 80)], true, 16).await.expect("resolves");
             assert!(p.check(addr, SocketAddrUse::TcpConnect), "{host} when allowed");
+            assert!(p.allows_http(host.trim_matches(['[', ']']), 80), "{host} over http when allowed");
         }
     }
 
