@@ -9,6 +9,7 @@
 //! - `tcp`: the tcp probe against real peers.
 //! - `cli`: `sonde check` and `sonde plugin inspect`.
 
+mod amqp;
 mod api;
 mod cli;
 mod common;
@@ -16,8 +17,11 @@ mod concurrency;
 mod hostile;
 mod http;
 mod loading;
+mod mqtt;
 mod mysql;
+mod nats;
 mod postgres;
+mod redis;
 mod restart;
 mod service;
 mod store;

@@ -8,8 +8,12 @@
 //!   timeouts and refusals. Nothing here ever leaves 127.0.0.1.
 
 pub mod http_server;
+pub mod mosquitto;
 pub mod mysql;
+pub mod nats;
 pub mod postgres;
+pub mod redis;
+pub mod spawned;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;

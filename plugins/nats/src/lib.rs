@@ -1,0 +1,214 @@
+//! The `nats` probe: reads the server's `INFO`, sends `CONNECT` (with a user
+//! and password, or a token) and `PING`, and expects `PONG`. Reports the
+//! server's version, id and name from `INFO`.
+//!
+//! The NATS client protocol is a handful of text lines; no crate speaks it
+//! without an async runtime, so it is written here. TLS, NKeys and JWTs are
+//! not supported: a server that requires TLS is reported as such.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Secret, messages};
+
+/// A NATS server.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    /// Host name or IP address.
+    #[schemars(length(min = 1))]
+    host: String,
+    /// TCP port of the client protocol.
+    #[serde(default = "default_port")]
+    #[schemars(range(min = 1))]
+    port: u16,
+    /// User name; needs `password`.
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    user: Option<String>,
+    /// Password of `user`.
+    #[serde(default)]
+    password: Option<Secret>,
+    /// Authentication token (`--auth`); not together with `user`.
+    #[serde(default)]
+    token: Option<Secret>,
+}
+
+fn default_port() -> u16 {
+    4222
+}
+
+/// Longer lines are not what a NATS server sends during a handshake.
+const MAX_LINE: usize = 64 * 1024;
+
+struct Nats;
+
+impl Probe for Nats {
+    type Config = Config;
+    const SOURCE_TYPE: &'static str = "nats";
+    const DESCRIPTION: &'static str = "A NATS server accepts CONNECT and answers PING";
+
+    fn endpoints(config: &Config) -> Result<Vec<Endpoint>, String> {
+        credentials(config)?;
+        Ok(vec![Endpoint::new(&config.host, config.port)])
+    }
+
+    fn check(config: Config) -> Result<Healthy, CheckError> {
+        let mut connect = json!({
+            "verbose": false,
+            "pedantic": false,
+            "tls_required": false,
+            "name": "sonde-probe",
+            "lang": "rust",
+            "version": env!("CARGO_PKG_VERSION"),
+            "protocol": 1,
+        });
+        for (key, value) in credentials(&config).map_err(CheckError::InvalidConfig)? {
+            connect[key] = value.into();
+        }
+
+        let mut conn = Lines { stream: sonde_sdk::net::connect(&config.host, config.port)?, buf: Vec::new() };
+        let info = conn.info()?;
+        if info.get("tls_required").and_then(Value::as_bool) == Some(true) {
+            return Err(Problem::new("tls required")
+                .with_extra("the server requires TLS, which this probe does not speak")
+                .into());
+        }
+
+        conn.stream.write_all(format!("CONNECT {connect}\r\nPING\r\n").as_bytes())?;
+        loop {
+            let line = conn.line()?;
+            let (op, rest) = split_op(&line);
+            match op.to_ascii_uppercase().as_str() {
+                "PONG" => break,
+                "+OK" | "INFO" => {}
+                "PING" => conn.stream.write_all(b"PONG\r\n")?,
+                "-ERR" => return Err(server_error(rest)),
+                _ => return Err(unexpected(&format!("unexpected line after CONNECT: {line:?}"))),
+            }
+        }
+        let _ = conn.stream.shutdown(std::net::Shutdown::Both);
+
+        let mut healthy = Healthy::new();
+        for (field, key) in
+            [("version", "server_version"), ("server_id", "server_id"), ("server_name", "server_name")]
+        {
+            if let Some(value) = info.get(field).and_then(Value::as_str) {
+                healthy = healthy.detail(key, value);
+            }
+        }
+        if let Some(js) = info.get("jetstream").and_then(Value::as_bool) {
+            healthy = healthy.detail("jetstream", js);
+        }
+        Ok(healthy)
+    }
+}
+
+/// The CONNECT fields that authenticate, or why the config cannot work.
+/// Checked in `endpoints` too, before anything is resolved.
+fn credentials(config: &Config) -> Result<Vec<(&'static str, &str)>, String> {
+    match (&config.user, &config.password, &config.token) {
+        (Some(_), _, Some(_)) => Err("`user` and `token` exclude each other".into()),
+        (Some(user), Some(password), None) => Ok(vec![("user", user.as_str()), ("pass", password.expose())]),
+        (Some(_), None, None) => Err("`user` needs a `password`".into()),
+        (None, Some(_), _) => Err("`password` needs a `user`".into()),
+        (None, None, Some(token)) => Ok(vec![("auth_token", token.expose())]),
+        (None, None, None) => Ok(Vec::new()),
+    }
+}
+
+/// The operation of a protocol line and the rest of it.
+fn split_op(line: &str) -> (&str, &str) {
+    let line = line.trim_start();
+    match line.find([' ', '\t']) {
+        Some(at) => (line.get(..at).unwrap_or(line), line.get(at..).unwrap_or_default().trim()),
+        None => (line, ""),
+    }
+}
+
+/// `-ERR '<message>'`: authorization problems get the stable message.
+fn server_error(rest: &str) -> CheckError {
+    let text = rest.trim().trim_matches('\'');
+    let lower = text.to_ascii_lowercase();
+    let message = if lower.contains("authorization violation") || lower.contains("authentication") {
+        messages::AUTHENTICATION_FAILED
+    } else {
+        "server error"
+    };
+    Problem::new(message).with_extra(text.to_string()).into()
+}
+
+fn unexpected(extra: &str) -> CheckError {
+    Problem::new(messages::UNEXPECTED_PROTOCOL).with_extra(extra.to_string()).into()
+}
+
+struct Lines {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Lines {
+    /// The server's greeting, `INFO {json}`, which it sends unasked. A peer
+    /// whose first bytes cannot start `INFO ` is not NATS, and is told apart
+    /// as soon as those bytes arrive, without waiting for a line end that
+    /// may never come.
+    fn info(&mut self) -> Result<Map<String, Value>, CheckError> {
+        const GREETING: &[u8] = b"INFO ";
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = self.buf.len().min(GREETING.len());
+            let head = self.buf.get(..n).unwrap_or_default();
+            if !head.eq_ignore_ascii_case(GREETING.get(..n).unwrap_or_default()) {
+                return Err(unexpected(&format!("not a NATS greeting: {}", preview(&self.buf))));
+            }
+            if n == GREETING.len() {
+                break;
+            }
+            self.fill(&mut chunk, "before its greeting")?;
+        }
+        let line = self.line()?;
+        let json = line.get(GREETING.len()..).unwrap_or_default().trim();
+        serde_json::from_str(json)
+            .map_err(|e| unexpected(&format!("INFO is not a JSON object ({e}): {line:?}")))
+    }
+
+    /// One line, without its `\r\n`.
+    fn line(&mut self) -> Result<String, CheckError> {
+        let mut chunk = [0u8; 4096];
+        loop {
+            if let Some(end) = self.buf.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.buf.drain(..=end).collect();
+                let text = String::from_utf8_lossy(&line);
+                return Ok(text.trim_end_matches(['\r', '\n']).to_string());
+            }
+            if self.buf.len() > MAX_LINE {
+                return Err(unexpected(&format!("no line end in {} bytes", self.buf.len())));
+            }
+            self.fill(&mut chunk, "mid-handshake")?;
+        }
+    }
+
+    fn fill(&mut self, chunk: &mut [u8], when: &str) -> Result<(), CheckError> {
+        let n = self.stream.read(chunk)?;
+        if n == 0 {
+            let mut extra = format!("the server closed the connection {when}");
+            if !self.buf.is_empty() {
+                extra.push_str(&format!(" after {}", preview(&self.buf)));
+            }
+            return Err(Problem::new(messages::CONNECTION_RESET).with_extra(extra).into());
+        }
+        self.buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+        Ok(())
+    }
+}
+
+/// The first bytes received, printable.
+fn preview(bytes: &[u8]) -> String {
+    let head = bytes.get(..bytes.len().min(64)).unwrap_or_default();
+    format!("{:?}", String::from_utf8_lossy(head))
+}
+
+sonde_sdk::export_probe!(Nats);
