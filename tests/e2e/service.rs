@@ -239,3 +239,17 @@ async fn an_inline_check_runs_synchronously_without_a_stored_source() {
     let e = service.check_inline("tcp", &serde_json::json!({"host": 1}), timeout).await.expect_err("schema");
     assert!(matches!(e, sonde::service::SpecError::Schema { .. }));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_example_configuration_starts() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut config = Config::embedded().expect("valid TOML");
+    config.data_dir = dir.path().join("data");
+    config.cache_dir = Some(crate::common::cache_dir());
+    // Every example source has a built-in plugin and fits its schema.
+    let service = Service::start(&config).await.unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<String> = service.list_sources().await.expect("list").into_iter().map(|s| s.source_type).collect();
+    for t in ["postgres", "mysql", "redis", "amqp", "mqtt", "nats"] {
+        assert!(names.iter().any(|n| n == t), "no {t} source in the example");
+    }
+}
