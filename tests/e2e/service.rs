@@ -248,7 +248,8 @@ async fn the_embedded_example_configuration_starts() {
     config.cache_dir = Some(crate::common::cache_dir());
     // Every example source has a built-in plugin and fits its schema.
     let service = Service::start(&config).await.unwrap_or_else(|e| panic!("{e}"));
-    let names: Vec<String> = service.list_sources().await.expect("list").into_iter().map(|s| s.source_type).collect();
+    let names: Vec<String> =
+        service.list_sources().await.expect("list").into_iter().map(|s| s.source_type).collect();
     for t in ["postgres", "mysql", "redis", "amqp", "mqtt", "nats"] {
         assert!(names.iter().any(|n| n == t), "no {t} source in the example");
     }

@@ -18,6 +18,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
@@ -25,34 +26,50 @@ use super::auth::Caller;
 use super::error::{ApiError, FieldError};
 use super::extract::{Body, PathParams};
 use super::limits::check_config;
+use super::openapi::{
+    InternalError, NotFound, PayloadTooLarge, Unauthorized, UnprocessableEntity, string_enum,
+};
 use crate::model::{Policy, Source};
 use crate::runtime::{CheckReport, Status};
 use crate::service::SpecError;
 
 /// The request body; exactly one of `source_id` and `source_definition_id`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TestRequest {
-    /// A stored source's id. The seed types it as a string: one that is not
-    /// a UUID names no source, so it is a 404 like any unknown id.
+    /// Test an existing source by its ID. The seed types it as a string: one
+    /// that is not a UUID names no source, so it is a 404 like any unknown id.
     pub source_id: Option<String>,
+    /// Source definition (a Sonde source type) to use for inline testing.
+    #[schema(examples("tcp"))]
     pub source_definition_id: Option<String>,
+    /// Configuration to test (for inline testing); required with
+    /// `source_definition_id`.
+    #[schema(value_type = Option<Object>)]
     pub configuration: Option<Value>,
+    /// Source name (for inline testing); accepted and ignored.
     pub name: Option<String>,
+    /// Workspace context for inline testing; accepted and ignored.
     pub workspace_id: Option<String>,
 }
 
 /// `{message}`: why the test failed.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, PartialEq, Eq, ToSchema)]
 pub struct JobInfo {
     pub message: String,
 }
 
 /// `{status, job_info}`.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, PartialEq, Eq, ToSchema)]
 pub struct TestResult {
+    #[schema(schema_with = test_status)]
     pub status: &'static str,
+    /// `null` when the test succeeded.
     pub job_info: Option<JobInfo>,
+}
+
+fn test_status() -> utoipa::openapi::schema::Object {
+    string_enum(&["succeeded", "failed"], false)
 }
 
 impl From<&CheckReport> for TestResult {
@@ -122,6 +139,28 @@ async fn stored(state: &AppState, caller: &Caller, organization: &str, id: &str)
     }
 }
 
+/// Test source connectivity
+///
+/// Tests an existing source by ID, or a configuration inline, and answers
+/// when the check is done. 200 means the test ran: `status` tells whether
+/// the source is reachable.
+#[utoipa::path(
+    post,
+    path = "/v1/organizations/{organization_id}/knowledge/connectors/sources/test",
+    operation_id = "test_source_connectivity",
+    tag = "aitronos",
+    params(("organization_id" = String, Path, pattern = "^org_.+", example = "org_acme", description = "The unique identifier of the organization (format: `org_*`)")),
+    request_body = TestRequest,
+    responses(
+        (status = 200, description = "The test ran", body = TestResult),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = InternalError),
+    ),
+    security(("bearer" = []), ("x-api-key" = []), ("unstructured-api-key" = []), ("X-Hasura-Admin-Secret" = [])),
+)]
 pub async fn test(
     State(state): State<AppState>,
     caller: Caller,

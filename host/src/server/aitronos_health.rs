@@ -15,21 +15,28 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::PathParams;
+use super::openapi::{NotFound, Unauthorized, UnprocessableEntity, string_enum};
 use crate::service::Service;
 
 /// How long the store may take to answer a ping before it counts as down.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// `{status, available}`.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, PartialEq, Eq, ToSchema)]
 pub struct ConnectorHealth {
+    #[schema(schema_with = health_status)]
     pub status: &'static str,
     pub available: bool,
+}
+
+fn health_status() -> utoipa::openapi::schema::Object {
+    string_enum(&["ok", "unavailable"], false)
 }
 
 impl ConnectorHealth {
@@ -63,12 +70,46 @@ async fn answer(service: &Service) -> (StatusCode, Json<ConnectorHealth>) {
     }
 }
 
-/// The public route.
+/// Public health check
+///
+/// Whether the connector service can run checks now. No key needed.
+#[utoipa::path(
+    get,
+    path = "/v1/knowledge/connectors/health",
+    operation_id = "connector_health",
+    tag = "aitronos",
+    responses(
+        (status = 200, description = "Available", body = ConnectorHealth,
+            example = json!({"status": "ok", "available": true})),
+        (status = 503, description = "Service unavailable", body = ConnectorHealth,
+            example = json!({"status": "unavailable", "available": false})),
+    ),
+)]
 pub async fn public(State(state): State<AppState>) -> (StatusCode, Json<ConnectorHealth>) {
     answer(&state.service).await
 }
 
-/// The organization-scoped route; another organization's path is a 404.
+/// Organization-scoped health check
+///
+/// As the public route, for an organization the key may see; another
+/// organization's path is a 404.
+#[utoipa::path(
+    get,
+    path = "/v1/organizations/{organization_id}/knowledge/connectors/health",
+    operation_id = "organization_connector_health",
+    tag = "aitronos",
+    params(("organization_id" = String, Path, pattern = "^org_.+", example = "org_acme", description = "The unique identifier of the organization (format: `org_*`)")),
+    responses(
+        (status = 200, description = "Available", body = ConnectorHealth,
+            example = json!({"status": "ok", "available": true})),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = UnprocessableEntity),
+        (status = 503, description = "Service unavailable", body = ConnectorHealth,
+            example = json!({"status": "unavailable", "available": false})),
+    ),
+    security(("bearer" = []), ("x-api-key" = []), ("unstructured-api-key" = []), ("X-Hasura-Admin-Secret" = [])),
+)]
 pub async fn organization(
     State(state): State<AppState>,
     caller: Caller,

@@ -7,18 +7,36 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::schema::Violation;
 use crate::service::{CreateError, SpecError};
 use crate::store::StoreError;
 
 /// One entry of a 422 `detail` list.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
+#[schema(as = ValidationError)]
 pub struct FieldError {
+    #[schema(schema_with = super::openapi::location)]
     pub loc: Vec<serde_json::Value>,
+    /// What is wrong, in words.
     pub msg: String,
+    /// What is wrong, as pydantic names it (`missing`, `uuid_parsing`, ...).
     #[serde(rename = "type")]
     pub kind: String,
+}
+
+/// `{"detail": "..."}`: every error but a validation error.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub detail: String,
+}
+
+/// `{"detail": [{loc, msg, type}]}`: FastAPI's validation error (422).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = HTTPValidationError)]
+pub struct HttpValidationError {
+    pub detail: Vec<FieldError>,
 }
 
 impl FieldError {

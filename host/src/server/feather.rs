@@ -12,29 +12,50 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::PathParams;
+use super::openapi::{InternalError, NotFound, Unauthorized, UnprocessableEntity, string_enum};
 use super::unstructured::visible;
 use crate::model::{CheckRecord, CheckStatus, Source};
 use crate::report::rfc3339;
 use crate::service::SourceHealth;
 
 /// `SyncStatusResponse`: every key is always present, `null` when unknown.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, PartialEq, Eq, ToSchema)]
+#[schema(as = SyncStatusResponse)]
 pub struct SyncStatus {
     pub source_id: Uuid,
+    /// The source's state.
+    #[schema(schema_with = source_status)]
     pub source_status: &'static str,
+    /// The newest check's id.
     pub last_sync_job_id: Option<Uuid>,
+    /// The newest check's status, queued or running included.
+    #[schema(schema_with = last_sync_status)]
     pub last_sync_status: Option<&'static str>,
+    #[schema(format = DateTime)]
     pub last_sync_started_at: Option<String>,
+    #[schema(format = DateTime)]
     pub last_sync_completed_at: Option<String>,
+    /// Items the probe reported in the last finished check.
     pub total_items: Option<u64>,
+    /// Same as `total_items`.
     pub processed_count: Option<u64>,
+    /// Why the newest finished check was not OK.
     pub error_message: Option<String>,
+}
+
+fn source_status() -> utoipa::openapi::schema::Object {
+    string_enum(&["active", "paused"], false)
+}
+
+fn last_sync_status() -> utoipa::openapi::schema::Object {
+    string_enum(&["SCHEDULED", "RUNNING", "OK", "TIMEOUT", "ERROR", "FAILED"], true)
 }
 
 /// DESIGN §3, Feather column.
@@ -72,6 +93,28 @@ impl SyncStatus {
     }
 }
 
+/// Get Sync Status
+///
+/// Get current sync status for a connector source. A knowledge base is a
+/// Sonde workspace: a source outside `kb_id` is a 404.
+#[utoipa::path(
+    get,
+    path = "/v1/knowledge-base/knowledge-bases/{kb_id}/sources/{source_id}/sync/status",
+    operation_id = "get_sync_status",
+    tag = "feather",
+    params(
+        ("kb_id" = Uuid, Path, description = "The knowledge base (workspace) id"),
+        ("source_id" = Uuid, Path, description = "The source id"),
+    ),
+    responses(
+        (status = 200, description = "Successful Response", body = SyncStatus),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = InternalError),
+    ),
+    security(("bearer" = []), ("x-api-key" = []), ("unstructured-api-key" = []), ("X-Hasura-Admin-Secret" = [])),
+)]
 pub async fn status(
     State(state): State<AppState>,
     caller: Caller,

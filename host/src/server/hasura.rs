@@ -8,19 +8,52 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::{Ref, RefOr};
 
 use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
+use super::openapi::{Forbidden, InternalError, Unauthorized, string_enum};
 use crate::model::CheckRecord;
 use crate::report::{hasura_error, rfc3339};
 
 /// Hasura's `HealthStatus`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct HealthStatus {
+    /// The status of the Health Check.
+    #[schema(schema_with = status_schema)]
     pub status: &'static str,
+    /// `null` for OK and TIMEOUT, a `HealthCheckError` for ERROR, the reason
+    /// for FAILED.
+    #[schema(schema_with = error_schema)]
     pub error: Value,
+    /// When the check finished, in UTC.
+    #[schema(format = DateTime)]
     pub timestamp: String,
+}
+
+/// Hasura's `HealthCheckError`: the `error` of an ERROR.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthCheckError {
+    /// A very short description of the error.
+    pub message: String,
+    /// More detail, if any: a string, or structured JSON.
+    #[schema(value_type = Value)]
+    pub extra: Value,
+}
+
+fn status_schema() -> utoipa::openapi::schema::Object {
+    string_enum(&["OK", "TIMEOUT", "ERROR", "FAILED"], false)
+}
+
+fn error_schema() -> RefOr<Schema> {
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .item(Ref::from_schema_name("HealthCheckError"))
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .into()
 }
 
 impl HealthStatus {
@@ -35,6 +68,25 @@ impl HealthStatus {
     }
 }
 
+/// Source health (admin only)
+///
+/// An object with the source name as key and its latest finished check as
+/// value. Sources never checked yet are left out; names that clash across
+/// organizations are qualified as `organization/name`.
+#[utoipa::path(
+    get,
+    path = "/healthz/sources",
+    operation_id = "hasura_source_health",
+    tag = "hasura",
+    params(("X-Hasura-Role" = Option<String>, Header, nullable = false, description = "If given, it must be `admin`")),
+    responses(
+        (status = 200, description = "Health of every source, by name", body = BTreeMap<String, HealthStatus>),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 500, response = InternalError),
+    ),
+    security(("bearer" = []), ("x-api-key" = []), ("unstructured-api-key" = []), ("X-Hasura-Admin-Secret" = [])),
+)]
 pub async fn sources(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -8,6 +8,7 @@
 //! - [`hasura`], [`unstructured`], [`aitronos_connectivity`],
 //!   [`aitronos_health`], [`feather`]: one module per seed API.
 //! - [`plugins`]: Sonde's own `GET /v1/plugins`.
+//! - [`openapi`]: `GET /openapi.json`, generated from the handlers.
 
 pub mod aitronos_connectivity;
 pub mod aitronos_health;
@@ -17,6 +18,7 @@ pub mod extract;
 pub mod feather;
 pub mod hasura;
 pub mod limits;
+pub mod openapi;
 pub mod plugins;
 pub mod unstructured;
 
@@ -63,6 +65,7 @@ pub fn app(service: Arc<Service>) -> Router {
             get(feather::status),
         )
         .route("/v1/plugins", get(plugins::list))
+        .route("/openapi.json", get(openapi::document))
         .fallback(|| async { error::ApiError::NotFound("Not Found") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(AppState { service })

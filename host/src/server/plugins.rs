@@ -10,31 +10,40 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::AppState;
 use super::auth::Caller;
+use super::openapi::Unauthorized;
 use crate::runtime::{Origin, Plugin, PluginLoadError};
 
 /// One loaded probe.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Plugin)]
 pub struct PluginOut {
     pub source_type: String,
     pub version: String,
     pub description: String,
+    /// The JSON Schema a source's `config` must match.
+    #[schema(value_type = Object)]
     pub config_schema: Value,
+    /// The `sonde:probe` version the plugin was built against.
     pub wit_version: String,
+    /// `built-in`, or the file's path.
     pub origin: String,
     pub sha256: String,
 }
 
 /// A file that did not load, and why.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PluginLoadError)]
 pub struct LoadErrorOut {
     pub origin: String,
     pub error: String,
 }
 
-#[derive(Debug, Serialize)]
+/// The loaded probes, by source type, and the files that failed to load.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PluginList {
     pub plugins: Vec<PluginOut>,
     pub errors: Vec<LoadErrorOut>,
@@ -67,6 +76,20 @@ impl From<&PluginLoadError> for LoadErrorOut {
     }
 }
 
+/// List plugins
+///
+/// The loaded probes and the plugin files that failed to load.
+#[utoipa::path(
+    get,
+    path = "/v1/plugins",
+    operation_id = "list_plugins",
+    tag = "sonde",
+    responses(
+        (status = 200, description = "Plugins and load errors", body = PluginList),
+        (status = 401, response = Unauthorized),
+    ),
+    security(("bearer" = []), ("x-api-key" = []), ("unstructured-api-key" = []), ("X-Hasura-Admin-Secret" = [])),
+)]
 pub async fn list(State(state): State<AppState>, _caller: Caller) -> Json<PluginList> {
     let registry = state.service.registry();
     Json(PluginList {
