@@ -17,6 +17,7 @@ mod limits;
 mod plugins;
 mod unstructured;
 
+use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,6 +43,8 @@ pub struct Api {
     pub app: Router,
     pub service: Arc<Service>,
     pub plugins_dir: std::path::PathBuf,
+    /// Set by [`Api::start_over_loopback`]: requests then go over real TCP.
+    base: Option<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -95,7 +98,18 @@ impl Api {
         );
         let config = Config::parse(&text, "test.toml").unwrap_or_else(|e| panic!("{e}"));
         let service = Service::start(&config).await.unwrap_or_else(|e| panic!("{e}"));
-        Self { app: sonde::server::app(Arc::clone(&service)), service, plugins_dir, _dir: dir }
+        Self { app: sonde::server::app(Arc::clone(&service)), service, plugins_dir, base: None, _dir: dir }
+    }
+
+    /// The same service, served by axum on a loopback port and reached with
+    /// a real HTTP client, for the end-to-end flows.
+    pub async fn start_over_loopback() -> Self {
+        let mut api = Self::start().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(axum::serve(listener, api.app.clone()).into_future());
+        api.base = Some(format!("http://{addr}"));
+        api
     }
 
     /// Sends one request; `key` goes in `x-api-key`. Answers must be JSON.
@@ -117,6 +131,9 @@ impl Api {
     }
 
     pub async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
+        if let Some(base) = &self.base {
+            return over_loopback(base, req).await;
+        }
         let resp = self.app.clone().oneshot(req).await.expect("infallible");
         let status = resp.status();
         let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
@@ -152,6 +169,27 @@ impl Api {
 }
 
 /// Polls `check` until it holds or `within` passes.
+/// Sends `req` to the server at `base` over TCP.
+async fn over_loopback(base: &str, req: Request<Body>) -> (StatusCode, Value) {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.expect("body").to_vec();
+    let mut out = axum::http::Request::builder().method(parts.method).uri(format!("{base}{}", parts.uri));
+    for (name, value) in &parts.headers {
+        out = out.header(name, value);
+    }
+    let out = out.body(bytes).expect("request");
+    tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let mut resp = agent.run(out).expect("the server answers");
+        let status = StatusCode::from_u16(resp.status().as_u16()).expect("status");
+        let text = resp.body_mut().read_to_string().expect("body");
+        let json = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: not JSON: {text}"));
+        (status, json)
+    })
+    .await
+    .expect("client thread")
+}
+
 pub async fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bool {
     let end = tokio::time::Instant::now() + within;
     while tokio::time::Instant::now() < end {

@@ -1,7 +1,7 @@
 //! One source, four vocabularies: a `postgres` source created over
 //! Unstructured against the local PostgreSQL, checked once, and the same
 //! result read back through Hasura, Unstructured, Aitronos and Feather
-//! (DESIGN §3).
+//! (DESIGN §3). Over a real loopback socket, like a client would.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -21,7 +21,7 @@ struct Views {
 /// Creates `name` with `config` in org_acme and knowledge base [`KB`], runs
 /// one connection check to its end, and reads it from every surface.
 async fn flow(name: &str, config: Value) -> Views {
-    let api = Api::start().await;
+    let api = Api::start_over_loopback().await;
     let mut source = body(name, "postgres", config);
     source["organization"] = json!("org_acme");
     source["workspace"] = json!(KB);
