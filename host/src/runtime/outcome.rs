@@ -63,6 +63,8 @@ pub enum Cause {
     Trap,
     InvalidConfig,
     Unresolvable,
+    /// The host could not run the check (its store was unavailable).
+    Host,
 }
 
 /// The result of one attempt.

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::config::{ApiKey, Config, ConfigError};
 use crate::model::{CheckRecord, CheckStatus, Policy, Source, SourceSpec, SourceState, Trigger};
-use crate::runtime::{CheckReport, Runtime, RuntimeConfig, RuntimeError};
+use crate::runtime::{Cause, CheckReport, Runtime, RuntimeConfig, RuntimeError};
 use crate::schema::{Violation, merge_secrets};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Retention, Store, StoreError};
@@ -66,10 +66,7 @@ impl Ctx {
         let secrets = match self.store.source_secrets(source.id).await {
             Ok(s) => s,
             Err(e) => {
-                let mut r = CheckReport::failed("the store is unavailable");
-                r.status = crate::runtime::Status::Error;
-                r.extra = Some(e.to_string());
-                return r;
+                return CheckReport::error(Cause::Host, "the store is unavailable", Some(e.to_string()));
             }
         };
         let config = merge_secrets(&source.config, &secrets);
@@ -82,7 +79,7 @@ impl Ctx {
     }
 
     /// Stores a finished check and publishes it to readers.
-    fn record(&self, source: Source, check: CheckRecord, _report: CheckReport) {
+    fn record(&self, source: Source, check: CheckRecord) {
         self.health.finish(&source, &check);
         let store = Arc::clone(&self.store);
         tokio::spawn(async move {

@@ -260,6 +260,6 @@ impl Scheduler {
             entry.busy = false;
         }
         job.check.finish(&report);
-        self.ctx.record(job.source, job.check, report);
+        self.ctx.record(job.source, job.check);
     }
 }
