@@ -81,3 +81,10 @@ async fn a_missing_file_is_a_read_error() {
     let (err, _) = load_error(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("no-such.wasm")).await;
     assert!(matches!(err, LoadError::Read(_)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_of_an_incompatible_contract_version_is_refused_naming_both() {
+    let (err, text) = load_error(fixture("future-version")).await;
+    assert!(matches!(err, LoadError::IncompatibleVersion { .. }), "{text}");
+    assert!(text.contains("sonde:probe@0.2.0") && text.contains("sonde:probe@0.1.0"), "{text}");
+}

@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`engine`]: the one `Engine` (pooling allocator, epoch ticker).
 //! - [`cache`]: compiled plugins on disk, keyed by content and engine.
+//! - [`contract`]: the `sonde:probe` versions the host speaks.
 //! - [`plugin`]: loading and the ways a file can be wrong.
 //! - [`sandbox`]: the `Store` data of one call, deny-by-default.
 //! - [`limits`]: the per-check memory cap.
@@ -16,6 +17,7 @@
 
 pub mod builtin;
 pub mod cache;
+pub mod contract;
 pub mod engine;
 pub mod limits;
 pub mod outcome;
@@ -32,7 +34,7 @@ use tokio::time::Instant;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 
-use crate::bindings::{CheckError, Endpoint, PluginPre};
+use crate::bindings::{CheckError, Endpoint};
 use crate::schema::{ConfigSchema, Redactor};
 pub use outcome::{Cause, CheckReport, Status};
 pub use plugin::{LoadError, Origin, Plugin, PluginInfo, PluginLoadError};
@@ -166,16 +168,11 @@ impl Runtime {
         let digest = cache::digest(bytes);
         let component = self.compile(&digest, bytes).await?;
         let wit_version = plugin::probe_export_version(&component)?;
-        let pre =
-            self.linker.instantiate_pre(&component).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
-        let pre = PluginPre::new(pre).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
+        let contract = contract::Contract::link(&self.linker, &component, &wit_version)?;
 
         let deadline = Instant::now() + self.config.info_timeout;
         let (mut store, outputs) = self.store(Arc::new(NetPolicy::deny_all()), deadline);
-        let call = async {
-            let plugin = pre.instantiate_async(&mut store).await?;
-            plugin.sonde_probe_probe().call_info(&mut store).await
-        };
+        let call = contract.info(&mut store);
         let info = match within(deadline, call).await {
             None => return Err(LoadError::Info(format!("no answer within {:?}", self.config.info_timeout))),
             Some(Err(e)) => {
@@ -199,7 +196,7 @@ impl Runtime {
             origin: origin.clone(),
             digest,
             schema: Arc::new(schema),
-            pre,
+            contract,
         })
     }
 
@@ -274,11 +271,7 @@ impl Runtime {
         // 1. Which peers does this config need? Asked with no network at all.
         let (mut store, outputs) = self.store(Arc::new(NetPolicy::deny_all()), deadline);
         trace.outputs = Some(outputs.clone());
-        let call = async {
-            let p = plugin.pre.instantiate_async(&mut store).await?;
-            p.sonde_probe_probe().call_endpoints(&mut store, config).await
-        };
-        let endpoints: Vec<Endpoint> = match call.await {
+        let endpoints: Vec<Endpoint> = match plugin.contract.endpoints(&mut store, config).await {
             Ok(Ok(endpoints)) => endpoints,
             Ok(Err(reason)) => return CheckReport::failed(reason),
             Err(e) => return outcome::classify_trap(&e, &outputs.stderr.captured()),
@@ -303,11 +296,7 @@ impl Runtime {
         let (mut store, outputs) = self.store(Arc::clone(&net), deadline);
         trace.outputs = Some(outputs.clone());
         trace.net = Some(net);
-        let call = async {
-            let p = plugin.pre.instantiate_async(&mut store).await?;
-            p.sonde_probe_probe().call_check(&mut store, config).await
-        };
-        match call.await {
+        match plugin.contract.check(&mut store, config).await {
             Ok(Ok(healthy)) => {
                 let mut r = CheckReport::new(Status::Ok, Cause::Healthy, None);
                 r.details = healthy.details.map(|d| parse_details(&d));

@@ -10,8 +10,6 @@ use std::sync::Arc;
 use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
 
-use super::sandbox::Sandbox;
-use crate::bindings::{PluginPre, WIT_PACKAGE};
 use crate::schema::ConfigSchema;
 
 /// Where a plugin came from.
@@ -50,6 +48,8 @@ pub enum LoadError {
     SourceType(String),
     #[error("{0}")]
     Schema(String),
+    #[error("sha256 {0} is not pinned in the configuration (`plugins.pins`)")]
+    NotPinned(String),
 }
 
 /// A [`LoadError`] with the file it concerns.
@@ -79,7 +79,7 @@ pub struct Plugin {
     /// Hex SHA-256 of the component bytes.
     pub digest: String,
     pub(crate) schema: Arc<ConfigSchema>,
-    pub(crate) pre: PluginPre<Sandbox>,
+    pub(crate) contract: super::contract::Contract,
 }
 
 impl fmt::Debug for Plugin {
@@ -116,7 +116,7 @@ pub(crate) fn sniff(bytes: &[u8]) -> Result<(), LoadError> {
     Ok(())
 }
 
-/// Finds the `sonde:probe/probe` export and checks its version.
+/// The version of the `sonde:probe/probe` instance a component exports.
 pub(crate) fn probe_export_version(component: &Component) -> Result<String, LoadError> {
     let engine = component.engine();
     let ty = component.component_type();
@@ -125,31 +125,12 @@ pub(crate) fn probe_export_version(component: &Component) -> Result<String, Load
         .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentInstance(_)))
         .map(|(name, _)| name.to_string())
         .collect();
-    let Some(found) = exports.iter().find_map(|n| n.strip_prefix("sonde:probe/probe@")) else {
-        let list = if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") };
-        return Err(LoadError::WrongWorld(format!(
-            "it does not export sonde:probe/probe (it exports {list})"
-        )));
-    };
-    let supported = WIT_PACKAGE.trim_start_matches("sonde:probe@");
-    if !compatible(found, supported) {
-        return Err(LoadError::IncompatibleVersion {
-            found: format!("sonde:probe@{found}"),
-            supported: WIT_PACKAGE.to_string(),
-        });
-    }
-    Ok(found.to_string())
-}
-
-/// Semver compatibility as the component model reads it: same major, or for
-/// 0.x the same minor.
-fn compatible(found: &str, supported: &str) -> bool {
-    let parts = |v: &str| -> Vec<u64> { v.split('.').map(|p| p.parse().unwrap_or(u64::MAX)).collect() };
-    let (f, s) = (parts(found), parts(supported));
-    match (f.as_slice(), s.as_slice()) {
-        ([0, fm, ..], [0, sm, ..]) => fm == sm,
-        ([fmaj, ..], [smaj, ..]) => fmaj == smaj && *fmaj != u64::MAX,
-        _ => false,
+    match exports.iter().find_map(|n| n.strip_prefix("sonde:probe/probe@")) {
+        Some(found) => Ok(found.to_string()),
+        None => {
+            let list = if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") };
+            Err(LoadError::WrongWorld(format!("it does not export sonde:probe/probe (it exports {list})")))
+        }
     }
 }
 
@@ -168,15 +149,6 @@ mod tests {
         assert!(matches!(sniff(b"hello world"), Err(LoadError::NotAComponent(m)) if m.contains("magic")));
         assert!(matches!(sniff(b"\0asm\x01\0\0\0"), Err(LoadError::NotAComponent(m)) if m.contains("core")));
         assert!(sniff(b"\0asm\x0d\0\x01\0").is_ok());
-    }
-
-    #[test]
-    fn versions() {
-        assert!(compatible("0.1.0", "0.1.0"));
-        assert!(compatible("0.1.3", "0.1.0"));
-        assert!(!compatible("0.2.0", "0.1.0"));
-        assert!(!compatible("1.0.0", "0.1.0"));
-        assert!(!compatible("x", "0.1.0"));
     }
 
     #[test]
