@@ -21,7 +21,7 @@ use mysql_common::proto::codec::error::PacketCodecError;
 use mysql_common::proto::sync_framed::MySyncFramed;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Secret, io_problem, messages};
+use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Secret, io_problem};
 
 /// How to reach and log in to a MySQL or MariaDB server.
 #[derive(Deserialize, JsonSchema)]
@@ -343,49 +343,6 @@ impl Conn {
     }
 }
 
-/// The auth response for `plugin`. An empty password answers with no data.
-fn auth_data(plugin: &AuthPlugin<'_>, password: &str, nonce: &[u8]) -> Result<Vec<u8>, CheckError> {
-    match plugin {
-        AuthPlugin::MysqlNativePassword | AuthPlugin::CachingSha2Password => {
-            // The nonce is 20 bytes; some servers add a NUL.
-            let nonce = nonce.get(..20).unwrap_or(nonce);
-            Ok(plugin.gen_data(Some(password), nonce).map(|d| d.to_vec()).unwrap_or_default())
-        }
-        AuthPlugin::MysqlClearPassword => Err(auth_failed(
-            "the server asks for mysql_clear_password, and the probe does not send passwords in clear text",
-        )),
-        other => Err(auth_failed(format!(
-            "the server asks for the {} authentication plugin, which the probe does not support",
-            String::from_utf8_lossy(other.as_bytes())
-        ))),
-    }
-}
-
-/// caching_sha2_password's full authentication without TLS: the password,
-/// NUL-terminated and XORed with the nonce, encrypted with the server's RSA
-/// public key (PEM) under OAEP padding with SHA-1.
-fn encrypt_password(password: &str, nonce: &[u8], pem: &[u8]) -> Result<Vec<u8>, CheckError> {
-    use rsa::pkcs1::DecodeRsaPublicKey;
-    use rsa::pkcs8::DecodePublicKey;
-
-    let pem =
-        std::str::from_utf8(pem).map_err(|_| unexpected("the server's public key is not PEM".into()))?;
-    let pem = pem.trim_end_matches('\0').trim();
-    let key = rsa::RsaPublicKey::from_public_key_pem(pem)
-        .or_else(|_| rsa::RsaPublicKey::from_pkcs1_pem(pem))
-        .map_err(|e| unexpected(format!("the server's public key does not parse: {e}")))?;
-    let nonce = nonce.get(..20).unwrap_or(nonce);
-    if nonce.is_empty() {
-        return Err(unexpected("an empty nonce".into()));
-    }
-    let mut plain: Vec<u8> = password.bytes().chain([0]).collect();
-    for (i, b) in plain.iter_mut().enumerate() {
-        *b ^= nonce[i % nonce.len()];
-    }
-    key.encrypt(&mut rand_core::OsRng, rsa::Oaep::new::<sha1::Sha1>(), &plain)
-        .map_err(|e| auth_failed(format!("encrypting the password with the server's key: {e}")))
-}
-
 /// MariaDB announces itself as `5.5.5-10.11.6-MariaDB...` for old clients.
 fn server_version(announced: &str) -> String {
     match announced.strip_prefix("5.5.5-") {
@@ -394,102 +351,14 @@ fn server_version(announced: &str) -> String {
     }
 }
 
-#[derive(Clone, Copy)]
-enum Phase {
-    Login,
-    Query,
-}
+mod auth;
+mod packet;
 
-/// An ERR packet: `0xFF`, code (u16 LE), optional `#` + SQLSTATE, message.
-fn server_error(packet: &[u8], phase: Phase) -> CheckError {
-    let code = match packet.get(1..3) {
-        Some(&[a, b]) => u16::from_le_bytes([a, b]),
-        _ => 0,
-    };
-    let rest = packet.get(3..).unwrap_or_default();
-    let (state, text) = match rest {
-        [b'#', state @ ..] if state.len() >= 5 => (Some(&state[..5]), &state[5..]),
-        _ => (None, rest),
-    };
-    let extra = match state {
-        Some(s) => {
-            format!("ERROR {code} ({}): {}", String::from_utf8_lossy(s), String::from_utf8_lossy(text))
-        }
-        None => format!("ERROR {code}: {}", String::from_utf8_lossy(text)),
-    };
-    let message = match (code, phase) {
-        (1045, _) => messages::AUTHENTICATION_FAILED,
-        (1049, _) => messages::DATABASE_DOES_NOT_EXIST,
-        (_, Phase::Login) => "server error",
-        (_, Phase::Query) => "query failed",
-    };
-    Problem::new(message).with_extra(extra).into()
-}
-
-fn unexpected(extra: String) -> CheckError {
-    Problem::new(messages::UNEXPECTED_PROTOCOL).with_extra(extra).into()
-}
-
-fn auth_failed(extra: impl Into<String>) -> CheckError {
-    Problem::new(messages::AUTHENTICATION_FAILED).with_extra(extra.into()).into()
-}
-
-/// A length-encoded integer at the start of `buf`.
-fn lenenc_int(buf: &[u8]) -> Option<u64> {
-    let le = |n: usize| -> Option<u64> {
-        let bytes = buf.get(1..=n)?;
-        Some(bytes.iter().rev().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
-    };
-    match *buf.first()? {
-        b @ 0..=0xFA => Some(u64::from(b)),
-        0xFC => le(2),
-        0xFD => le(3),
-        0xFE => le(8),
-        _ => None,
-    }
-}
-
-/// An EOF packet (not a row that starts with a length of 2^64 - 1).
-fn is_eof(packet: &[u8]) -> bool {
-    packet.first() == Some(&EOF) && packet.len() < 9
-}
-
-/// The status flags of an EOF packet: `0xFE`, warnings (u16), status (u16).
-fn packet_status(eof: &[u8]) -> u16 {
-    match eof.get(3..5) {
-        Some(&[a, b]) => u16::from_le_bytes([a, b]),
-        _ => 0,
-    }
-}
-
-const SERVER_MORE_RESULTS_EXISTS: u16 = 0x0008;
-
-fn eof_has_more_results(status: u16) -> bool {
-    status & SERVER_MORE_RESULTS_EXISTS != 0
-}
-
-/// An OK packet: `0x00`, affected rows and last insert id (lenenc), status.
-fn ok_has_more_results(ok: &[u8]) -> bool {
-    let Some(rest) = ok.get(1..) else { return false };
-    let Some(skip1) = lenenc_len(rest) else { return false };
-    let Some(rest2) = rest.get(skip1..) else { return false };
-    let Some(skip2) = lenenc_len(rest2) else { return false };
-    match rest2.get(skip2..skip2 + 2) {
-        Some(&[a, b]) => u16::from_le_bytes([a, b]) & SERVER_MORE_RESULTS_EXISTS != 0,
-        _ => false,
-    }
-}
-
-/// The encoded size of the length-encoded integer at the start of `buf`.
-fn lenenc_len(buf: &[u8]) -> Option<usize> {
-    match *buf.first()? {
-        0..=0xFA => Some(1),
-        0xFC => Some(3),
-        0xFD => Some(4),
-        0xFE => Some(9),
-        _ => None,
-    }
-}
+use auth::{auth_data, encrypt_password};
+use packet::{
+    Phase, auth_failed, eof_has_more_results, is_eof, lenenc_int, ok_has_more_results, packet_status,
+    server_error, unexpected,
+};
 
 #[cfg(test)]
 mod tests;

@@ -13,6 +13,7 @@ use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey};
 use sha2::{Digest, Sha256};
 
 use super::*;
+use sonde_sdk::messages;
 
 /// A throwaway RSA key made for these tests only.
 const TEST_KEY: &str = r"-----BEGIN PRIVATE KEY-----
