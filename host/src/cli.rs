@@ -117,6 +117,7 @@ async fn serve(args: ServeArgs) -> Result<u8, CommandError> {
         config.listen = listen;
     }
     let service = crate::service::Service::start(&config).await?;
+    crate::service::reload::reload_on_sighup(std::sync::Arc::clone(&service), args.config.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| CommandError::Listen { addr: config.listen, reason: e.to_string() })?;

@@ -13,12 +13,14 @@
 //! - [`model`]: sources, policies and check records.
 //! - [`store`]: persistence (embedded SQLite).
 //! - [`service`]: scheduling, fairness, history, latest health.
+//! - [`metrics`]: Prometheus metrics of checks, queue and plugins.
 //! - [`server`]: the HTTP surfaces.
 //! - [`cli`]: the `sonde` command line.
 
 pub mod bindings;
 pub mod cli;
 pub mod config;
+pub mod metrics;
 pub mod model;
 pub mod report;
 pub mod runtime;

@@ -5,6 +5,7 @@
 //! - `common`: a runtime per test and plugin loading.
 //! - `hostile`: one misbehaving guest per sandbox rule.
 //! - `loading`: every way a plugin file can be wrong.
+//! - `live`: the watched plugin directory and SIGHUP reloads.
 //! - `concurrency`: many deadlines at once.
 //! - `tcp`: the tcp probe against real peers.
 //! - `cli`: `sonde check` and `sonde plugin inspect`.
@@ -17,7 +18,9 @@ mod concurrency;
 mod examples;
 mod hostile;
 mod http;
+mod live;
 mod loading;
+mod metrics;
 mod mqtt;
 mod mysql;
 mod nats;
@@ -26,5 +29,6 @@ mod postgres;
 mod redis;
 mod restart;
 mod service;
+mod status_page;
 mod store;
 mod tcp;

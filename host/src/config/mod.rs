@@ -48,6 +48,8 @@ pub struct Config {
     pub checks: ChecksConfig,
     #[serde(default)]
     pub history: HistoryConfig,
+    #[serde(default)]
+    pub plugins: PluginsConfig,
     /// Where this configuration came from, for error messages.
     #[serde(skip)]
     pub origin: String,
@@ -133,6 +135,22 @@ impl Default for HistoryConfig {
     }
 }
 
+/// Which dropped-in plugin files may load.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginsConfig {
+    /// SHA-256 digests (hex) a file in `plugins_dir` must have; unset
+    /// allows any file. Built-in probes are always allowed.
+    pub pins: Option<Vec<String>>,
+}
+
+impl PluginsConfig {
+    /// The pins as a set, lower-case.
+    pub fn pin_set(&self) -> Option<std::collections::BTreeSet<String>> {
+        self.pins.as_ref().map(|p| p.iter().map(|d| d.to_ascii_lowercase()).collect())
+    }
+}
+
 /// An API key's reach.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Role {
@@ -198,6 +216,11 @@ impl Config {
             return Err(self.invalid("history.max_per_source", "must be at least 1"));
         }
         self.api_keys()?;
+        for (i, pin) in self.plugins.pins.iter().flatten().enumerate() {
+            if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(self.invalid(format!("plugins.pins[{i}]"), "must be a hex SHA-256 (64 digits)"));
+            }
+        }
         let mut seen = std::collections::HashSet::new();
         for (i, s) in self.sources.iter().enumerate() {
             let key = |k: &str| format!("sources[{i}].{k}");

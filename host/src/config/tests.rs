@@ -58,3 +58,13 @@ fn a_postgres_store_is_refused_clearly() {
     let e = err("store = \"postgres://localhost/sonde\"");
     assert!(e.contains("`store`") && e.contains("not available"), "{e}");
 }
+
+#[test]
+fn plugin_pins_must_be_sha256_digests() {
+    let e = err("[plugins]\npins = [\"abc\"]");
+    assert!(e.contains("plugins.pins[0]"), "{e}");
+    let pin = "AB".repeat(32);
+    let c = Config::parse(&format!("[plugins]\npins = [\"{pin}\"]"), "t.toml").expect("valid");
+    assert_eq!(c.plugins.pin_set(), Some([pin.to_ascii_lowercase()].into()));
+    assert_eq!(Config::parse("", "t.toml").expect("valid").plugins.pin_set(), None);
+}

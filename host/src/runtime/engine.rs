@@ -9,7 +9,7 @@ use super::RuntimeConfig;
 
 /// How often the epoch advances. Every running guest yields to the scheduler
 /// at each tick, so this is also the time slice of a CPU-bound guest.
-pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+pub const EPOCH_TICK: Duration = Duration::from_micros(250);
 
 pub fn build(config: &RuntimeConfig) -> wasmtime::Result<Engine> {
     let slots = config.max_instances;

@@ -9,6 +9,8 @@
 //!   [`aitronos_health`], [`feather`]: one module per seed API.
 //! - [`plugins`]: Sonde's own `GET /v1/plugins`.
 //! - [`openapi`]: `GET /openapi.json`, generated from the handlers.
+//! - [`metrics`]: `GET /metrics`, `/livez`, `/readyz` (public).
+//! - [`status`]: `GET /`, the operators' HTML status page, and its login.
 
 pub mod aitronos_connectivity;
 pub mod aitronos_health;
@@ -18,8 +20,10 @@ pub mod extract;
 pub mod feather;
 pub mod hasura;
 pub mod limits;
+pub mod metrics;
 pub mod openapi;
 pub mod plugins;
+pub mod status;
 pub mod unstructured;
 
 use std::sync::Arc;
@@ -66,6 +70,12 @@ pub fn app(service: Arc<Service>) -> Router {
         )
         .route("/v1/plugins", get(plugins::list))
         .route("/openapi.json", get(openapi::document))
+        .route("/metrics", get(metrics::metrics))
+        .route("/livez", get(metrics::livez))
+        .route("/readyz", get(metrics::readyz))
+        .route("/", get(status::page))
+        .route("/login", post(status::login))
+        .route("/logout", post(status::logout))
         .fallback(|| async { error::ApiError::NotFound("Not Found") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(AppState { service })

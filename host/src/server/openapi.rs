@@ -48,6 +48,9 @@ pub const SECURITY_SCHEMES: [&str; 4] =
         aitronos_health::organization,
         feather::status,
         plugins::list,
+        super::metrics::metrics,
+        super::metrics::livez,
+        super::metrics::readyz,
         document,
     ),
     components(

@@ -5,6 +5,11 @@
 //! `{plugins: [{source_type, version, description, config_schema,
 //! wit_version, origin, sha256}], errors: [{origin, error}]}`; `origin` is
 //! `"built-in"` or the file's path. Plugins are listed by source type.
+//!
+//! `plugins_dir` is watched (`service::watch`), so the list follows files
+//! as they are dropped in, replaced or removed. A file's error stays listed,
+//! by path, until the file loads or is removed; while it does, the previous
+//! good version of its type keeps serving.
 
 use axum::Json;
 use axum::extract::State;

@@ -69,16 +69,22 @@ impl Health {
     }
 }
 
+/// Logs every finished check once, with its source, type, check id, outcome
+/// and duration: at debug while the status holds, at info (to OK) or warn
+/// (to anything else) when it changes.
 fn log_transition(source: &Source, previous: Option<CheckStatus>, check: &CheckRecord) {
-    if previous == Some(check.status) {
-        return;
-    }
     let from = previous.map_or("UNKNOWN", CheckStatus::as_str);
-    let to = check.status.as_str();
+    let outcome = check.status.as_str();
     let message = check.message.as_deref().unwrap_or("");
-    if check.status == CheckStatus::Ok {
-        tracing::info!(source = %source.name, organization = %source.organization, source_type = %source.source_type, from, to, "source is healthy");
+    let duration_ms = check.duration_ms.unwrap_or(0);
+    let (steady, healthy) = (previous == Some(check.status), check.status == CheckStatus::Ok);
+    let (source, organization, source_type, check) =
+        (&source.name, &source.organization, &source.source_type, check.id);
+    if steady {
+        tracing::debug!(source = %source, organization = %organization, source_type = %source_type, check = %check, outcome, duration_ms, message, "check finished");
+    } else if healthy {
+        tracing::info!(source = %source, organization = %organization, source_type = %source_type, check = %check, outcome, duration_ms, from, to = outcome, "source is healthy");
     } else {
-        tracing::warn!(source = %source.name, organization = %source.organization, source_type = %source.source_type, from, to, message, "source is unhealthy");
+        tracing::warn!(source = %source, organization = %organization, source_type = %source_type, check = %check, outcome, duration_ms, from, to = outcome, message, "source is unhealthy");
     }
 }

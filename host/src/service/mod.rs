@@ -11,7 +11,9 @@
 pub mod fair;
 pub mod health;
 pub mod registry;
+pub mod reload;
 pub mod scheduler;
+pub mod watch;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +23,7 @@ use tokio::sync::{Semaphore, mpsc};
 use uuid::Uuid;
 
 use crate::config::{ApiKey, Config, ConfigError};
+use crate::metrics::Metrics;
 use crate::model::{CheckRecord, CheckStatus, Policy, Source, SourceSpec, SourceState, Trigger};
 use crate::runtime::{Cause, CheckReport, Runtime, RuntimeConfig, RuntimeError};
 use crate::schema::{Violation, merge_secrets};
@@ -55,6 +58,7 @@ pub struct Ctx {
     pub registry: Arc<Registry>,
     pub store: Arc<dyn Store>,
     pub health: Arc<health::Health>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl Ctx {
@@ -71,6 +75,7 @@ impl Ctx {
         };
         let config = merge_secrets(&source.config, &secrets);
         let report = self.runtime.check(&plugin, &config, source.policy.timeout).await;
+        self.metrics.observe_attempt(&source.source_type, &report);
         tracing::debug!(
             source = %source.name, source_type = %source.source_type, status = %report.status,
             duration_ms = report.duration.as_millis() as u64, "attempt finished"
@@ -100,7 +105,9 @@ pub struct Service {
     gauges: Arc<Gauges>,
     inline: Semaphore,
     max_concurrent: usize,
-    keys: Vec<ApiKey>,
+    keys: std::sync::RwLock<Vec<ApiKey>>,
+    plugins_dir: std::path::PathBuf,
+    last_reload: std::sync::atomic::AtomicU8,
 }
 
 /// Queued checks per concurrency slot beyond which the service counts as
@@ -124,42 +131,13 @@ impl Service {
             cache_dir: Some(config.cache_dir.clone().unwrap_or_else(|| config.data_dir.join("compiled"))),
             ..RuntimeConfig::default()
         })?);
-        let registry = Arc::new(Registry::load(&runtime, &config.plugins_dir).await);
+        let registry =
+            Arc::new(Registry::load_pinned(&runtime, &config.plugins_dir, config.plugins.pin_set()).await);
+        watch::spawn(Arc::clone(&runtime), Arc::clone(&registry), config.plugins_dir.clone());
 
         // Every configured source must have a plugin and a valid config
         // before anything is written.
-        let mut specs = Vec::new();
-        for (i, s) in config.sources.iter().enumerate() {
-            let spec = SourceSpec {
-                name: s.name.clone(),
-                organization: s.organization.clone(),
-                workspace: s.workspace,
-                source_type: s.source_type.clone(),
-                config: s.config_json(),
-                state: s.state,
-                policy: s.policy(),
-            };
-            let key = |k: &str| format!("sources[{i}].{k}");
-            let split = split_spec(&registry, &spec).map_err(|e| {
-                let (key, reason) = match &e {
-                    SpecError::UnknownType(t) => (
-                        key("type"),
-                        format!("no plugin for source type {t:?} (loaded: {})", registry.types().join(", ")),
-                    ),
-                    SpecError::Schema { violations, .. } => {
-                        let v = &violations[0];
-                        let field = if v.path.is_empty() {
-                            key("config")
-                        } else {
-                            key(&format!("config.{}", v.path.join(".")))
-                        };
-                        (field, v.message.clone())
-                    }
-                };
-                ConfigError::Invalid { path: config.origin.clone(), key, reason }
-            })?;
-            specs.push(split);
-        }
+        let specs = reload::validate_sources(&registry, config)?;
 
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.data_dir).await?);
         for (spec, secrets) in &specs {
@@ -168,7 +146,8 @@ impl Service {
         let health = Arc::new(health::Health::default());
         health.warm(store.latest_finished_checks().await?);
 
-        let ctx = Arc::new(Ctx { runtime, registry, store: Arc::clone(&store), health });
+        let metrics = Arc::new(Metrics::new());
+        let ctx = Arc::new(Ctx { runtime, registry, store: Arc::clone(&store), health, metrics });
         let gauges = Arc::new(Gauges::default());
         let events = Scheduler::spawn(Arc::clone(&ctx), config.checks.max_concurrent, Arc::clone(&gauges));
         let service = Arc::new(Self {
@@ -177,7 +156,9 @@ impl Service {
             gauges,
             inline: Semaphore::new(config.checks.max_concurrent),
             max_concurrent: config.checks.max_concurrent,
-            keys,
+            keys: std::sync::RwLock::new(keys),
+            plugins_dir: config.plugins_dir.clone(),
+            last_reload: std::sync::atomic::AtomicU8::new(reload::NEVER),
         });
 
         for source in store.list_sources().await? {
@@ -211,8 +192,9 @@ impl Service {
         let _ = self.events.send(event);
     }
 
-    pub fn keys(&self) -> &[ApiKey] {
-        &self.keys
+    /// The API keys in force (replaced by a configuration reload).
+    pub fn keys(&self) -> Vec<ApiKey> {
+        self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn registry(&self) -> &Registry {
@@ -225,6 +207,16 @@ impl Service {
 
     pub fn store(&self) -> &dyn Store {
         self.ctx.store.as_ref()
+    }
+
+    /// The Prometheus metrics (`GET /metrics`).
+    pub fn metrics(&self) -> &Metrics {
+        &self.ctx.metrics
+    }
+
+    /// `checks.max_concurrent`.
+    pub fn max_concurrent(&self) -> usize {
+        self.max_concurrent
     }
 
     /// Checks queued and running right now.
@@ -313,7 +305,9 @@ impl Service {
             return Err(SpecError::Schema { source_type: source_type.into(), violations });
         }
         let _permit = self.inline.acquire().await;
-        Ok(self.ctx.runtime.check(&plugin, config, timeout).await)
+        let report = self.ctx.runtime.check(&plugin, config, timeout).await;
+        self.ctx.metrics.observe_attempt(source_type, &report);
+        Ok(report)
     }
 
     /// Runs one check of a stored source now and waits for it.

@@ -61,4 +61,14 @@ pub trait Store: Send + Sync + 'static {
     async fn prune(&self, retention: Retention, now: DateTime<Utc>) -> StoreResult<u64>;
     /// Whether the store answers.
     async fn ping(&self) -> StoreResult<()>;
+    /// How many of a source's checks created at or after `since` finished,
+    /// and how many of those were OK (for uptime).
+    async fn outcome_counts(&self, source_id: Uuid, since: DateTime<Utc>) -> StoreResult<OutcomeCounts>;
+}
+
+/// Finished checks in a window, and the OK ones among them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutcomeCounts {
+    pub ok: u64,
+    pub finished: u64,
 }

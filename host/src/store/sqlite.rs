@@ -15,7 +15,7 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, Row, SqlitePool};
 use uuid::Uuid;
 
-use super::{Retention, Store, StoreError, StoreResult};
+use super::{OutcomeCounts, Retention, Store, StoreError, StoreResult};
 use crate::model::{CheckRecord, CheckStatus, Policy, Source, SourceSpec, SourceState, Trigger};
 
 pub struct SqliteStore {
@@ -388,5 +388,20 @@ impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(backend)?;
         Ok(())
+    }
+
+    async fn outcome_counts(&self, source_id: Uuid, since: DateTime<Utc>) -> StoreResult<OutcomeCounts> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS finished, COALESCE(SUM(status = 'OK'), 0) AS ok FROM checks \
+             WHERE source_id = ? AND created_at >= ? AND status NOT IN ('SCHEDULED', 'RUNNING')",
+        )
+        .bind(source_id.to_string())
+        .bind(ts(since))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        let count =
+            |c: &str| row.try_get::<i64, _>(c).map(|n| u64::try_from(n).unwrap_or(0)).map_err(backend);
+        Ok(OutcomeCounts { ok: count("ok")?, finished: count("finished")? })
     }
 }

@@ -1,0 +1,128 @@
+//! Operations endpoints, public like Kubernetes probes and Prometheus
+//! scrapers expect (no key; nothing secret, only bounded labels):
+//! - `GET /metrics`: Prometheus text ([`crate::metrics`]).
+//! - `GET /livez`: 200 `{"status":"ok"}` while the process serves.
+//! - `GET /readyz`: 200 when the store answers and plugins are loaded,
+//!   else 503 with the failing checks named.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::metrics::Snapshot;
+
+/// The content type of the OpenMetrics text `prometheus-client` writes,
+/// which Prometheus negotiates and reads.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// `GET /metrics`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "sonde",
+    responses(
+        (status = 200, description = "Prometheus (OpenMetrics 1.0) text", body = String, content_type = "application/openmetrics-text"),
+        (status = 500, response = super::openapi::InternalError),
+    ),
+)]
+pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let service = &state.service;
+    let sources =
+        service.list_sources().await.map_err(|_| ApiError::Unavailable("the store is unavailable"))?;
+    let sources = sources
+        .into_iter()
+        .map(|s| {
+            let last = service.health(s.id).last;
+            (s, last)
+        })
+        .collect();
+    let (queued, running) = service.load();
+    let snapshot = Snapshot {
+        sources,
+        queued,
+        running,
+        max_concurrent: service.max_concurrent(),
+        plugins_loaded: service.registry().types().len(),
+        plugin_load_errors: service.registry().errors().len(),
+        last_reload_ok: service.last_reload_ok(),
+    };
+    let body = service.metrics().encode(&snapshot).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response())
+}
+
+/// The body of `/livez` and `/readyz`.
+#[derive(Debug, Serialize, PartialEq, Eq, ToSchema)]
+pub struct Probe {
+    /// `ok`, or `unavailable`.
+    pub status: &'static str,
+    /// What readiness needs and is missing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failing: Vec<&'static str>,
+}
+
+/// `GET /livez`.
+#[utoipa::path(
+    get,
+    path = "/livez",
+    operation_id = "livez",
+    tag = "sonde",
+    responses((status = 200, description = "The process serves", body = Probe)),
+)]
+pub async fn livez() -> Json<Probe> {
+    Json(Probe { status: "ok", failing: Vec::new() })
+}
+
+/// Whether the service is ready: the store answers and at least one plugin
+/// is loaded.
+pub fn readiness(store_ok: bool, plugins_loaded: usize) -> (StatusCode, Probe) {
+    let mut failing = Vec::new();
+    if !store_ok {
+        failing.push("store");
+    }
+    if plugins_loaded == 0 {
+        failing.push("plugins");
+    }
+    if failing.is_empty() {
+        (StatusCode::OK, Probe { status: "ok", failing })
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, Probe { status: "unavailable", failing })
+    }
+}
+
+/// `GET /readyz`.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "sonde",
+    responses(
+        (status = 200, description = "Ready: the store answers and plugins are loaded", body = Probe),
+        (status = 503, description = "Not ready; `failing` names what is missing", body = Probe),
+    ),
+)]
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Probe>) {
+    let store_ok = state.service.store().ping().await.is_ok();
+    let (code, probe) = readiness(store_ok, state.service.registry().types().len());
+    (code, Json(probe))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ready_only_with_store_and_plugins() {
+        assert_eq!(readiness(true, 3).0, StatusCode::OK);
+        let (code, probe) = readiness(false, 3);
+        assert_eq!((code, probe.failing), (StatusCode::SERVICE_UNAVAILABLE, vec!["store"]));
+        let (code, probe) = readiness(true, 0);
+        assert_eq!((code, probe.failing), (StatusCode::SERVICE_UNAVAILABLE, vec!["plugins"]));
+        assert_eq!(readiness(false, 0).1.failing, vec!["store", "plugins"]);
+    }
+}

@@ -1,0 +1,127 @@
+//! Reloading the configuration file on `SIGHUP`: parsed and validated first
+//! (the same checks as at start), applied only when valid. A reload upserts
+//! the file's sources and replaces the API keys and plugin pins; any other
+//! key takes effect at the next start. On error the old configuration keeps
+//! serving and the reason is logged.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use serde_json::Value;
+
+use super::registry::Registry;
+use super::scheduler::Event;
+use super::{Service, ServiceError, SpecError, split_spec};
+use crate::config::{Config, ConfigError};
+use crate::model::SourceSpec;
+
+/// `last_reload` values.
+pub(super) const NEVER: u8 = 0;
+const OK: u8 = 1;
+const FAILED: u8 = 2;
+
+/// Checks that every configured source has a plugin and a valid config,
+/// and splits off their secrets; errors name the key.
+pub(super) fn validate_sources(
+    registry: &Registry,
+    config: &Config,
+) -> Result<Vec<(SourceSpec, Value)>, ConfigError> {
+    let mut specs = Vec::new();
+    for (i, s) in config.sources.iter().enumerate() {
+        let spec = SourceSpec {
+            name: s.name.clone(),
+            organization: s.organization.clone(),
+            workspace: s.workspace,
+            source_type: s.source_type.clone(),
+            config: s.config_json(),
+            state: s.state,
+            policy: s.policy(),
+        };
+        let key = |k: &str| format!("sources[{i}].{k}");
+        let split = split_spec(registry, &spec).map_err(|e| {
+            let (key, reason) = match &e {
+                SpecError::UnknownType(t) => (
+                    key("type"),
+                    format!("no plugin for source type {t:?} (loaded: {})", registry.types().join(", ")),
+                ),
+                SpecError::Schema { violations, .. } => match violations.first() {
+                    Some(v) if !v.path.is_empty() => {
+                        (key(&format!("config.{}", v.path.join("."))), v.message.clone())
+                    }
+                    Some(v) => (key("config"), v.message.clone()),
+                    None => (key("config"), e.to_string()),
+                },
+            };
+            ConfigError::Invalid { path: config.origin.clone(), key, reason }
+        })?;
+        specs.push(split);
+    }
+    Ok(specs)
+}
+
+impl Service {
+    /// Reloads the configuration at `path`; on error nothing changes.
+    pub async fn reload(&self, path: &Path) -> Result<(), ServiceError> {
+        let result = self.try_reload(path).await;
+        match &result {
+            Ok(()) => {
+                self.last_reload.store(OK, Ordering::Relaxed);
+                tracing::info!(config = %path.display(), "configuration reloaded");
+            }
+            Err(e) => {
+                self.last_reload.store(FAILED, Ordering::Relaxed);
+                tracing::error!(config = %path.display(), error = %e, "configuration not reloaded; the old one stays");
+            }
+        }
+        result
+    }
+
+    async fn try_reload(&self, path: &Path) -> Result<(), ServiceError> {
+        let config = Config::load(path)?;
+        let keys = config.api_keys()?;
+        let specs = validate_sources(&self.ctx.registry, &config)?;
+        for (spec, secrets) in &specs {
+            let source = self.ctx.store.upsert_source(spec, secrets).await?;
+            self.send(Event::Upsert(source));
+        }
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys;
+        self.ctx.registry.set_pins(config.plugins.pin_set());
+        self.ctx.registry.sync_dir(&self.ctx.runtime, &self.plugins_dir).await;
+        Ok(())
+    }
+
+    /// Whether the last configuration reload succeeded; `None` before any.
+    pub fn last_reload_ok(&self) -> Option<bool> {
+        match self.last_reload.load(Ordering::Relaxed) {
+            OK => Some(true),
+            FAILED => Some(false),
+            _ => None,
+        }
+    }
+}
+
+/// Reloads `path` on every `SIGHUP` for the life of the process; without a
+/// file (the embedded configuration) a `SIGHUP` is logged and ignored.
+pub fn reload_on_sighup(service: Arc<Service>, path: Option<PathBuf>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = match signal(SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGHUP; configuration reload is off");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            match &path {
+                Some(path) => {
+                    let _ = service.reload(path).await;
+                }
+                None => {
+                    tracing::warn!("SIGHUP ignored: running on the embedded configuration, no file to reload")
+                }
+            }
+        }
+    });
+}

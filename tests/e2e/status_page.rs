@@ -1,0 +1,316 @@
+//! The operators' status page at `GET /`.
+//!
+//! - Without the login cookie it is a login form, and no configured secret
+//!   ever appears on it, logged in or not (axum `oneshot` on the API
+//!   harness's service).
+//! - In a real headless Chromium, driven through chromedriver: log in with
+//!   the form, see a `tcp` source OK while the test's listener accepts, drop
+//!   the listener, see the source turn ERROR after the page refreshes, and
+//!   keep a screenshot in `CARGO_TARGET_TMPDIR/status-page.png`. Without
+//!   Debian's `chromium` and `chromium-driver` the test is skipped with a
+//!   printed reason, and fails under `CI=true`.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use fantoccini::{Client, ClientBuilder, Locator};
+use http_body_util::BodyExt;
+use sonde_test_support::{closed_port, in_ci};
+use tower::ServiceExt;
+
+use crate::api::{ACME, ADMIN, Api, SECRET};
+
+async fn send(api: &Api, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+    let res = api.app.clone().oneshot(req).await.expect("response");
+    let (parts, body) = res.into_parts();
+    let bytes = body.collect().await.expect("body").to_bytes();
+    (parts.status, parts.headers, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn get_root(cookie: Option<&str>) -> Request<Body> {
+    let mut req = Request::get("/");
+    if let Some(c) = cookie {
+        req = req.header(header::COOKIE, c);
+    }
+    req.body(Body::empty()).expect("request")
+}
+
+fn login(key: &str) -> Request<Body> {
+    Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("key={key}")))
+        .expect("request")
+}
+
+#[tokio::test]
+async fn without_the_cookie_it_is_a_login_form_and_no_secret_ever_shows() {
+    let api = Api::start().await;
+    let (status, headers, body) = send(&api, get_root(None)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_TYPE].to_str().unwrap_or("").starts_with("text/html"), "{headers:?}");
+    assert!(body.contains(r#"action="/login""#) && body.contains(r#"name="key""#), "{body}");
+    assert!(!body.contains("leaky") && !body.contains(SECRET), "{body}");
+    // A key that is not an admin's, or a forged cookie, gets the form again.
+    let (status, _, body) = send(&api, login(ACME)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("not an admin key"), "{body}");
+    let (_, _, body) = send(&api, get_root(Some(&format!("sonde_admin={ACME}")))).await;
+    assert!(body.contains(r#"action="/login""#), "{body}");
+
+    // The admin key sets an HttpOnly, SameSite=Strict cookie.
+    let (status, headers, _) = send(&api, login(ADMIN)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/");
+    let set = headers[header::SET_COOKIE].to_str().expect("cookie");
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    let cookie = set.split(';').next().expect("name=value");
+
+    // Logged in: every source and plugin, and still no secret. `leaky`
+    // has been checked, so its message is on the page too.
+    let leaky = api.source("leaky").await;
+    let check = api.service.request_check(&leaky).await.expect("check");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while api.service.health(leaky.id).last.is_none_or(|c| c.id != check.id) {
+        assert!(Instant::now() < deadline, "leaky was never checked");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, headers, body) = send(&api, get_root(Some(cookie))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    for shown in
+        ["leaky", "healthy", "refused", "elsewhere", "hostile", "broken.wasm", r#"http-equiv="refresh""#]
+    {
+        assert!(body.contains(shown), "{shown} missing from {body}");
+    }
+    assert!(!body.contains(SECRET), "the secret leaked: {body}");
+    assert!(!body.contains(ADMIN), "the admin key is on the page: {body}");
+    assert!(!body.contains("<script"), "{body}");
+
+    // Logging out clears the cookie.
+    let (status, headers, _) = send(&api, Request::post("/logout").body(Body::empty()).expect("req")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let set = headers[header::SET_COOKIE].to_str().expect("cookie");
+    assert!(set.starts_with("sonde_admin=;") && set.contains("Max-Age=0"), "{set}");
+}
+
+/// A loopback listener that accepts (and closes) every connection until
+/// [`Peer::go_away`] drops it: then connections are refused.
+struct Peer {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Peer {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        listener.set_nonblocking(true).expect("nonblocking");
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                if listener.accept().is_err() {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        });
+        Self { port, stop, thread: Some(thread) }
+    }
+
+    /// Returns once the listening socket is closed.
+    fn go_away(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.join().expect("listener thread");
+        }
+    }
+}
+
+/// A child process killed when the test ends, however it ends.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Chromium and chromedriver, or why the test cannot run.
+fn browser() -> Option<(PathBuf, PathBuf)> {
+    let find = |names: &[&str]| {
+        names.iter().map(PathBuf::from).find(|p| p.exists()).ok_or_else(|| names.join(" or "))
+    };
+    let found = find(&["/usr/bin/chromium", "/usr/bin/chromium-browser"])
+        .and_then(|c| find(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]).map(|d| (c, d)));
+    match found {
+        Ok(pair) => Some(pair),
+        Err(missing) if in_ci() => {
+            panic!("{missing} is required in CI (apt-get install chromium chromium-driver)")
+        }
+        Err(missing) => {
+            eprintln!("SKIPPED: {missing} is missing (apt-get install chromium chromium-driver)");
+            None
+        }
+    }
+}
+
+fn wait_until(what: &str, within: Duration, mut up: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !up() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn listening(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
+const KEY: &str = "status-page-admin-key-5e1b";
+
+fn start_sonde(dir: &Path, port: u16, peer: u16) -> Killed {
+    let config = format!(
+        r#"
+listen = "127.0.0.1:{port}"
+data_dir = {data:?}
+plugins_dir = {plugins:?}
+cache_dir = {cache:?}
+
+[[keys]]
+key = "{KEY}"
+role = "admin"
+
+[[sources]]
+name = "probe-me"
+organization = "org_ops"
+type = "tcp"
+config = {{ host = "127.0.0.1", port = {peer} }}
+interval = "300ms"
+timeout = "2s"
+retries = 0
+"#,
+        data = dir.join("data"),
+        plugins = dir.join("plugins"),
+        cache = crate::common::cache_dir(),
+    );
+    std::fs::write(dir.join("sonde.toml"), config).expect("config");
+    let child = Command::new(env!("CARGO_BIN_EXE_sonde"))
+        .args(["serve", "--config"])
+        .arg(dir.join("sonde.toml"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("sonde.log")).expect("log"))
+        .spawn()
+        .expect("start sonde serve");
+    let child = Killed(child);
+    wait_until("sonde serve to listen", Duration::from_secs(10), || listening(port));
+    child
+}
+
+fn start_chromedriver(driver: &Path, port: u16) -> Killed {
+    let child = Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let child = Killed(child);
+    wait_until("chromedriver to listen", Duration::from_secs(10), || listening(port));
+    child
+}
+
+async fn connect(driver_port: u16, chromium: &Path, profile: &Path) -> Client {
+    let args = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,800",
+    ];
+    let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    args.push(format!("--user-data-dir={}", profile.display()));
+    let mut caps = serde_json::Map::new();
+    caps.insert("goog:chromeOptions".into(), serde_json::json!({ "binary": chromium, "args": args }));
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .unwrap_or_else(|e| panic!("chromedriver session: {e}"))
+}
+
+/// Polls the page (which refreshes itself) until the source shows `status`.
+async fn wait_for_status(client: &Client, status: &str, within: Duration) {
+    let selector = format!(r#"tr[data-source="probe-me"][data-status="{status}"]"#);
+    let deadline = Instant::now() + within;
+    while client.find(Locator::Css(&selector)).await.is_err() {
+        if Instant::now() > deadline {
+            let page = client.source().await.unwrap_or_default();
+            panic!("probe-me never showed {status}: {page}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_chromium_a_source_turns_from_ok_to_error_when_its_server_goes_away() {
+    let Some((chromium, chromedriver)) = browser() else { return };
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(dir.path().join("plugins")).expect("plugins dir");
+    let mut peer = Peer::start();
+    let port = closed_port();
+    let _sonde = start_sonde(dir.path(), port, peer.port);
+    let driver_port = closed_port();
+    let _driver = start_chromedriver(&chromedriver, driver_port);
+    let client = connect(driver_port, &chromium, &dir.path().join("profile")).await;
+    let base = format!("http://127.0.0.1:{port}");
+
+    let run = async {
+        // Log in through the form.
+        client.goto(&format!("{base}/")).await.expect("open /");
+        let key = client.find(Locator::Css("input[name=key]")).await.expect("the login form");
+        key.send_keys(KEY).await.expect("type the key");
+        client
+            .find(Locator::Css("button[type=submit]"))
+            .await
+            .expect("button")
+            .click()
+            .await
+            .expect("sign in");
+        client.wait().for_element(Locator::Css("table#sources")).await.expect("the status page after login");
+        // Refresh every second from here on.
+        client.goto(&format!("{base}/?refresh=1")).await.expect("open /?refresh=1");
+        wait_for_status(&client, "OK", Duration::from_secs(5)).await;
+
+        peer.go_away();
+        wait_for_status(&client, "ERROR", Duration::from_secs(5)).await;
+        let row = client.find(Locator::Css(r#"tr[data-source="probe-me"]"#)).await.expect("row");
+        let text = row.text().await.expect("row text");
+        assert!(text.contains("connection refused"), "{text}");
+        let page = client.source().await.expect("page source");
+        assert!(!page.contains(KEY), "the admin key is on the page");
+        assert!(page.contains("built-in"), "the plugin list is missing: {page}");
+
+        let png = client.screenshot().await.expect("screenshot");
+        let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("status-page.png");
+        std::fs::write(&path, &png).expect("write the screenshot");
+        println!("screenshot: {}", path.display());
+    };
+    let outcome = tokio::time::timeout(Duration::from_secs(12), run).await;
+    let _ = client.close().await;
+    outcome.unwrap_or_else(|_| {
+        let log = std::fs::read_to_string(dir.path().join("sonde.log")).unwrap_or_default();
+        panic!("the browser test timed out; sonde's log:\n{log}")
+    });
+}
