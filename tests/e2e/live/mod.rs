@@ -207,3 +207,34 @@ async fn a_check_in_flight_finishes_on_its_version_and_a_removed_file_falls_back
     assert!(registry.sync_file(&rt, &file).await);
     assert!(registry.get("hostile").is_none());
 }
+
+/// The README's walkthrough: build the template in examples/, drop it in,
+/// see it listed, add a source for it, and watch it checked.
+#[test]
+fn the_plugin_template_can_be_dropped_in_and_used() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = Server::start(dir.path(), "");
+    // An echo server on loopback for the template's `echo` probe.
+    let (echo_port, _stop) = sonde_test_support::accept_loop(|stream| {
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let mut reader = BufReader::new(&stream);
+            if reader.read_line(&mut line).is_ok() {
+                let _ = (&stream).write_all(line.as_bytes());
+            }
+        });
+    });
+    let template = std::fs::read(sonde_test_support::fixture("echo-probe")).expect("built template");
+    std::fs::write(dir.path().join("plugins/echo_probe.wasm"), template).expect("drop in");
+    wait_for("the template's type", Duration::from_secs(2), || server.serving("echo").is_some());
+    let (status, made) = server.post(
+        "/api/v1/sources",
+        json!({"name": "echo", "type": "echo", "organization": "org_a",
+               "config": {"host": "127.0.0.1", "port": echo_port, "token": "t0ps3cret"}}),
+    );
+    assert_eq!(status, 201, "{made}");
+    assert!(!made.to_string().contains("t0ps3cret"), "{made}");
+    let id = made["id"].as_str().expect("id");
+    assert_eq!(server.check(id).0, "SUCCESS");
+}
