@@ -1,0 +1,200 @@
+//! Unstructured's request and response bodies, and how a body becomes a
+//! source definition (organization, policy defaults, validation).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::super::auth::Caller;
+use super::super::error::{ApiError, FieldError};
+use super::super::openapi::{duration, string_enum};
+use crate::model::{CheckRecord, CheckStatus, Policy, Source, SourceSpec, SourceState};
+use crate::report::rfc3339;
+
+/// `{name, type, config}`, plus Sonde's optional policy fields.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceBody {
+    /// Unique within the organization.
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+    /// A source type with a loaded plugin (see `GET /v1/plugins`).
+    #[serde(rename = "type")]
+    #[schema(examples("tcp"))]
+    pub source_type: String,
+    /// Checked against the plugin's `config_schema`.
+    #[schema(value_type = Object, examples(json!({"host": "127.0.0.1", "port": 5432})))]
+    pub config: Value,
+    /// Required with an admin key; an organization key implies its own.
+    #[schema(pattern = "^org_", examples("org_acme"))]
+    pub organization: Option<String>,
+    /// The workspace (Feather knowledge base) the source belongs to.
+    pub workspace: Option<Uuid>,
+    /// How often the source is checked.
+    #[serde(default, with = "humantime_serde")]
+    #[schema(schema_with = duration)]
+    pub interval: Option<Duration>,
+    /// Deadline of one attempt.
+    #[serde(default, with = "humantime_serde")]
+    #[schema(schema_with = duration)]
+    pub timeout: Option<Duration>,
+    /// Extra attempts after a TIMEOUT or ERROR.
+    pub retries: Option<u32>,
+    /// Pause between attempts.
+    #[serde(default, with = "humantime_serde")]
+    #[schema(schema_with = duration)]
+    pub retry_interval: Option<Duration>,
+    /// A paused source is not checked on schedule.
+    #[schema(schema_with = source_state)]
+    pub state: Option<SourceState>,
+}
+
+fn source_state() -> utoipa::openapi::schema::Object {
+    string_enum(&["active", "paused"], true)
+}
+
+fn check_status() -> utoipa::openapi::schema::Object {
+    string_enum(&["SCHEDULED", "SUCCESS", "FAILURE"], false)
+}
+
+/// `{id, name, type, config, created_at, updated_at}`; secrets left out.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Source)]
+pub struct SourceOut {
+    pub id: Uuid,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub source_type: String,
+    /// The config without its secret (`writeOnly`) values.
+    #[schema(value_type = Object)]
+    pub config: Value,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+impl From<&Source> for SourceOut {
+    fn from(s: &Source) -> Self {
+        Self {
+            id: s.id,
+            name: s.name.clone(),
+            source_type: s.source_type.clone(),
+            config: s.config.clone(),
+            created_at: rfc3339(s.created_at),
+            updated_at: rfc3339(s.updated_at),
+        }
+    }
+}
+
+/// `{id, status, reason, created_at, reported_at}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionCheck {
+    /// Unique identifier for the connection check.
+    pub id: Uuid,
+    /// Connection check status.
+    #[schema(schema_with = check_status)]
+    pub status: &'static str,
+    /// Failure reason, if applicable.
+    pub reason: Option<String>,
+    /// When the check was initiated.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// When the check result was reported.
+    #[schema(format = DateTime)]
+    pub reported_at: Option<String>,
+}
+
+impl From<&CheckRecord> for ConnectionCheck {
+    fn from(c: &CheckRecord) -> Self {
+        let (status, reason) = match c.status {
+            CheckStatus::Scheduled | CheckStatus::Running => ("SCHEDULED", None),
+            CheckStatus::Ok => ("SUCCESS", None),
+            _ => ("FAILURE", Some(c.message.clone().unwrap_or_else(|| c.status.as_str().to_string()))),
+        };
+        Self {
+            id: c.id,
+            status,
+            reason,
+            created_at: rfc3339(c.created_at),
+            reported_at: if c.status.is_finished() { c.reported_at.map(rfc3339) } else { None },
+        }
+    }
+}
+
+pub(super) fn spec(
+    caller: &Caller,
+    body: SourceBody,
+    existing: Option<&Source>,
+) -> Result<SourceSpec, ApiError> {
+    let organization = match (caller.organization(), body.organization, existing) {
+        (Some(own), Some(given), _) if own != given => {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                &["body", "organization"],
+                "must be the organization of the API key",
+                "value_error",
+            )]));
+        }
+        (Some(own), _, _) => own.to_string(),
+        (None, Some(given), _) => given,
+        (None, None, Some(existing)) => existing.organization.clone(),
+        (None, None, None) => {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                &["body", "organization"],
+                "Field required with an admin key",
+                "missing",
+            )]));
+        }
+    };
+    if !organization.starts_with("org_") {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            &["body", "organization"],
+            "must start with \"org_\"",
+            "value_error",
+        )]));
+    }
+    if body.name.trim().is_empty() || body.name.len() > 200 {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            &["body", "name"],
+            "must be 1 to 200 characters",
+            "value_error",
+        )]));
+    }
+    if !body.config.is_object() {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            &["body", "config"],
+            "Input should be a valid dictionary",
+            "dict_type",
+        )]));
+    }
+    super::super::limits::check_config(&["body", "config"], &body.config)?;
+    for (field, d) in
+        [("interval", body.interval), ("timeout", body.timeout), ("retry_interval", body.retry_interval)]
+    {
+        if d.is_some_and(|d| d.is_zero()) {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                &["body", field],
+                "must be longer than zero",
+                "value_error",
+            )]));
+        }
+    }
+    let base = existing.map(|e| e.policy).unwrap_or_default();
+    Ok(SourceSpec {
+        name: body.name,
+        organization,
+        workspace: body.workspace.or(existing.and_then(|e| e.workspace)),
+        source_type: body.source_type,
+        config: body.config,
+        state: body.state.or(existing.map(|e| e.state)).unwrap_or(SourceState::Active),
+        policy: Policy::with(
+            body.interval.or(Some(base.interval)),
+            body.timeout.or(Some(base.timeout)),
+            body.retries.or(Some(base.retries)),
+            body.retry_interval.or(Some(base.retry_interval)),
+        ),
+    })
+}
