@@ -181,18 +181,28 @@ async fn a_check_in_flight_finishes_on_its_version_and_a_removed_file_falls_back
     let registry = Registry::load(&rt, dir.path()).await;
     let old = registry.get("hostile").expect("hostile");
 
+    // The in-flight check blocks on a silent peer, so it lasts as long as the
+    // swap takes (compiling the new file may be slow on a cold cache).
+    let silent = sonde_test_support::SilentListener::start();
     let in_flight = {
         let (rt, plugin) = (std::sync::Arc::clone(&rt), old.clone());
-        tokio::spawn(
-            async move { rt.check(&plugin, &json!({"mode": "spin"}), Duration::from_millis(800)).await },
-        )
+        let config = json!({"mode": "block", "host": "127.0.0.1", "port": silent.port});
+        tokio::spawn(async move { rt.check(&plugin, &config, Duration::from_secs(30)).await })
     };
+    let connected = crate::api::eventually(Duration::from_secs(5), || silent.accepted() == 1).await;
+    assert!(connected, "the in-flight check never connected");
     std::fs::write(&file, hostile_variant()).expect("replace");
     assert!(registry.sync_file(&rt, &file).await);
     assert_eq!(registry.get("hostile").map(|p| p.digest), Some(digest(&hostile_variant())));
     assert!(!in_flight.is_finished(), "the swap did not wait for the check");
+    // Closing the peer ends the old version's check, which reports normally.
+    drop(silent);
     let report = in_flight.await.expect("join");
-    assert_eq!(report.status, Status::Timeout, "{report:?}");
+    assert_eq!(
+        (report.status, report.message.as_deref()),
+        (Status::Error, Some("connection reset")),
+        "{report:?}"
+    );
     assert_eq!(old.digest, digest(&hostile()));
 
     // A file of a built-in type replaces it, and its removal brings it back.
