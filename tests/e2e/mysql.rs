@@ -89,8 +89,7 @@ async fn a_failing_query_is_an_error_with_the_server_text() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn error_against_a_closed_port() {
-    let r = check(json!({"host": "127.0.0.1", "port": closed_port()})).await;
-    assert_error(&r, "connection refused");
+    crate::common::assert_refused_on_a_closed_port("mysql").await;
 }
 
 /// NATS greets with `INFO {...}`: not a MySQL packet.

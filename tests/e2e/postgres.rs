@@ -101,8 +101,7 @@ async fn password_md5_and_scram_logins_against_a_private_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn error_against_a_closed_port() {
-    let r = check(json!({"host": "127.0.0.1", "port": closed_port()})).await;
-    assert_error(&r, "connection refused");
+    crate::common::assert_refused_on_a_closed_port("postgres").await;
 }
 
 /// NATS speaks first (`INFO {...}`): not a PostgreSQL message.

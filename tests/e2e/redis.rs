@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sonde::runtime::{CheckReport, Status};
 use sonde_test_support::redis::{AclUser, RedisServer};
-use sonde_test_support::{SilentListener, closed_port, probe, require};
+use sonde_test_support::{probe, require};
 
 use crate::common::{load, runtime};
 
@@ -86,8 +86,7 @@ async fn error_for_a_database_out_of_range() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn error_against_a_closed_port() {
-    let r = check(json!({"host": "127.0.0.1", "port": closed_port()})).await;
-    assert_error(&r, "connection refused");
+    crate::common::assert_refused_on_a_closed_port("redis").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -102,12 +101,7 @@ async fn unexpected_protocol_against_postgres() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeout_against_a_listener_that_never_answers() {
-    let peer = SilentListener::start();
-    let rt = runtime();
-    let p = load(&rt, probe("redis")).await;
-    let r = rt.check(&p, &json!({"host": "127.0.0.1", "port": peer.port}), Duration::from_millis(700)).await;
-    assert_eq!(r.status, Status::Timeout, "{r:?}");
-    assert_eq!(peer.accepted(), 1);
+    crate::common::assert_times_out_on_a_silent_listener("redis").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
