@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sonde::runtime::{CheckReport, Status};
 use sonde_test_support::mysql::MariaDbUser;
-use sonde_test_support::{SilentListener, closed_port, probe, require};
+use sonde_test_support::{closed_port, probe, require};
 
 use crate::common::{load, runtime};
 
@@ -104,10 +104,7 @@ async fn unexpected_protocol_against_nats() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeout_against_a_listener_that_never_answers() {
-    let peer = SilentListener::start();
-    let r = check_within(json!({"host": "127.0.0.1", "port": peer.port}), Duration::from_millis(700)).await;
-    assert_eq!(r.status, Status::Timeout, "{r:?}");
-    assert_eq!(peer.accepted(), 1);
+    crate::common::assert_times_out_on_a_silent_listener("mysql").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sonde::runtime::{CheckReport, Status};
 use sonde_test_support::postgres::{MD5_USER, PASSWORD_USER, PrivatePostgres, SCRAM_USER};
-use sonde_test_support::{SilentListener, closed_port, probe, require};
+use sonde_test_support::{closed_port, probe, require};
 
 use crate::common::{load, runtime};
 
@@ -137,10 +137,7 @@ async fn redis_never_answers_so_the_check_times_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeout_against_a_listener_that_never_answers() {
-    let peer = SilentListener::start();
-    let r = check_within(json!({"host": "127.0.0.1", "port": peer.port}), Duration::from_millis(700)).await;
-    assert_eq!(r.status, Status::Timeout, "{r:?}");
-    assert_eq!(peer.accepted(), 1);
+    crate::common::assert_times_out_on_a_silent_listener("postgres").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
