@@ -6,18 +6,12 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sonde::runtime::{CheckReport, Status};
 use sonde_test_support::nats::NatsServer;
-use sonde_test_support::{probe, require};
+use sonde_test_support::require;
 
-use crate::common::{load, runtime};
+use crate::common::{assert_error, check_probe};
 
 async fn check(config: Value) -> CheckReport {
-    let rt = runtime();
-    let p = load(&rt, probe("nats")).await;
-    rt.check(&p, &config, Duration::from_secs(5)).await
-}
-
-fn assert_error(r: &CheckReport, message: &str) {
-    assert_eq!((r.status, r.message.as_deref()), (Status::Error, Some(message)), "{r:?}");
+    check_probe("nats", config, Duration::from_secs(5)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

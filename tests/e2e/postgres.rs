@@ -8,20 +8,14 @@ use sonde::runtime::{CheckReport, Status};
 use sonde_test_support::postgres::{MD5_USER, PASSWORD_USER, PrivatePostgres, SCRAM_USER};
 use sonde_test_support::{closed_port, probe, require};
 
-use crate::common::{load, runtime};
+use crate::common::{assert_error, check_probe, load, runtime};
 
 async fn check(config: Value) -> CheckReport {
     check_within(config, Duration::from_secs(5)).await
 }
 
 async fn check_within(config: Value, timeout: Duration) -> CheckReport {
-    let rt = runtime();
-    let p = load(&rt, probe("postgres")).await;
-    rt.check(&p, &config, timeout).await
-}
-
-fn assert_error(r: &CheckReport, message: &str) {
-    assert_eq!((r.status, r.message.as_deref()), (Status::Error, Some(message)), "{r:?}");
+    check_probe("postgres", config, timeout).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
