@@ -112,6 +112,45 @@ impl ConfigSchema {
     }
 }
 
+/// `config` as JSON text for a guest. JSON Schema counts `5432.0` as an
+/// integer, so the host accepts it where the schema says `integer`; a
+/// guest's deserializer (serde's `u16`, say) would not. Whole floats are
+/// written as integers, so what passed the schema reaches the plugin as the
+/// schema meant it.
+pub fn guest_json(config: &Value) -> String {
+    fn has_whole_float(v: &Value) -> bool {
+        match v {
+            Value::Number(n) => whole(n).is_some(),
+            Value::Array(items) => items.iter().any(has_whole_float),
+            Value::Object(map) => map.values().any(has_whole_float),
+            _ => false,
+        }
+    }
+    fn whole(n: &serde_json::Number) -> Option<Value> {
+        let f = n.as_f64().filter(|_| n.is_f64())?;
+        // Past 2^53 a float is not one integer but a range of them.
+        (f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0).then(|| Value::from(f as i64))
+    }
+    fn normalize(v: &mut Value) {
+        match v {
+            Value::Number(n) => {
+                if let Some(w) = whole(n) {
+                    *v = w;
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(normalize),
+            Value::Object(map) => map.values_mut().for_each(normalize),
+            _ => {}
+        }
+    }
+    if !has_whole_float(config) {
+        return config.to_string();
+    }
+    let mut copy = config.clone();
+    normalize(&mut copy);
+    copy.to_string()
+}
+
 /// Puts the secret values of `secrets` back into `public`.
 pub fn merge_secrets(public: &Value, secrets: &Value) -> Value {
     let mut out = public.clone();
@@ -235,6 +274,15 @@ impl Redactor {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn guests_get_whole_floats_as_integers() {
+        let config = json!({"port": 5432.0, "ratio": 0.5, "list": [1.0, 2], "big": 1e300, "s": "3.0"});
+        let text = guest_json(&config);
+        let back: Value = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(back, json!({"port": 5432, "ratio": 0.5, "list": [1, 2], "big": 1e300, "s": "3.0"}));
+        assert!(text.contains("\"port\":5432,"), "{text}");
+    }
 
     fn schema() -> ConfigSchema {
         let raw = json!({

@@ -9,6 +9,10 @@
 //! - `concurrency`: many deadlines at once.
 //! - `tcp`: the tcp probe against real peers.
 //! - `cli`: `sonde check` and `sonde plugin inspect`.
+//! - `serve`: the real `sonde serve` on a test's own config.
+//! - `sdk`: the seeds' own clients (Unstructured's Python SDK) against it.
+//! - `fuzz`: Schemathesis against its `/openapi.json`.
+//! - `unify`: the README's two commands share one build.
 
 mod amqp;
 mod api;
@@ -16,6 +20,7 @@ mod cli;
 mod common;
 mod concurrency;
 mod examples;
+mod fuzz;
 mod hostile;
 mod http;
 mod live;
@@ -28,7 +33,10 @@ mod openapi;
 mod postgres;
 mod redis;
 mod restart;
+mod sdk;
+mod serve;
 mod service;
 mod status_page;
 mod store;
 mod tcp;
+mod unify;

@@ -25,11 +25,11 @@ use crate::api::{ACME, ADMIN, Api, KB};
 /// Every route of `app()`: path, method, and the statuses it answers.
 const ROUTES: &[(&str, &str, &[u16])] = &[
     ("/healthz/sources", "get", &[200, 401, 403, 500]),
-    ("/api/v1/sources", "get", &[200, 401, 500]),
-    ("/api/v1/sources", "post", &[201, 401, 409, 413, 422, 500]),
+    ("/api/v1/sources/", "get", &[200, 401, 422, 500]),
+    ("/api/v1/sources/", "post", &[200, 401, 409, 413, 422, 500]),
     ("/api/v1/sources/{source_id}", "get", &[200, 401, 404, 422, 500]),
     ("/api/v1/sources/{source_id}", "put", &[200, 401, 404, 409, 413, 422, 500]),
-    ("/api/v1/sources/{source_id}", "delete", &[204, 401, 404, 422, 500]),
+    ("/api/v1/sources/{source_id}", "delete", &[200, 401, 404, 422, 500]),
     ("/api/v1/sources/{source_id}/connection-check", "get", &[200, 401, 404, 422, 500]),
     ("/api/v1/sources/{source_id}/connection-check", "post", &[202, 401, 404, 422, 500]),
     (
@@ -278,10 +278,112 @@ async fn openapi_31_lists_every_route_and_holds_together() {
     assert_eq!(schemas["ValidationError"]["required"], json!(["loc", "msg", "type"]));
     for (name, schema) in schemas.as_object().expect("schemas") {
         let _ = validator(&doc, schema);
-        assert!(schema.get("type").is_some() || schema.get("oneOf").is_some(), "{name}");
+        let kinds = ["type", "oneOf", "anyOf", "allOf", "$ref", "enum", "const"];
+        assert!(kinds.iter().any(|k| schema.get(k).is_some()), "{name}: {schema}");
     }
 
     spec_validator(&text);
+}
+
+/// The document for a key, parsed.
+async fn document(api: &Api, key: Option<&str>) -> Value {
+    let (status, bytes) = send(api, "GET", "/openapi.json", key, None).await;
+    assert_eq!(status, 200);
+    serde_json::from_slice(&bytes).expect("JSON")
+}
+
+/// The request body schema of an operation, as a validator.
+fn body_validator(doc: &Value, path: &str, method: &str) -> jsonschema::Validator {
+    validator(doc, &doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"])
+}
+
+/// Bodies carry each plugin's own config schema, and the document says
+/// what the asking key may send; a plugin dropped in shows up at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_document_follows_the_loaded_plugins_and_the_key() {
+    let api = Api::start().await;
+    let doc = document(&api, None).await;
+    let create =
+        &doc["paths"]["/api/v1/sources/"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    let mapping = create["discriminator"]["mapping"].as_object().expect("a discriminator by type");
+    let plugins: BTreeSet<String> =
+        api.service.registry().list().iter().map(|p| p.info.source_type.clone()).collect();
+    assert_eq!(mapping.keys().cloned().collect::<BTreeSet<_>>(), plugins);
+    assert_eq!(create["discriminator"]["propertyName"], "type");
+    let tcp = &doc["components"]["schemas"]["Config.tcp"];
+    assert_eq!(tcp["required"], json!(["host", "port"]), "{tcp}");
+
+    // What the server takes, the document takes, and the other way round.
+    let v = body_validator(&doc, "/api/v1/sources/", "post");
+    let tcp_body = json!({"name": "n", "type": "tcp", "config": {"host": "127.0.0.1", "port": 1}});
+    assert!(v.is_valid(&tcp_body));
+    for bad in [
+        json!({"name": "n", "type": "tcp", "config": {"host": "127.0.0.1", "port": "x"}}),
+        json!({"name": "n", "type": "tcp", "config": {"mode": "ok"}}),
+        json!({"name": "n", "type": "no-such-type", "config": {}}),
+        json!({"name": "n", "type": "tcp", "config": {"host": "h", "port": 1}, "interval": "1 hour"}),
+        json!({"name": "n", "type": "tcp", "config": {"host": "h", "port": 1}, "retries": 2.5}),
+        json!({"name": " ", "type": "tcp", "config": {"host": "h", "port": 1}}),
+    ] {
+        assert!(!v.is_valid(&bad), "the document takes what the server refuses: {bad}");
+        let (status, reply) = api.post("/api/v1/sources/", Some(ACME), &bad).await;
+        assert_eq!(status, 422, "{bad}: {reply}");
+    }
+    let update = body_validator(&doc, "/api/v1/sources/{source_id}", "put");
+    assert!(update.is_valid(&json!({"config": {"host": "127.0.0.1", "port": 2}})), "config alone");
+    let test =
+        body_validator(&doc, "/v1/organizations/{organization_id}/knowledge/connectors/sources/test", "post");
+    assert!(
+        test.is_valid(&json!({"source_definition_id": "tcp", "configuration": {"host": "h", "port": 1}}))
+    );
+    assert!(test.is_valid(&json!({"source_id": "src_abc123"})));
+    assert!(!test.is_valid(&json!({"source_definition_id": "tcp", "configuration": null})), "null config");
+    assert!(!test.is_valid(&json!({"source_definition_id": "tcp"})));
+
+    // A created source links to every route that takes its id.
+    let links =
+        doc["paths"]["/api/v1/sources/"]["post"]["responses"]["200"]["links"].as_object().expect("links");
+    let ids: BTreeSet<&str> = ROUTES
+        .iter()
+        .filter_map(|(path, method, _)| doc["paths"][*path][*method]["operationId"].as_str())
+        .collect();
+    assert!(links.len() >= 7, "{links:?}");
+    for (name, link) in links {
+        assert!(ids.contains(link["operationId"].as_str().unwrap_or_default()), "{name}: {link}");
+    }
+
+    // An organization key may name only its own organization.
+    let org = document(&api, Some(ACME)).await;
+    let v = body_validator(&org, "/api/v1/sources/", "post");
+    let mut own = tcp_body.clone();
+    own["organization"] = json!("org_acme");
+    assert!(v.is_valid(&tcp_body) && v.is_valid(&own));
+    let mut elsewhere = tcp_body.clone();
+    elsewhere["organization"] = json!("org_other");
+    assert!(!v.is_valid(&elsewhere), "org_other is refused to an org_acme key, so the document says so");
+    let health = &org["paths"]["/v1/organizations/{organization_id}/knowledge/connectors/health"]["get"];
+    let param =
+        health["parameters"].as_array().expect("parameters").iter().find(|p| p["name"] == "organization_id");
+    assert_eq!(param.expect("organization_id")["schema"]["enum"], json!(["org_acme"]));
+    // An admin key must name one.
+    let admin = document(&api, Some(ADMIN)).await;
+    assert!(
+        !body_validator(&admin, "/api/v1/sources/", "post").is_valid(&tcp_body),
+        "admin without organization"
+    );
+
+    // A plugin dropped in is in the next document.
+    let template = sonde_test_support::fixture("echo-probe");
+    std::fs::copy(template, api.plugins_dir.join("echo.wasm")).expect("drop in");
+    let mut found = false;
+    for _ in 0..100 {
+        if document(&api, None).await["components"]["schemas"].get("Config.echo").is_some() {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(found, "the dropped-in plugin never showed up in /openapi.json");
 }
 
 /// Python's openapi-spec-validator, where it is installed.
@@ -333,9 +435,9 @@ async fn answers_match_the_documented_schemas() {
     let sync = "/v1/knowledge-base/knowledge-bases/{kb_id}/sources/{source_id}/sync/status";
     let org_health = "/v1/organizations/{organization_id}/knowledge/connectors/health";
 
-    let created = send(&api, "POST", "/api/v1/sources", Some(ACME), Some(body.to_string())).await;
-    assert_eq!(created.0, 201, "{}", String::from_utf8_lossy(&created.1));
-    assert_documented(&doc, "/api/v1/sources", "post", &created);
+    let created = send(&api, "POST", "/api/v1/sources/", Some(ACME), Some(body.to_string())).await;
+    assert_eq!(created.0, 200, "{}", String::from_utf8_lossy(&created.1));
+    assert_documented(&doc, "/api/v1/sources/", "post", &created);
     let id =
         serde_json::from_slice::<Value>(&created.1).expect("JSON")["id"].as_str().expect("id").to_string();
     let at = |template: &str, source: &str| template.replace("{source_id}", source);
@@ -343,10 +445,11 @@ async fn answers_match_the_documented_schemas() {
     let cases: Vec<Case> = vec![
         ("/healthz/sources", "GET", "/healthz/sources".into(), Some(ADMIN), None, 200),
         ("/healthz/sources", "GET", "/healthz/sources".into(), Some(ACME), None, 403),
-        ("/api/v1/sources", "GET", "/api/v1/sources".into(), Some(ACME), None, 200),
-        ("/api/v1/sources", "POST", "/api/v1/sources".into(), Some(ACME), Some(body.clone()), 409),
-        ("/api/v1/sources", "POST", "/api/v1/sources".into(), Some(ACME), Some(json!({})), 422),
-        ("/api/v1/sources", "POST", "/api/v1/sources".into(), Some(ACME), Some(big), 413),
+        ("/api/v1/sources/", "GET", "/api/v1/sources/".into(), Some(ACME), None, 200),
+        ("/api/v1/sources/", "GET", "/api/v1/sources?source_type=tcp".into(), Some(ACME), None, 200),
+        ("/api/v1/sources/", "POST", "/api/v1/sources/".into(), Some(ACME), Some(body.clone()), 409),
+        ("/api/v1/sources/", "POST", "/api/v1/sources".into(), Some(ACME), Some(json!({})), 422),
+        ("/api/v1/sources/", "POST", "/api/v1/sources/".into(), Some(ACME), Some(big), 413),
         (one, "GET", at(one, &id), Some(ACME), None, 200),
         (one, "GET", at(one, "not-a-uuid"), Some(ACME), None, 422),
         (one, "GET", concrete(one), Some(ACME), None, 404),
@@ -367,7 +470,8 @@ async fn answers_match_the_documented_schemas() {
         (sync, "GET", sync.replace("{kb_id}", "kb").replace("{source_id}", "src"), Some(ACME), None, 422),
         ("/v1/plugins", "GET", "/v1/plugins".into(), Some(ACME), None, 200),
         ("/v1/plugins", "GET", "/v1/plugins".into(), Some("not-a-key"), None, 401),
-        (one, "DELETE", at(one, &id), Some(ACME), None, 204),
+        (one, "PUT", at(one, &id), Some(ACME), Some(json!({"config": config})), 200),
+        (one, "DELETE", at(one, &id), Some(ACME), None, 200),
     ];
     for (template, method, uri, key, body, expected) in cases {
         let answer = send(&api, method, &uri, key, body.map(|b| b.to_string())).await;

@@ -44,6 +44,9 @@ pub struct Config {
     pub keys: Vec<KeyConfig>,
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
+    /// The policy of sources that do not set their own.
+    #[serde(default)]
+    pub defaults: DefaultsConfig,
     #[serde(default)]
     pub checks: ChecksConfig,
     #[serde(default)]
@@ -100,6 +103,21 @@ pub struct SourceConfig {
 
 fn active() -> SourceState {
     SourceState::Active
+}
+
+/// `[defaults]`: the health-check policy (DESIGN §4) of every source that
+/// leaves a field out, from the file or over HTTP; DESIGN's defaults for
+/// what is left out here.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DefaultsConfig {
+    #[serde(with = "humantime_serde")]
+    pub interval: Option<Duration>,
+    #[serde(with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+    pub retries: Option<u32>,
+    #[serde(with = "humantime_serde")]
+    pub retry_interval: Option<Duration>,
 }
 
 /// Limits on checking, all optional.
@@ -221,6 +239,13 @@ impl Config {
                 return Err(self.invalid(format!("plugins.pins[{i}]"), "must be a hex SHA-256 (64 digits)"));
             }
         }
+        let d = &self.defaults;
+        for (k, v) in [("interval", d.interval), ("timeout", d.timeout), ("retry_interval", d.retry_interval)]
+        {
+            if v.is_some_and(|v| v.is_zero()) {
+                return Err(self.invalid(format!("defaults.{k}"), "must be longer than zero"));
+            }
+        }
         let mut seen = std::collections::HashSet::new();
         for (i, s) in self.sources.iter().enumerate() {
             let key = |k: &str| format!("sources[{i}].{k}");
@@ -278,9 +303,18 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The policy of a source that sets none of its own.
+    pub fn default_policy(&self) -> Policy {
+        let d = &self.defaults;
+        Policy::default().or(d.interval, d.timeout, d.retries, d.retry_interval)
+    }
+}
+
 impl SourceConfig {
-    pub fn policy(&self) -> Policy {
-        Policy::with(self.interval, self.timeout, self.retries, self.retry_interval)
+    /// This source's policy; `defaults` for what it leaves out.
+    pub fn policy(&self, defaults: Policy) -> Policy {
+        defaults.or(self.interval, self.timeout, self.retries, self.retry_interval)
     }
 
     /// The probe config as JSON.

@@ -242,7 +242,7 @@ impl Runtime {
                 CheckReport::failed(format!("config does not match the schema: {}", list.join("; ")))
             }
             Ok(()) => {
-                let text = config.to_string();
+                let text = crate::schema::guest_json(config);
                 match within(t0 + timeout, self.attempt(plugin, &text, t0 + timeout, &mut trace)).await {
                     Some(report) => report,
                     None => CheckReport::timeout(timeout),

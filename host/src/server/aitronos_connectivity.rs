@@ -29,7 +29,7 @@ use super::limits::check_config;
 use super::openapi::{
     InternalError, NotFound, PayloadTooLarge, Unauthorized, UnprocessableEntity, string_enum,
 };
-use crate::model::{Policy, Source};
+use crate::model::Source;
 use crate::runtime::{CheckReport, Status};
 use crate::service::SpecError;
 
@@ -176,7 +176,7 @@ pub async fn test(
         }
         Target::Inline { source_type, configuration } => state
             .service
-            .check_inline(&source_type, &configuration, Policy::default().timeout)
+            .check_inline(&source_type, &configuration, state.service.default_policy().timeout)
             .await
             .map_err(|e| match e {
                 SpecError::UnknownType(t) => invalid(

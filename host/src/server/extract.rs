@@ -136,7 +136,8 @@ impl PathParams {
     /// An organization id (`org_…`); anything else is a 422 at `["path", name]`.
     pub fn organization(&self, name: &str) -> Result<&str, ApiError> {
         let raw = self.get(name);
-        let well_formed = raw.strip_prefix("org_").is_some_and(|rest| !rest.is_empty()) && raw.len() <= 200;
+        let well_formed =
+            raw.strip_prefix("org_").is_some_and(|rest| !rest.is_empty()) && raw.chars().count() <= 200;
         if well_formed {
             Ok(raw)
         } else {
@@ -150,6 +151,32 @@ impl PathParams {
 
     pub fn get(&self, name: &str) -> &str {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("")
+    }
+}
+
+/// Query parameters as plain strings, validated by the handler; unknown
+/// ones are ignored, as FastAPI does.
+#[derive(Debug)]
+pub struct QueryParams(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<Vec<(String, String)>>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(q)) => Ok(QueryParams(q)),
+            Err(e) => Err(ApiError::Validation(vec![FieldError::new(
+                &["query"],
+                cut(&e.body_text()),
+                "value_error",
+            )])),
+        }
+    }
+}
+
+impl QueryParams {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 }
 

@@ -4,6 +4,7 @@
 //! - [`auth`]: API keys and tenancy.
 //! - [`error`]: the one error type, FastAPI-style.
 //! - [`extract`]: body and path extractors that answer 422s (and 413s).
+//! - [`fields`]: durations and whole numbers, parsed as documented.
 //! - [`limits`]: caps on configs, beyond the body cap [`MAX_BODY`].
 //! - [`hasura`], [`unstructured`], [`aitronos_connectivity`],
 //!   [`aitronos_health`], [`feather`]: one module per seed API.
@@ -18,6 +19,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod feather;
+pub mod fields;
 pub mod hasura;
 pub mod limits;
 pub mod metrics;
@@ -46,6 +48,9 @@ pub struct AppState {
 pub fn app(service: Arc<Service>) -> Router {
     Router::new()
         .route("/healthz/sources", get(hasura::sources))
+        // Unstructured's SDK lists and creates with the slash; curl users
+        // (and the seed's own prose) without it.
+        .route("/api/v1/sources/", get(unstructured::list).post(unstructured::create))
         .route("/api/v1/sources", get(unstructured::list).post(unstructured::create))
         .route(
             "/api/v1/sources/{source_id}",

@@ -108,6 +108,7 @@ pub struct Service {
     keys: std::sync::RwLock<Vec<ApiKey>>,
     plugins_dir: std::path::PathBuf,
     last_reload: std::sync::atomic::AtomicU8,
+    default_policy: Policy,
 }
 
 /// Queued checks per concurrency slot beyond which the service counts as
@@ -159,6 +160,7 @@ impl Service {
             keys: std::sync::RwLock::new(keys),
             plugins_dir: config.plugins_dir.clone(),
             last_reload: std::sync::atomic::AtomicU8::new(reload::NEVER),
+            default_policy: config.default_policy(),
         });
 
         for source in store.list_sources().await? {
@@ -195,6 +197,11 @@ impl Service {
     /// The API keys in force (replaced by a configuration reload).
     pub fn keys(&self) -> Vec<ApiKey> {
         self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The policy of sources that set none of their own (`[defaults]`).
+    pub fn default_policy(&self) -> Policy {
+        self.default_policy
     }
 
     pub fn registry(&self) -> &Registry {
@@ -360,19 +367,19 @@ fn spawn_pruner(store: Arc<dyn Store>, retention: Retention) {
 }
 
 impl Policy {
-    /// The policy with the design's defaults for anything not given.
-    pub fn with(
+    /// This policy with the fields given replaced.
+    pub fn or(
+        self,
         interval: Option<Duration>,
         timeout: Option<Duration>,
         retries: Option<u32>,
         retry_interval: Option<Duration>,
     ) -> Self {
-        let d = Policy::default();
         Policy {
-            interval: interval.unwrap_or(d.interval),
-            timeout: timeout.unwrap_or(d.timeout),
-            retries: retries.unwrap_or(d.retries),
-            retry_interval: retry_interval.unwrap_or(d.retry_interval),
+            interval: interval.unwrap_or(self.interval),
+            timeout: timeout.unwrap_or(self.timeout),
+            retries: retries.unwrap_or(self.retries),
+            retry_interval: retry_interval.unwrap_or(self.retry_interval),
         }
     }
 }

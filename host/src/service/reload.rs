@@ -36,7 +36,7 @@ pub(super) fn validate_sources(
             source_type: s.source_type.clone(),
             config: s.config_json(),
             state: s.state,
-            policy: s.policy(),
+            policy: s.policy(config.default_policy()),
         };
         let key = |k: &str| format!("sources[{i}].{k}");
         let split = split_spec(registry, &spec).map_err(|e| {

@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`fixture`] / [`probe`]: paths of compiled guests.
 //! - [`require`]: a real server, or a skip (failure under `CI=true`).
+//! - [`python`]: the Python clients' environment, or a skip likewise.
 //! - [`SilentListener`], [`FullBacklog`], [`closed_port`]: loopback peers for
 //!   timeouts and refusals. Nothing here ever leaves 127.0.0.1.
 
@@ -12,6 +13,7 @@ pub mod mosquitto;
 pub mod mysql;
 pub mod nats;
 pub mod postgres;
+pub mod python;
 pub mod redis;
 pub mod spawned;
 

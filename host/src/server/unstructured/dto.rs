@@ -10,21 +10,26 @@ use uuid::Uuid;
 
 use super::super::auth::Caller;
 use super::super::error::{ApiError, FieldError};
-use super::super::openapi::{duration, string_enum};
+use super::super::fields::{duration, whole};
+use super::super::openapi::string_enum;
 use crate::model::{CheckRecord, CheckStatus, Policy, Source, SourceSpec, SourceState};
 use crate::report::rfc3339;
 
 /// `{name, type, config}`, plus Sonde's optional policy fields.
+///
+/// One body for create and update: a create needs `name` and `type`; an
+/// update (Unstructured's SDK sends `{config}` alone) keeps whatever it
+/// leaves out. The OpenAPI document says which is required where.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SourceBody {
-    /// Unique within the organization.
-    #[schema(min_length = 1, max_length = 200)]
-    pub name: String,
+    /// Unique within the organization: 1 to 200 characters, not all spaces.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    pub name: Option<String>,
     /// A source type with a loaded plugin (see `GET /v1/plugins`).
     #[serde(rename = "type")]
     #[schema(examples("tcp"))]
-    pub source_type: String,
+    pub source_type: Option<String>,
     /// Checked against the plugin's `config_schema`.
     #[schema(value_type = Object, examples(json!({"host": "127.0.0.1", "port": 5432})))]
     pub config: Value,
@@ -34,22 +39,31 @@ pub struct SourceBody {
     /// The workspace (Feather knowledge base) the source belongs to.
     pub workspace: Option<Uuid>,
     /// How often the source is checked.
-    #[serde(default, with = "humantime_serde")]
-    #[schema(schema_with = duration)]
+    #[serde(default, deserialize_with = "duration::optional")]
+    #[schema(schema_with = duration::schema)]
     pub interval: Option<Duration>,
     /// Deadline of one attempt.
-    #[serde(default, with = "humantime_serde")]
-    #[schema(schema_with = duration)]
+    #[serde(default, deserialize_with = "duration::optional")]
+    #[schema(schema_with = duration::schema)]
     pub timeout: Option<Duration>,
     /// Extra attempts after a TIMEOUT or ERROR.
+    #[serde(default, deserialize_with = "whole::optional")]
+    #[schema(schema_with = whole::schema)]
     pub retries: Option<u32>,
     /// Pause between attempts.
-    #[serde(default, with = "humantime_serde")]
-    #[schema(schema_with = duration)]
+    #[serde(default, deserialize_with = "duration::optional")]
+    #[schema(schema_with = duration::schema)]
     pub retry_interval: Option<Duration>,
     /// A paused source is not checked on schedule.
     #[schema(schema_with = source_state)]
     pub state: Option<SourceState>,
+}
+
+/// `{"detail": "..."}`: what a `DELETE` answers, as Unstructured's API does.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = SourceDeleted)]
+pub struct Deleted {
+    pub detail: String,
 }
 
 fn source_state() -> utoipa::openapi::schema::Object {
@@ -125,10 +139,13 @@ impl From<&CheckRecord> for ConnectionCheck {
     }
 }
 
+/// What a body makes of a new source (`existing` is `None`, `defaults` fill
+/// the policy) or of an update to `existing`.
 pub(super) fn spec(
     caller: &Caller,
     body: SourceBody,
     existing: Option<&Source>,
+    defaults: Policy,
 ) -> Result<SourceSpec, ApiError> {
     let organization = match (caller.organization(), body.organization, existing) {
         (Some(own), Some(given), _) if own != given => {
@@ -149,14 +166,30 @@ pub(super) fn spec(
             )]));
         }
     };
-    if !organization.starts_with("org_") {
+    if organization.len() <= "org_".len()
+        || !organization.starts_with("org_")
+        || organization.chars().count() > 200
+    {
         return Err(ApiError::Validation(vec![FieldError::new(
             &["body", "organization"],
-            "must start with \"org_\"",
+            "must be an organization id: \"org_\" and up to 196 more characters",
             "value_error",
         )]));
     }
-    if body.name.trim().is_empty() || body.name.len() > 200 {
+    let missing = |field: &str| {
+        ApiError::Validation(vec![FieldError::new(&["body", field], "Field required", "missing")])
+    };
+    let name = match (body.name, existing) {
+        (Some(name), _) => name,
+        (None, Some(existing)) => existing.name.clone(),
+        (None, None) => return Err(missing("name")),
+    };
+    let source_type = match (body.source_type, existing) {
+        (Some(t), _) => t,
+        (None, Some(existing)) => existing.source_type.clone(),
+        (None, None) => return Err(missing("type")),
+    };
+    if name.trim().is_empty() || name.chars().count() > 200 {
         return Err(ApiError::Validation(vec![FieldError::new(
             &["body", "name"],
             "must be 1 to 200 characters",
@@ -182,19 +215,14 @@ pub(super) fn spec(
             )]));
         }
     }
-    let base = existing.map(|e| e.policy).unwrap_or_default();
+    let base = existing.map_or(defaults, |e| e.policy);
     Ok(SourceSpec {
-        name: body.name,
+        name,
         organization,
         workspace: body.workspace.or(existing.and_then(|e| e.workspace)),
-        source_type: body.source_type,
+        source_type,
         config: body.config,
         state: body.state.or(existing.map(|e| e.state)).unwrap_or(SourceState::Active),
-        policy: Policy::with(
-            body.interval.or(Some(base.interval)),
-            body.timeout.or(Some(base.timeout)),
-            body.retries.or(Some(base.retries)),
-            body.retry_interval.or(Some(base.retry_interval)),
-        ),
+        policy: base.or(body.interval, body.timeout, body.retries, body.retry_interval),
     })
 }

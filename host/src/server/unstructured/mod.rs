@@ -9,12 +9,12 @@ use uuid::Uuid;
 mod dto;
 
 use dto::spec;
-pub use dto::{ConnectionCheck, SourceBody, SourceOut};
+pub use dto::{ConnectionCheck, Deleted, SourceBody, SourceOut};
 
 use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{Body, PathParams};
+use super::extract::{Body, PathParams, QueryParams};
 use super::openapi::{Conflict, InternalError, NotFound, PayloadTooLarge, Unauthorized, UnprocessableEntity};
 use crate::model::Source;
 
@@ -28,33 +28,51 @@ pub async fn visible(state: &AppState, caller: &Caller, id: Uuid) -> Result<Sour
 
 /// List sources
 ///
-/// The sources the key may see.
+/// The sources the key may see, of one type if `source_type` is given.
+/// `/api/v1/sources` without the slash answers the same.
 #[utoipa::path(
     get,
-    path = "/api/v1/sources",
+    path = "/api/v1/sources/",
     operation_id = "list_sources",
     tag = "unstructured",
+    params(("source_type" = Option<String>, Query, description = "Only sources of this type")),
     responses(
         (status = 200, description = "The sources", body = Vec<SourceOut>),
         (status = 401, response = Unauthorized),
+        (status = 422, response = UnprocessableEntity),
         (status = 500, response = InternalError),
     ),
     security(("bearer" = []), ("x-api-key" = []), ("unstructured-api-key" = []), ("X-Hasura-Admin-Secret" = [])),
 )]
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<SourceOut>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: QueryParams,
+) -> Result<Json<Vec<SourceOut>>, ApiError> {
     let sources = state.service.list_sources().await?;
-    Ok(Json(sources.iter().filter(|s| caller.sees(&s.organization)).map(SourceOut::from).collect()))
+    let wanted = query.get("source_type");
+    Ok(Json(
+        sources
+            .iter()
+            .filter(|s| caller.sees(&s.organization))
+            .filter(|s| wanted.is_none_or(|t| s.source_type == t))
+            .map(SourceOut::from)
+            .collect(),
+    ))
 }
 
 /// Create a source
+///
+/// Answers 200 with the source, as Unstructured's API and SDK expect.
+/// `/api/v1/sources` without the slash answers the same.
 #[utoipa::path(
     post,
-    path = "/api/v1/sources",
+    path = "/api/v1/sources/",
     operation_id = "create_source",
     tag = "unstructured",
     request_body = SourceBody,
     responses(
-        (status = 201, description = "The source, created", body = SourceOut),
+        (status = 200, description = "The source, created", body = SourceOut),
         (status = 401, response = Unauthorized),
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
@@ -67,10 +85,10 @@ pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     Body(body): Body<SourceBody>,
-) -> Result<(StatusCode, Json<SourceOut>), ApiError> {
-    let spec = spec(&caller, body, None)?;
+) -> Result<Json<SourceOut>, ApiError> {
+    let spec = spec(&caller, body, None, state.service.default_policy())?;
     let source = state.service.create_source(spec).await?;
-    Ok((StatusCode::CREATED, Json(SourceOut::from(&source))))
+    Ok(Json(SourceOut::from(&source)))
 }
 
 /// Get a source
@@ -98,13 +116,14 @@ pub async fn get(
     Ok(Json(SourceOut::from(&source)))
 }
 
-/// Replace a source
+/// Update a source
 ///
-/// Policy fields left out keep their values.
+/// Every field left out keeps its value: Unstructured's SDK sends
+/// `{"config": ...}` alone. Secrets left out of the config keep theirs.
 #[utoipa::path(
     put,
     path = "/api/v1/sources/{source_id}",
-    operation_id = "replace_source",
+    operation_id = "update_source",
     tag = "unstructured",
     params(("source_id" = Uuid, Path, description = "The unique identifier of the source connector")),
     request_body = SourceBody,
@@ -126,14 +145,15 @@ pub async fn replace(
     Body(body): Body<SourceBody>,
 ) -> Result<Json<SourceOut>, ApiError> {
     let existing = visible(&state, &caller, path.uuid("source_id")?).await?;
-    let spec = spec(&caller, body, Some(&existing))?;
+    let spec = spec(&caller, body, Some(&existing), state.service.default_policy())?;
     let source = state.service.replace_source(existing.id, spec).await?;
     Ok(Json(SourceOut::from(&source)))
 }
 
 /// Delete a source
 ///
-/// The source and its history.
+/// The source and its history; answers 200 with a `detail` message, as
+/// Unstructured's API and SDK expect.
 #[utoipa::path(
     delete,
     path = "/api/v1/sources/{source_id}",
@@ -141,7 +161,7 @@ pub async fn replace(
     tag = "unstructured",
     params(("source_id" = Uuid, Path, description = "The unique identifier of the source connector")),
     responses(
-        (status = 204, description = "Deleted"),
+        (status = 200, description = "Deleted", body = Deleted),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
         (status = 422, response = UnprocessableEntity),
@@ -153,10 +173,10 @@ pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
     path: PathParams,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Json<Deleted>, ApiError> {
     let source = visible(&state, &caller, path.uuid("source_id")?).await?;
     state.service.delete_source(source.id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Json(Deleted { detail: format!("Source with id {} successfully deleted.", source.id) }))
 }
 
 /// Create a source connection check
