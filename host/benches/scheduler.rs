@@ -50,7 +50,7 @@ async fn run(sources: usize, seconds: u64) -> String {
     let mut total = 0usize;
     let mut gaps_ms: Vec<i64> = Vec::new();
     for s in service.list_sources().await.expect("list") {
-        let h = service.history(s.id, 100).await.expect("history");
+        let h = service.history(s.id, 100, None).await.expect("history");
         total += h.len();
         gaps_ms.extend(h.windows(2).map(|w| (w[0].created_at - w[1].created_at).num_milliseconds()));
     }

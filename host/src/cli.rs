@@ -52,6 +52,9 @@ pub struct ServeArgs {
     /// Log as JSON lines instead of human-readable text.
     #[arg(long)]
     pub log_json: bool,
+    /// This instance's name in check history (default: host name and pid).
+    #[arg(long, env = "SONDE_REPLICA_ID")]
+    pub replica_id: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -116,6 +119,7 @@ async fn serve(args: ServeArgs) -> Result<u8, CommandError> {
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
+    config.replica_id = args.replica_id.clone();
     let service = crate::service::Service::start(&config).await?;
     crate::service::reload::reload_on_sighup(std::sync::Arc::clone(&service), args.config.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)

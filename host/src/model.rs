@@ -173,6 +173,8 @@ pub struct CheckRecord {
     pub started_at: Option<DateTime<Utc>>,
     pub reported_at: Option<DateTime<Utc>>,
     pub duration_ms: Option<u64>,
+    /// The instance that ran it (`--replica-id`), once it runs.
+    pub replica: Option<String>,
 }
 
 impl CheckRecord {
@@ -192,6 +194,7 @@ impl CheckRecord {
             started_at: (status == CheckStatus::Running).then_some(now),
             reported_at: None,
             duration_ms: None,
+            replica: None,
         }
     }
 

@@ -7,12 +7,14 @@
 //! - `aitronos`: connectivity test and connector health.
 //! - `feather`: sync status.
 //! - `plugins`: `GET /v1/plugins`.
+//! - `history`: `GET /v1/sources/{source_id}/checks`.
 //! - `limits`: body and config caps.
 
 mod aitronos;
 mod feather;
 mod flows;
 mod hasura;
+mod history;
 mod limits;
 mod plugins;
 mod unstructured;

@@ -32,6 +32,7 @@ mod nats;
 mod openapi;
 mod postgres;
 mod redis;
+mod replica;
 mod restart;
 mod sdk;
 mod serve;

@@ -45,6 +45,7 @@ const ROUTES: &[(&str, &str, &[u16])] = &[
         &[200, 401, 404, 422, 500],
     ),
     ("/v1/plugins", "get", &[200, 401]),
+    ("/v1/sources/{source_id}/checks", "get", &[200, 401, 404, 422, 500]),
     ("/openapi.json", "get", &[200]),
     ("/metrics", "get", &[200, 500]),
     ("/livez", "get", &[200]),

@@ -176,7 +176,7 @@ retries = 0
         assert!(names.contains(&n), "{n} lost: {names:?}");
     }
     let steady = sources.iter().find(|s| s.name == "steady").expect("steady").id;
-    let before = store.history(steady, 1000).await.expect("history").len();
+    let before = store.history(steady, 1000, None).await.expect("history").len();
     assert!(before >= 2, "only {before} checks recorded before the kill");
     let unfinished = store.unfinished_checks().await.expect("unfinished");
     let interrupted = pending["id"].as_str().expect("check id");
@@ -195,7 +195,7 @@ retries = 0
     assert_eq!(server.get(&format!("/api/v1/sources/{}", made["id"].as_str().expect("id"))).0, 200);
     let store = SqliteStore::open(&dir.join("data")).await.expect("open store");
     wait_for("checks to go on", Duration::from_secs(5), || {
-        futures_lite(store.history(steady, 1000)).is_ok_and(|h| h.len() > before)
+        futures_lite(store.history(steady, 1000, None)).is_ok_and(|h| h.len() > before)
     });
     let left: Vec<_> = store
         .unfinished_checks()

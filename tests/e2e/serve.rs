@@ -18,6 +18,11 @@ pub struct Serve {
 impl Serve {
     /// Starts the binary on `toml` and waits until `/livez` answers.
     pub fn start(toml: &str) -> Self {
+        Self::start_with(toml, |_| {})
+    }
+
+    /// [`Serve::start`], with `tweak` adding arguments or environment.
+    pub fn start_with(toml: &str, tweak: impl FnOnce(&mut Command)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = closed_port();
         let plugins = dir.path().join("plugins");
@@ -29,13 +34,14 @@ impl Serve {
         );
         std::fs::write(dir.path().join("sonde.toml"), config).expect("config");
         let log = dir.path().join("serve.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_sonde"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sonde"));
+        command
             .args(["serve", "--config"])
             .arg(dir.path().join("sonde.toml"))
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("start sonde serve");
+            .stderr(std::fs::File::create(&log).expect("log file"));
+        tweak(&mut command);
+        let child = command.spawn().expect("start sonde serve");
         let serve = Self { child, base: format!("http://127.0.0.1:{port}"), _dir: dir, log };
         let end = Instant::now() + Duration::from_secs(20);
         while ureq::get(format!("{}/livez", serve.base)).call().is_err() {

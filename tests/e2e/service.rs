@@ -41,7 +41,7 @@ async fn by_name(service: &Service, name: &str) -> Source {
 }
 
 async fn finished(service: &Service, source: &Source) -> Vec<CheckRecord> {
-    let mut h = service.history(source.id, 1000).await.expect("history");
+    let mut h = service.history(source.id, 1000, None).await.expect("history");
     h.retain(|c| c.status.is_finished());
     h.reverse(); // oldest first
     h
@@ -125,7 +125,7 @@ async fn retries_follow_the_policy_for_error_and_timeout_only() {
             assert!(took < 400, "{name}: took {took} ms without retries");
         }
         // The stored record matches what readers see.
-        let stored = service.history(s.id, 10).await.expect("history");
+        let stored = service.history(s.id, 10, None).await.expect("history");
         assert_eq!(stored.first().map(|r| (r.id, r.status, r.attempts)), Some((c.id, c.status, c.attempts)));
     }
 }
@@ -202,7 +202,7 @@ async fn deleting_a_source_cancels_its_running_check() {
         "the spinning check was not cancelled"
     );
     assert!(service.get_source(s.id).await.expect("get").is_none());
-    assert!(service.history(s.id, 10).await.expect("history").is_empty());
+    assert!(service.history(s.id, 10, None).await.expect("history").is_empty());
     assert!(service.health(s.id).newest().is_none());
 }
 

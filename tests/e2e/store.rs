@@ -49,10 +49,10 @@ async fn history_is_bounded_by_count_and_by_age() {
         .await
         .expect("prune");
     assert_eq!(removed, 7, "6 over the count for a, 1 too old for b, none pending");
-    let kept = store.history(a.id, 100).await.expect("history");
+    let kept = store.history(a.id, 100, None).await.expect("history");
     assert_eq!(kept.len(), 4);
     assert!(kept.windows(2).all(|w| w[0].created_at >= w[1].created_at), "newest first");
-    let kept_b = store.history(b.id, 100).await.expect("history");
+    let kept_b = store.history(b.id, 100, None).await.expect("history");
     assert_eq!(kept_b.len(), 2, "the recent check and the pending one");
 }
 

@@ -56,6 +56,10 @@ pub struct Config {
     /// Where this configuration came from, for error messages.
     #[serde(skip)]
     pub origin: String,
+    /// This instance's name in check history (`--replica-id`); set by the
+    /// command line, never by the file.
+    #[serde(skip)]
+    pub replica_id: Option<String>,
 }
 
 fn default_listen() -> SocketAddr {

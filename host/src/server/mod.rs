@@ -9,6 +9,7 @@
 //! - [`hasura`], [`unstructured`], [`aitronos_connectivity`],
 //!   [`aitronos_health`], [`feather`]: one module per seed API.
 //! - [`plugins`]: Sonde's own `GET /v1/plugins`.
+//! - [`checks`]: Sonde's own check history, `GET /v1/sources/{source_id}/checks`.
 //! - [`openapi`]: `GET /openapi.json`, generated from the handlers.
 //! - [`metrics`]: `GET /metrics`, `/livez`, `/readyz` (public).
 //! - [`status`]: `GET /`, the operators' HTML status page, and its login.
@@ -16,6 +17,7 @@
 pub mod aitronos_connectivity;
 pub mod aitronos_health;
 pub mod auth;
+pub mod checks;
 pub mod error;
 pub mod extract;
 pub mod feather;
@@ -74,6 +76,7 @@ pub fn app(service: Arc<Service>) -> Router {
             get(feather::status),
         )
         .route("/v1/plugins", get(plugins::list))
+        .route("/v1/sources/{source_id}/checks", get(checks::list))
         .route("/openapi.json", get(openapi::document))
         .route("/metrics", get(metrics::metrics))
         .route("/livez", get(metrics::livez))

@@ -59,6 +59,8 @@ pub struct Ctx {
     pub store: Arc<dyn Store>,
     pub health: Arc<health::Health>,
     pub metrics: Arc<Metrics>,
+    /// This instance's name in the checks it runs.
+    pub replica: String,
 }
 
 impl Ctx {
@@ -148,7 +150,8 @@ impl Service {
         health.warm(store.latest_finished_checks().await?);
 
         let metrics = Arc::new(Metrics::new());
-        let ctx = Arc::new(Ctx { runtime, registry, store: Arc::clone(&store), health, metrics });
+        let replica = config.replica_id.clone().unwrap_or_else(default_replica_id);
+        let ctx = Arc::new(Ctx { runtime, registry, store: Arc::clone(&store), health, metrics, replica });
         let gauges = Arc::new(Gauges::default());
         let events = Scheduler::spawn(Arc::clone(&ctx), config.checks.max_concurrent, Arc::clone(&gauges));
         let service = Arc::new(Self {
@@ -202,6 +205,12 @@ impl Service {
     /// The policy of sources that set none of their own (`[defaults]`).
     pub fn default_policy(&self) -> Policy {
         self.default_policy
+    }
+
+    /// This instance's replica id (`--replica-id`, `SONDE_REPLICA_ID`, or
+    /// host name and pid).
+    pub fn replica(&self) -> &str {
+        &self.ctx.replica
     }
 
     pub fn registry(&self) -> &Registry {
@@ -327,8 +336,13 @@ impl Service {
         self.ctx.health.get(id)
     }
 
-    pub async fn history(&self, id: Uuid, limit: u32) -> Result<Vec<CheckRecord>, StoreError> {
-        self.ctx.store.history(id, limit).await
+    pub async fn history(
+        &self,
+        id: Uuid,
+        limit: u32,
+        before: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Vec<CheckRecord>, StoreError> {
+        self.ctx.store.history(id, limit, before).await
     }
 }
 
@@ -350,6 +364,18 @@ fn split_spec(registry: &Registry, spec: &SourceSpec) -> Result<(SourceSpec, Val
     }
     let (public, secrets) = plugin.schema().split_secrets(&spec.config);
     Ok((SourceSpec { config: public, ..spec.clone() }, secrets))
+}
+
+/// `<host name>-<pid>`: unique among processes on one machine and
+/// readable in a check's history.
+fn default_replica_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "sonde".into());
+    format!("{host}-{}", std::process::id())
 }
 
 fn spawn_pruner(store: Arc<dyn Store>, retention: Retention) {

@@ -228,6 +228,7 @@ impl Scheduler {
             if job.check.attempts == 0 {
                 job.check.status = CheckStatus::Running;
                 job.check.started_at = Some(Utc::now());
+                job.check.replica = Some(self.ctx.replica.clone());
                 self.ctx.health.begin(&job.check);
             }
             let (ctx, tx) = (Arc::clone(&self.ctx), self.tx.clone());

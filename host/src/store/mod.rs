@@ -53,8 +53,14 @@ pub trait Store: Send + Sync + 'static {
     async fn latest_checks(&self) -> StoreResult<Vec<CheckRecord>>;
     /// The newest finished check of every source.
     async fn latest_finished_checks(&self) -> StoreResult<Vec<CheckRecord>>;
-    /// A source's checks, newest first.
-    async fn history(&self, source_id: Uuid, limit: u32) -> StoreResult<Vec<CheckRecord>>;
+    /// A source's checks, newest first: at most `limit`, created before
+    /// `before` if given.
+    async fn history(
+        &self,
+        source_id: Uuid,
+        limit: u32,
+        before: Option<DateTime<Utc>>,
+    ) -> StoreResult<Vec<CheckRecord>>;
     /// Checks left SCHEDULED or RUNNING by a previous process.
     async fn unfinished_checks(&self) -> StoreResult<Vec<CheckRecord>>;
     /// Drops history beyond `retention`; returns how many checks went.

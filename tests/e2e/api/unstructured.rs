@@ -361,7 +361,7 @@ async fn keys_see_only_their_organization() {
     let (status, got) = api.get(&one(&elsewhere), Some(OTHER)).await;
     assert_eq!(status, StatusCode::OK, "{got}");
     assert_eq!((&got["name"], &got["config"]), (&json!("elsewhere"), &json!({"mode": "ok"})), "{got}");
-    let history = api.service.history(api.source("elsewhere").await.id, 10).await.expect("history");
+    let history = api.service.history(api.source("elsewhere").await.id, 10, None).await.expect("history");
     assert!(!history.iter().any(|c| c.trigger == Trigger::Manual), "a check was requested: {history:?}");
 
     // An admin key must say which organization a new source belongs to.

@@ -54,6 +54,7 @@ pub const SECURITY_SCHEMES: [&str; 4] =
         aitronos_health::organization,
         feather::status,
         plugins::list,
+        super::checks::list,
         super::metrics::metrics,
         super::metrics::livez,
         super::metrics::readyz,

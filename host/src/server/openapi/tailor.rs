@@ -234,6 +234,7 @@ fn links(doc: &mut Value) {
         ("DeleteSource", "delete_source"),
         ("CheckSource", "create_source_connection_check"),
         ("GetCheck", "get_source_connection_check"),
+        ("ListChecks", "list_source_checks"),
     ] {
         links.insert(name.into(), json!({ "operationId": operation, "parameters": id }));
     }

@@ -139,8 +139,12 @@ async fn source_row(
     now: chrono::DateTime<Utc>,
 ) -> Result<SourceRow, StoreError> {
     let health = service.health(source.id);
-    let mut history: Vec<_> =
-        service.history(source.id, STRIP_LEN).await?.into_iter().filter(|c| c.status.is_finished()).collect();
+    let mut history: Vec<_> = service
+        .history(source.id, STRIP_LEN, None)
+        .await?
+        .into_iter()
+        .filter(|c| c.status.is_finished())
+        .collect();
     history.reverse();
     let store = service.store();
     let day = store.outcome_counts(source.id, now - chrono::Duration::hours(24)).await?;

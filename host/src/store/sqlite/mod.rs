@@ -193,7 +193,7 @@ impl Store for SqliteStore {
 
     async fn insert_check(&self, c: &CheckRecord) -> StoreResult<()> {
         let sql =
-            format!("INSERT INTO checks ({CHECK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            format!("INSERT INTO checks ({CHECK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         sqlx::query(AssertSqlSafe(sql))
             .bind(c.id.to_string())
             .bind(c.source_id.to_string())
@@ -208,6 +208,7 @@ impl Store for SqliteStore {
             .bind(c.started_at.map(ts))
             .bind(c.reported_at.map(ts))
             .bind(c.duration_ms.map(|d| i64::try_from(d).unwrap_or(i64::MAX)))
+            .bind(&c.replica)
             .execute(&self.pool)
             .await
             .map_err(backend)?;
@@ -217,7 +218,7 @@ impl Store for SqliteStore {
     async fn update_check(&self, c: &CheckRecord) -> StoreResult<()> {
         sqlx::query(
             "UPDATE checks SET status = ?, attempts = ?, message = ?, extra = ?, details = ?, items = ?, \
-             started_at = ?, reported_at = ?, duration_ms = ? WHERE id = ?",
+             started_at = ?, reported_at = ?, duration_ms = ?, replica = ? WHERE id = ?",
         )
         .bind(c.status.as_str())
         .bind(i64::from(c.attempts))
@@ -228,6 +229,7 @@ impl Store for SqliteStore {
         .bind(c.started_at.map(ts))
         .bind(c.reported_at.map(ts))
         .bind(c.duration_ms.map(|d| i64::try_from(d).unwrap_or(i64::MAX)))
+        .bind(&c.replica)
         .bind(c.id.to_string())
         .execute(&self.pool)
         .await
@@ -252,11 +254,25 @@ impl Store for SqliteStore {
         self.checks(sql, None).await
     }
 
-    async fn history(&self, source_id: Uuid, limit: u32) -> StoreResult<Vec<CheckRecord>> {
+    async fn history(
+        &self,
+        source_id: Uuid,
+        limit: u32,
+        before: Option<DateTime<Utc>>,
+    ) -> StoreResult<Vec<CheckRecord>> {
+        // Timestamps are stored fixed-width (microseconds, `Z`): text order is time order.
         let sql = format!(
-            "SELECT {CHECK_COLUMNS} FROM checks WHERE source_id = ? ORDER BY created_at DESC LIMIT {limit}"
+            "SELECT {CHECK_COLUMNS} FROM checks WHERE source_id = ? AND created_at < ? \
+             ORDER BY created_at DESC LIMIT {limit}"
         );
-        self.checks(sql, Some(source_id.to_string())).await
+        let before = before.map_or_else(|| "9999".to_string(), ts);
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(source_id.to_string())
+            .bind(before)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(check_from_row).collect()
     }
 
     async fn unfinished_checks(&self) -> StoreResult<Vec<CheckRecord>> {

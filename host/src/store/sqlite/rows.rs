@@ -41,7 +41,7 @@ pub(super) const SOURCE_COLUMNS: &str = "id, organization, name, workspace, sour
      timeout_ms, retries, retry_interval_ms, created_at, updated_at";
 
 pub(super) const CHECK_COLUMNS: &str = "id, source_id, trigger, status, attempts, message, extra, details, items, \
-     created_at, started_at, reported_at, duration_ms";
+     created_at, started_at, reported_at, duration_ms, replica";
 
 pub(super) type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>;
 
@@ -112,5 +112,6 @@ pub(super) fn check_from_row(row: &SqliteRow) -> StoreResult<CheckRecord> {
             .try_get::<Option<i64>, _>("duration_ms")
             .map_err(backend)?
             .and_then(|d| u64::try_from(d).ok()),
+        replica: opt("replica")?,
     })
 }
