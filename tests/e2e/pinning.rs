@@ -29,8 +29,11 @@ fn same_port_on_two_loopbacks() -> (Server, Server) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_goes_to_the_hosts_answer_and_never_resolves_again() {
-    let system: Vec<IpAddr> =
-        tokio::net::lookup_host(("localhost", 80)).await.expect("localhost resolves").map(|a| a.ip()).collect();
+    let system: Vec<IpAddr> = tokio::net::lookup_host(("localhost", 80))
+        .await
+        .expect("localhost resolves")
+        .map(|a| a.ip())
+        .collect();
     assert!(!system.contains(&PINNED), "the system already answers 127.0.0.2: {system:?}");
 
     let (a, b) = same_port_on_two_loopbacks();
@@ -40,7 +43,9 @@ async fn http_goes_to_the_hosts_answer_and_never_resolves_again() {
     let rt = runtime_with(RuntimeConfig { resolver: Arc::new(resolver), ..RuntimeConfig::default() });
     let p = hostile(&rt).await;
 
-    let r = check(&rt, &p, json!({"mode": "http", "host": "localhost", "port": a.port}), Duration::from_secs(5)).await;
+    let r =
+        check(&rt, &p, json!({"mode": "http", "host": "localhost", "port": a.port}), Duration::from_secs(5))
+            .await;
     assert_eq!(r.status, Status::Ok, "{r:?}");
     let status = r.details.as_ref().expect("details")["status"].clone();
     println!("answered with HTTP {status}; A saw {}, B accepted {}", a.requests().len(), b.accepted());
@@ -52,7 +57,9 @@ async fn http_goes_to_the_hosts_answer_and_never_resolves_again() {
     assert_eq!(b.accepted(), 0, "B, the system's answer, was reached");
 
     // TCP and the guest's own lookups see the same answer.
-    let r = check(&rt, &p, json!({"mode": "dns", "host": "localhost", "port": a.port}), Duration::from_secs(5)).await;
+    let r =
+        check(&rt, &p, json!({"mode": "dns", "host": "localhost", "port": a.port}), Duration::from_secs(5))
+            .await;
     assert_eq!(r.status, Status::Ok, "{r:?}");
     assert_eq!(r.details.expect("details")["addrs"], json!([format!("127.0.0.2:{}", a.port)]));
     assert_eq!(b.accepted(), 0);
@@ -65,6 +72,7 @@ async fn a_name_the_host_cannot_resolve_is_an_error_before_the_guest_runs() {
         ..RuntimeConfig::default()
     });
     let p = hostile(&rt).await;
-    let r = check(&rt, &p, json!({"mode": "http", "host": "db.invalid", "port": 80}), Duration::from_secs(5)).await;
+    let r = check(&rt, &p, json!({"mode": "http", "host": "db.invalid", "port": 80}), Duration::from_secs(5))
+        .await;
     assert_eq!((r.status, r.message.as_deref()), (Status::Error, Some("could not resolve host")), "{r:?}");
 }

@@ -152,7 +152,8 @@ impl Runtime {
                 None
             }
         });
-        let tls = sandbox::http::send::webpki_client_config().map_err(|e| RuntimeError::Tls(e.to_string()))?;
+        let tls =
+            sandbox::http::send::webpki_client_config().map_err(|e| RuntimeError::Tls(e.to_string()))?;
         Ok(Self { engine, linker, config, cache, tls: Arc::new(tls) })
     }
 
@@ -303,8 +304,10 @@ impl Runtime {
         drop(store);
 
         // 2. Resolve them here, and allow exactly those addresses.
-        let caps =
-            SocketCaps { max_connects: self.config.max_connects, max_new_sockets: self.config.max_new_sockets };
+        let caps = SocketCaps {
+            max_connects: self.config.max_connects,
+            max_new_sockets: self.config.max_new_sockets,
+        };
         let resolver = self.config.resolver.as_ref();
         let net = match NetPolicy::resolve(&endpoints, self.config.allow_link_local, caps, resolver).await {
             Ok(net) => Arc::new(net),

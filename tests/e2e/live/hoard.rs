@@ -14,8 +14,10 @@ use super::harness::{Server, hostile, wait_for};
 
 /// Growth over the baseline the host may show while the hoards run: the
 /// budget is 16 sockets, and a capped handle table is a few hundred KiB.
+/// Without the caps the same run held every descriptor the process may
+/// open (about 20,000 here) and grew by about 48 MiB.
 const MAX_FD_GROWTH: usize = 64;
-const MAX_RSS_GROWTH_KIB: u64 = 48 << 10;
+const MAX_RSS_GROWTH_KIB: u64 = 16 << 10;
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Sample {
@@ -74,7 +76,8 @@ fn hoarding_guests_get_their_outcome_while_the_host_stays_flat() {
     let server = Server::start(dir.path(), "");
     wait_for("the hostile plugin", Duration::from_secs(5), || server.serving("hostile").is_some());
     let steady = create(&server, "steady", json!({"mode": "ok"}));
-    let sockets = create(&server, "sockets", json!({"mode": "hoard_sockets", "count": 100_000, "hold_ms": 300}));
+    let sockets =
+        create(&server, "sockets", json!({"mode": "hoard_sockets", "count": 100_000, "hold_ms": 300}));
     let pollables = create(&server, "pollables", json!({"mode": "hoard_pollables", "count": 3_000_000}));
     // Warm up with an ordinary check only: the baseline must not already
     // hold what a hoard left behind.
@@ -133,7 +136,8 @@ fn hoarding_guests_get_their_outcome_while_the_host_stays_flat() {
             "sockets" => {
                 assert_eq!(reason, "socket refused");
                 let extra = &hasura["error"]["extra"];
-                let extra: Value = extra.as_str().map_or(extra.clone(), |t| serde_json::from_str(t).expect("json"));
+                let extra: Value =
+                    extra.as_str().map_or(extra.clone(), |t| serde_json::from_str(t).expect("json"));
                 assert_eq!(extra, json!({"created": 16, "refused": {"new-socket-limit": 99_984}}));
             }
             _ => assert_eq!(reason, "too many handles"),

@@ -65,6 +65,9 @@ mod tests {
         let r = StaticResolver::new().with("Db.Example", ["10.0.0.7".parse().expect("ip")]);
         let ips = r.lookup("db.example", 5432).await.expect("known name");
         assert_eq!(ips, vec!["10.0.0.7".parse::<IpAddr>().expect("ip")]);
-        assert_eq!(r.lookup("other.example", 5432).await.expect_err("unknown").kind(), io::ErrorKind::NotFound);
+        assert_eq!(
+            r.lookup("other.example", 5432).await.expect_err("unknown").kind(),
+            io::ErrorKind::NotFound
+        );
     }
 }

@@ -90,10 +90,8 @@ pub async fn send(
     // The request carries scheme and authority, but an origin server wants
     // only the path on the request line (the full URI is for proxies).
     let path = request.uri().path_and_query().map_or("/", |p| p.as_str()).to_string();
-    *request.uri_mut() = http::Uri::builder()
-        .path_and_query(path)
-        .build()
-        .map_err(|_| Error::HttpRequestUriInvalid)?;
+    *request.uri_mut() =
+        http::Uri::builder().path_and_query(path).build().map_err(|_| Error::HttpRequestUriInvalid)?;
 
     // The response head only arrives while the connection is driven, so
     // both are polled until the head is in; the rest of the connection is
@@ -171,7 +169,10 @@ impl Body for TimedBody {
     type Data = Bytes;
     type Error = Error;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
         match Pin::new(&mut self.incoming).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 let next = deadline_after(self.gap);
@@ -208,4 +209,168 @@ pub fn webpki_client_config() -> Result<rustls::ClientConfig, rustls::Error> {
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)
         .with_no_client_auth())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The sender against real loopback servers, plain and TLS. The TLS
+    //! server presents `testdata/localhost.pem` (for the name `localhost`,
+    //! signed by `testdata/ca.pem`, valid until 2126).
+
+    use http_body_util::{BodyExt, Empty};
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+    use crate::bindings::Endpoint;
+    use crate::runtime::sandbox::net::SocketCaps;
+    use crate::runtime::sandbox::resolver::SystemResolver;
+
+    const CA: &[u8] = include_bytes!("testdata/ca.pem");
+    const CERT: &[u8] = include_bytes!("testdata/localhost.pem");
+    const KEY: &[u8] = include_bytes!("testdata/localhost.key");
+
+    fn ring() -> Arc<rustls::crypto::CryptoProvider> {
+        Arc::new(rustls::crypto::ring::default_provider())
+    }
+
+    fn trusting_the_test_ca() -> Arc<rustls::ClientConfig> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(CertificateDer::from_pem_slice(CA).expect("ca pem")).expect("ca");
+        let config = rustls::ClientConfig::builder_with_provider(ring())
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Arc::new(config)
+    }
+
+    /// Answers every connection with `200 ok`, over TLS when `tls`.
+    async fn server(ip: &str, tls: bool) -> SocketAddr {
+        let listener = TcpListener::bind((ip, 0)).await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let acceptor = tls.then(|| {
+            let chain = vec![CertificateDer::from_pem_slice(CERT).expect("cert pem")];
+            let key = PrivateKeyDer::from_pem_slice(KEY).expect("key pem");
+            let config = rustls::ServerConfig::builder_with_provider(ring())
+                .with_safe_default_protocol_versions()
+                .expect("versions")
+                .with_no_client_auth()
+                .with_single_cert(chain, key)
+                .expect("server config");
+            tokio_rustls::TlsAcceptor::from(Arc::new(config))
+        });
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let stream: Box<dyn Stream> = match acceptor {
+                        Some(a) => match a.accept(tcp).await {
+                            Ok(s) => Box::new(s),
+                            Err(_) => return,
+                        },
+                        None => Box::new(tcp),
+                    };
+                    answer(stream).await;
+                });
+            }
+        });
+        addr
+    }
+
+    async fn answer(mut stream: Box<dyn Stream>) {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+        let reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+        let _ = stream.write_all(reply).await;
+        let _ = stream.shutdown().await;
+    }
+
+    async fn policy(endpoints: &[SocketAddr], max_new_sockets: usize) -> Arc<NetPolicy> {
+        let eps: Vec<Endpoint> =
+            endpoints.iter().map(|a| Endpoint { host: a.ip().to_string(), port: a.port() }).collect();
+        let caps = SocketCaps { max_connects: 16, max_new_sockets };
+        Arc::new(NetPolicy::resolve(&eps, false, caps, &SystemResolver).await.expect("policy"))
+    }
+
+    fn get(url: &str) -> http::Request<WasiBody> {
+        let body = Empty::<Bytes>::new().map_err(|e| match e {}).boxed_unsync();
+        http::Request::builder().uri(url).body(body).expect("request")
+    }
+
+    fn timeouts() -> RequestOptions {
+        let five = Some(Duration::from_secs(5));
+        RequestOptions { connect_timeout: five, first_byte_timeout: five, between_bytes_timeout: five }
+    }
+
+    /// Sends GET / to `target` and returns the status and body.
+    async fn fetch(
+        target: Target,
+        net: Arc<NetPolicy>,
+        tls: Arc<rustls::ClientConfig>,
+    ) -> Result<(u16, Bytes), Error> {
+        let scheme = if target.tls { "https" } else { "http" };
+        let url = format!("{scheme}://{}:{}/", target.host, target.addrs[0].port());
+        let (response, io) = send(get(&url), target, net, tls, timeouts()).await?;
+        tokio::spawn(Box::into_pin(io));
+        let status = response.status().as_u16();
+        let body = response.into_body().collect().await?.to_bytes();
+        Ok((status, body))
+    }
+
+    #[tokio::test]
+    async fn https_is_verified_against_the_name_at_the_pinned_address() {
+        let addr = server("127.0.0.2", true).await;
+        let net = policy(&[addr], 16).await;
+        let target = Target { addrs: vec![addr], host: "localhost".into(), tls: true };
+        let (status, body) = fetch(target, Arc::clone(&net), trusting_the_test_ca()).await.expect("sent");
+        assert_eq!((status, &body[..]), (200, &b"ok"[..]));
+
+        // The certificate is for `localhost`; any other name fails, whatever
+        // the address.
+        let target = Target { addrs: vec![addr], host: "example.com".into(), tls: true };
+        let err = fetch(target, Arc::clone(&net), trusting_the_test_ca()).await.expect_err("mismatch");
+        assert!(matches!(&err, Error::Tls(e) if format!("{e:?}").contains("NotValidForName")), "{err:?}");
+
+        // The web PKI roots do not know the test CA.
+        let webpki = Arc::new(webpki_client_config().expect("config"));
+        let target = Target { addrs: vec![addr], host: "localhost".into(), tls: true };
+        let err = fetch(target, net, webpki).await.expect_err("untrusted");
+        assert!(matches!(&err, Error::Tls(e) if format!("{e:?}").contains("UnknownIssuer")), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn addresses_are_tried_in_order_each_from_the_budget() {
+        let live = server("127.0.0.1", false).await;
+        // The same port on another loopback address, where nothing listens.
+        let dead = SocketAddr::from(([127, 0, 0, 3], live.port()));
+        let tls = Arc::new(webpki_client_config().expect("config"));
+
+        let net = policy(&[dead, live], 2).await;
+        let target = Target { addrs: vec![dead, live], host: "127.0.0.1".into(), tls: false };
+        let (status, _) =
+            fetch(target.clone(), Arc::clone(&net), Arc::clone(&tls)).await.expect("second address");
+        assert_eq!(status, 200);
+        // Both attempts were charged: nothing is left for a third.
+        let err = fetch(target, net, tls).await.expect_err("budget spent");
+        assert!(matches!(err, Error::ConnectionLimitReached), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn a_refused_connect_is_a_connect_error() {
+        let dead = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
+        let net = policy(&[dead], 16).await;
+        let tls = Arc::new(webpki_client_config().expect("config"));
+        let target = Target { addrs: vec![dead], host: "127.0.0.1".into(), tls: false };
+        let err = fetch(target, net, tls).await.expect_err("refused");
+        assert!(matches!(&err, Error::Connect(e) if e.kind() == io::ErrorKind::ConnectionRefused), "{err:?}");
+    }
 }
