@@ -1,6 +1,6 @@
 //! The real `sonde serve` against guests that hoard host resources (issue 9):
-//! one creates 100,000 sockets without connecting, one keeps 3,000,000
-//! timer pollables. Each gets its documented outcome, while the process's
+//! one creates 100,000 TCP sockets without connecting, one 100,000 UDP
+//! sockets, one keeps 3,000,000 timer pollables. Each gets its documented outcome, while the process's
 //! descriptor count (/proc/PID/fd) and resident memory (VmRSS) stay flat and
 //! an ordinary check of another source keeps passing beside them.
 
@@ -78,6 +78,7 @@ fn hoarding_guests_get_their_outcome_while_the_host_stays_flat() {
     let steady = create(&server, "steady", json!({"mode": "ok"}));
     let sockets =
         create(&server, "sockets", json!({"mode": "hoard_sockets", "count": 100_000, "hold_ms": 300}));
+    let udp = create(&server, "udp", json!({"mode": "hoard_sockets", "count": 100_000, "udp": true}));
     let pollables = create(&server, "pollables", json!({"mode": "hoard_pollables", "count": 3_000_000}));
     // Warm up with an ordinary check only: the baseline must not already
     // hold what a hoard left behind.
@@ -110,6 +111,7 @@ fn hoarding_guests_get_their_outcome_while_the_host_stays_flat() {
         });
         for _ in 0..3 {
             hoards.push(("sockets", server.check(&sockets), outcome(&server, "sockets")));
+            hoards.push(("udp", server.check(&udp), outcome(&server, "udp")));
             hoards.push(("pollables", server.check(&pollables), outcome(&server, "pollables")));
         }
     });
@@ -119,7 +121,7 @@ fn hoarding_guests_get_their_outcome_while_the_host_stays_flat() {
     let fd_growth = peak.fds.saturating_sub(base.fds);
     let rss_growth = peak.rss_kib.saturating_sub(base.rss_kib);
     println!(
-        "6 hoarding checks in {elapsed:?}: fds {} -> peak {} (+{fd_growth}), VmRSS {} KiB -> peak {} KiB (+{rss_growth} \
+        "9 hoarding checks in {elapsed:?}: fds {} -> peak {} (+{fd_growth}), VmRSS {} KiB -> peak {} KiB (+{rss_growth} \
          KiB), {} steady checks beside them",
         base.fds,
         peak.fds,
@@ -132,13 +134,20 @@ fn hoarding_guests_get_their_outcome_while_the_host_stays_flat() {
         println!("{what}: {status} {reason} {hasura}");
         assert_eq!(status, "FAILURE", "{what}: {reason}");
         assert_eq!(hasura["status"], "ERROR", "{what}: {hasura}");
+        let extra = &hasura["error"]["extra"];
+        let refused = || extra.as_str().map_or(extra.clone(), |t| serde_json::from_str(t).expect("json"));
         match *what {
             "sockets" => {
                 assert_eq!(reason, "socket refused");
-                let extra = &hasura["error"]["extra"];
-                let extra: Value =
-                    extra.as_str().map_or(extra.clone(), |t| serde_json::from_str(t).expect("json"));
-                assert_eq!(extra, json!({"created": 16, "refused": {"new-socket-limit": 99_984}}));
+                assert_eq!(refused(), json!({"created": 16, "refused": {"new-socket-limit": 99_984}}));
+            }
+            "udp" => {
+                // UDP is disabled: refused before a descriptor exists, and
+                // still counted against the budget.
+                assert_eq!(reason, "socket refused");
+                let expected =
+                    json!({"created": 0, "refused": {"access-denied": 16, "new-socket-limit": 99_984}});
+                assert_eq!(refused(), expected);
             }
             _ => assert_eq!(reason, "too many handles"),
         }
