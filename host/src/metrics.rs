@@ -161,7 +161,7 @@ impl Metrics {
         r.register("check_timeouts", "Attempts that hit their deadline", m.timeouts.clone());
         r.register(
             "check_traps",
-            "Attempts whose guest trapped, by cause (memory_limit, stack_overflow, crash)",
+            "Attempts whose guest trapped, by cause (memory_limit, stack_overflow, too_many_handles, crash)",
             m.traps.clone(),
         );
         r.register("denied_connections", "Connections the sandbox refused", m.denied.clone());
@@ -196,6 +196,7 @@ impl Metrics {
         let trap = match report.cause {
             Cause::MemoryLimit => Some("memory_limit"),
             Cause::StackOverflow => Some("stack_overflow"),
+            Cause::TooManyHandles => Some("too_many_handles"),
             Cause::Trap => Some("crash"),
             _ => None,
         };

@@ -109,11 +109,22 @@ async fn sockets_per_check_are_capped() {
     assert_eq!((r.status, r.items), (Status::Ok, Some(16)), "{r:?}");
     let over = json!({"mode": "sockets", "connections": 17, "host": "127.0.0.1", "port": peer.port});
     let r = check(&rt, &p, over, Duration::from_secs(5)).await;
+    // Creating the 17th socket is refused before its connect could be.
+    assert_eq!((r.status, r.message.as_deref()), (Status::Error, Some("too many sockets")), "{r:?}");
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(peer.accepted(), 32, "the 17th connect reached the peer");
+
+    // With more sockets than connects allowed, the connect cap still holds.
+    let rt = runtime_with(RuntimeConfig { max_new_sockets: 32, ..RuntimeConfig::default() });
+    let p = hostile(&rt).await;
+    let over = json!({"mode": "sockets", "connections": 17, "host": "127.0.0.1", "port": peer.port});
+    let r = check(&rt, &p, over, Duration::from_secs(5)).await;
     assert_eq!(
         (r.status, r.message.as_deref()),
         (Status::Error, Some("permission denied by sandbox")),
         "{r:?}"
     );
+    assert_eq!(r.denied_connects, 1);
     assert_still_works(&rt, &p).await;
 }
 

@@ -4,6 +4,8 @@
 //! # Layout
 //! - `common`: a runtime per test and plugin loading.
 //! - `hostile`: one misbehaving guest per sandbox rule.
+//! - `budget`: the socket budget and the host handle cap.
+//! - `pinning`: `wasi:http` goes to the host's resolution of a name.
 //! - `loading`: every way a plugin file can be wrong.
 //! - `live`: the watched plugin directory and SIGHUP reloads.
 //! - `concurrency`: many deadlines at once.
@@ -16,6 +18,7 @@
 
 mod amqp;
 mod api;
+mod budget;
 mod cli;
 mod common;
 mod concurrency;
@@ -30,6 +33,7 @@ mod mqtt;
 mod mysql;
 mod nats;
 mod openapi;
+mod pinning;
 mod postgres;
 mod redis;
 mod replica;

@@ -38,7 +38,8 @@ use crate::bindings::{CheckError, Endpoint};
 use crate::schema::{ConfigSchema, Redactor};
 pub use outcome::{Cause, CheckReport, Status};
 pub use plugin::{LoadError, Origin, Plugin, PluginInfo, PluginLoadError};
-use sandbox::net::NetPolicy;
+use sandbox::net::{NetPolicy, SocketCaps};
+pub use sandbox::resolver::{Resolver, StaticResolver, SystemResolver};
 use sandbox::{Outputs, Sandbox, Spec};
 
 /// Limits and policy shared by every check.
@@ -49,7 +50,20 @@ pub struct RuntimeConfig {
     /// Bytes kept of each of stdout and stderr.
     pub output_cap: usize,
     /// TCP connects one check may make.
-    pub max_sockets: usize,
+    pub max_connects: usize,
+    /// Sockets one check may create (TCP, UDP, and `wasi:http`
+    /// connections): each costs the host a file descriptor.
+    pub max_new_sockets: usize,
+    /// Resources one call may hold in the host at once (streams, pollables,
+    /// sockets, HTTP requests, fields, ...). A probe at the socket cap holds
+    /// about 100 (a socket, two streams and a pollable or two each, plus
+    /// stdio); the cap leaves 20 times that. Each entry costs the host at most
+    /// a few hundred bytes of bookkeeping, or one capped HTTP header block or
+    /// body buffer (`sandbox::http`), so a call pins at most tens of MiB
+    /// outside its linear memory. Past it the call ends as "too many handles".
+    pub max_handles: usize,
+    /// How the host resolves declared endpoint names.
+    pub resolver: Arc<dyn Resolver>,
     /// Instances that may exist at once (the pool's size).
     pub max_instances: u32,
     /// Native stack a guest may use.
@@ -67,7 +81,10 @@ impl Default for RuntimeConfig {
         Self {
             memory_limit: 64 << 20,
             output_cap: 64 << 10,
-            max_sockets: 16,
+            max_connects: 16,
+            max_new_sockets: 16,
+            max_handles: 2048,
+            resolver: Arc::new(SystemResolver),
             max_instances: 1000,
             wasm_stack: 512 << 10,
             allow_link_local: false,
@@ -82,6 +99,8 @@ impl Default for RuntimeConfig {
 pub enum RuntimeError {
     #[error("cannot configure the WebAssembly engine: {0}")]
     Engine(String),
+    #[error("cannot configure TLS for wasi:http: {0}")]
+    Tls(String),
 }
 
 /// Caps on guest-provided text, so a probe cannot bloat the store.
@@ -94,6 +113,8 @@ pub struct Runtime {
     linker: Linker<Sandbox>,
     config: RuntimeConfig,
     cache: Option<cache::Cache>,
+    /// How `wasi:http` verifies `https` peers: the web PKI, by name.
+    tls: Arc<rustls::ClientConfig>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -131,7 +152,9 @@ impl Runtime {
                 None
             }
         });
-        Ok(Self { engine, linker, config, cache })
+        let tls =
+            sandbox::http::send::webpki_client_config().map_err(|e| RuntimeError::Tls(e.to_string()))?;
+        Ok(Self { engine, linker, config, cache, tls: Arc::new(tls) })
     }
 
     pub fn config(&self) -> &RuntimeConfig {
@@ -220,6 +243,8 @@ impl Runtime {
             memory_bytes: self.config.memory_limit,
             output_cap: self.config.output_cap,
             deadline,
+            max_handles: self.config.max_handles,
+            tls: Arc::clone(&self.tls),
         });
         let mut store = Store::new(&self.engine, sandbox);
         store.limiter(|s| &mut s.limits);
@@ -279,9 +304,12 @@ impl Runtime {
         drop(store);
 
         // 2. Resolve them here, and allow exactly those addresses.
-        let net = match NetPolicy::resolve(&endpoints, self.config.allow_link_local, self.config.max_sockets)
-            .await
-        {
+        let caps = SocketCaps {
+            max_connects: self.config.max_connects,
+            max_new_sockets: self.config.max_new_sockets,
+        };
+        let resolver = self.config.resolver.as_ref();
+        let net = match NetPolicy::resolve(&endpoints, self.config.allow_link_local, caps, resolver).await {
             Ok(net) => Arc::new(net),
             Err(e) => {
                 return CheckReport::error(

@@ -7,6 +7,7 @@
 //! | `unhealthy(problem)` | ERROR | the problem's message |
 //! | memory cap hit | ERROR | "memory limit exceeded" |
 //! | stack exhausted | ERROR | "stack overflow" |
+//! | host handle cap hit (`RuntimeConfig::max_handles`) | ERROR | "too many handles" |
 //! | panic, any other trap | ERROR | "probe crashed", stderr tail in `extra` |
 //! | `invalid-config`, schema violation, `endpoints` refused | FAILED | the reason |
 
@@ -15,6 +16,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use wasmtime::Trap;
+use wasmtime::component::ResourceTableError;
 
 use super::limits::MemoryLimitExceeded;
 use super::sandbox::output::Captured;
@@ -60,6 +62,8 @@ pub enum Cause {
     Deadline,
     MemoryLimit,
     StackOverflow,
+    /// The call's host resource table was full.
+    TooManyHandles,
     Trap,
     InvalidConfig,
     Unresolvable,
@@ -135,6 +139,16 @@ pub fn classify_trap(err: &wasmtime::Error, stderr: &Captured) -> CheckReport {
     if let Some(Trap::StackOverflow) = err.downcast_ref::<Trap>() {
         return CheckReport::error(Cause::StackOverflow, "stack overflow", None);
     }
+    // wasmtime-wasi turns a failed push into a trap, keeping the table's
+    // error in the chain (under context such as "pushing fields").
+    let table_full = |e: &(dyn std::error::Error + 'static)| {
+        matches!(e.downcast_ref::<ResourceTableError>(), Some(ResourceTableError::Full))
+    };
+    if err.chain().any(table_full) {
+        // `{:#}` keeps the whole chain: the import that failed (in the wasm
+        // backtrace) and the table's own reason.
+        return CheckReport::error(Cause::TooManyHandles, "too many handles", Some(format!("{err:#}")));
+    }
     let tail = tail(&stderr.text, STDERR_TAIL).trim_end();
     let extra = if tail.is_empty() { err.to_string() } else { tail.to_string() };
     CheckReport::error(Cause::Trap, "probe crashed", Some(extra))
@@ -166,6 +180,16 @@ mod tests {
         let err = wasmtime::Error::new(MemoryLimitExceeded { desired: 2, cap: 1 }).context("in guest");
         let r = classify_trap(&err, &Captured::default());
         assert_eq!((r.status, r.message.as_deref()), (Status::Error, Some("memory limit exceeded")));
+    }
+
+    #[test]
+    fn a_full_handle_table_is_recognised_through_context() {
+        let err = wasmtime::Error::new(ResourceTableError::Full).context("[new_fields] pushing fields");
+        let r = classify_trap(&err, &Captured::default());
+        assert_eq!((r.status, r.message.as_deref()), (Status::Error, Some("too many handles")));
+        assert_eq!(r.cause, Cause::TooManyHandles);
+        let other = wasmtime::Error::new(ResourceTableError::NotPresent);
+        assert_eq!(classify_trap(&other, &Captured::default()).cause, Cause::Trap);
     }
 
     #[test]

@@ -95,12 +95,19 @@ pub mod messages {
     pub const CONNECTION_RESET: &str = "connection reset";
     pub const TIMED_OUT: &str = "timed out";
     pub const DENIED_BY_SANDBOX: &str = "permission denied by sandbox";
+    pub const TOO_MANY_SOCKETS: &str = "too many sockets";
     pub const HOST_UNREACHABLE: &str = "host unreachable";
     pub const IO_ERROR: &str = "i/o error";
     pub const AUTHENTICATION_FAILED: &str = "authentication failed";
     pub const DATABASE_DOES_NOT_EXIST: &str = "database does not exist";
     pub const UNEXPECTED_PROTOCOL: &str = "unexpected protocol";
 }
+
+/// `EMFILE` ("no file descriptors available") as std reports it.
+#[cfg(target_os = "wasi")]
+const EMFILE: i32 = 33;
+#[cfg(not(target_os = "wasi"))]
+const EMFILE: i32 = 24;
 
 /// Maps an I/O failure to a stable message, keeping the original in `extra`.
 ///
@@ -110,11 +117,15 @@ pub mod messages {
 /// | reset, aborted, broken pipe, early EOF | "connection reset" |
 /// | timed out, would block | "timed out" |
 /// | denied by the sandbox | "permission denied by sandbox" |
+/// | over the sandbox's socket budget (`EMFILE`) | "too many sockets" |
 /// | host or network unreachable | "host unreachable" |
 pub fn io_problem(e: &io::Error) -> Problem {
     use io::ErrorKind as K;
     use messages as m;
     let message = match e.kind() {
+        // The host refuses a socket past the check's budget with WASI's
+        // `new-socket-limit`, which std reports as EMFILE (no `ErrorKind`).
+        _ if e.raw_os_error() == Some(EMFILE) => m::TOO_MANY_SOCKETS,
         K::ConnectionRefused => m::CONNECTION_REFUSED,
         K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => m::CONNECTION_RESET,
         K::TimedOut | K::WouldBlock => m::TIMED_OUT,

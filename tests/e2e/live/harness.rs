@@ -106,6 +106,11 @@ impl Server {
         (last["status"].as_str().unwrap_or_default().to_string(), last["reason"].clone())
     }
 
+    /// The process id of `sonde serve`, to read its /proc entries.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn hangup(&self) {
         let ok = Command::new("kill").args(["-HUP", &self.child.id().to_string()]).status().expect("kill");
         assert!(ok.success());

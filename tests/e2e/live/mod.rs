@@ -1,9 +1,12 @@
 //! The real `sonde serve` with a watched `plugins_dir` and `SIGHUP`: files
 //! dropped in, replaced, corrupted, half-written, unpinned or removed while
 //! it runs, and configuration reloads that are valid or not; and the
-//! library `Registry` swapping a plugin under a check in flight.
+//! library `Registry` swapping a plugin under a check in flight; and guests
+//! that hoard host resources, with the process's descriptors and memory
+//! measured (`hoard`).
 
 mod harness;
+mod hoard;
 
 use std::io::Write;
 use std::time::Duration;

@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -77,14 +77,20 @@ pub struct Server {
 
 impl Server {
     pub fn start() -> Self {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0))).expect("bind")
+    }
+
+    /// A server on `addr`, a loopback address (another 127.x address, or a
+    /// port already used on another one); fails when `addr` is taken.
+    pub fn start_on(addr: SocketAddr) -> std::io::Result<Self> {
         let state = Arc::new(State::default());
         let shared = Arc::clone(&state);
-        let (port, stop) = crate::accept_loop(move |stream| {
+        let (port, stop) = crate::accept_loop_on(addr, move |stream| {
             shared.accepted.fetch_add(1, Ordering::Relaxed);
             let shared = Arc::clone(&shared);
             std::thread::spawn(move || serve(stream, &shared));
-        });
-        Self { port, state, stop }
+        })?;
+        Ok(Self { port, state, stop })
     }
 
     /// Answers requests for `path` (path and query, e.g. `/health`) with `reply`.

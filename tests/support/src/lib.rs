@@ -71,10 +71,20 @@ pub fn closed_port() -> u16 {
 
 /// Binds a loopback port and hands every connection to `on_accept`, on a
 /// thread of its own, until the returned flag is set.
-pub fn accept_loop(mut on_accept: impl FnMut(TcpStream) + Send + 'static) -> (u16, Arc<AtomicBool>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    listener.set_nonblocking(true).expect("nonblocking");
+pub fn accept_loop(on_accept: impl FnMut(TcpStream) + Send + 'static) -> (u16, Arc<AtomicBool>) {
+    accept_loop_on(SocketAddr::from(([127, 0, 0, 1], 0)), on_accept).expect("bind")
+}
+
+/// [`accept_loop`] on `addr`, which must be a loopback address (any of
+/// 127.0.0.0/8); fails when it is taken.
+pub fn accept_loop_on(
+    addr: SocketAddr,
+    mut on_accept: impl FnMut(TcpStream) + Send + 'static,
+) -> std::io::Result<(u16, Arc<AtomicBool>)> {
+    assert!(addr.ip().is_loopback(), "tests only listen on loopback");
+    let listener = TcpListener::bind(addr)?;
+    let port = listener.local_addr()?.port();
+    listener.set_nonblocking(true)?;
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
     std::thread::spawn(move || {
@@ -85,7 +95,7 @@ pub fn accept_loop(mut on_accept: impl FnMut(TcpStream) + Send + 'static) -> (u1
             }
         }
     });
-    (port, stop)
+    Ok((port, stop))
 }
 
 /// Accepts connections and never sends a byte; holds them open until dropped.

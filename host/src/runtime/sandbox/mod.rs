@@ -2,7 +2,10 @@
 //!
 //! | resource | policy |
 //! | --- | --- |
-//! | network | [`net`]: TCP to resolved endpoints only; [`dns`]: pinned names; [`http`]: declared `host:port` only |
+//! | network | [`net`]: TCP to resolved endpoints only; [`dns`]: pinned names; [`http`]: declared `host:port` only, sent to the pinned addresses |
+//! | names | [`resolver`]: the host's one lookup, injectable |
+//! | sockets | [`sockets`]: creation counted per check, like connects |
+//! | host handles | the call's `ResourceTable` is capped ([`Spec::max_handles`]) |
 //! | filesystem | no preopened directories |
 //! | environment, arguments | empty |
 //! | stdout, stderr | [`output`]: captured, tail kept, capped |
@@ -13,6 +16,8 @@ pub mod dns;
 pub mod http;
 pub mod net;
 pub mod output;
+pub mod resolver;
+pub mod sockets;
 
 use std::sync::Arc;
 
@@ -41,6 +46,10 @@ pub struct Spec {
     pub memory_bytes: usize,
     pub output_cap: usize,
     pub deadline: Instant,
+    /// Entries the call's host `ResourceTable` may hold at once.
+    pub max_handles: usize,
+    /// How `wasi:http` verifies `https` peers.
+    pub tls: Arc<rustls::ClientConfig>,
 }
 
 /// The guest's captured stdout and stderr.
@@ -57,11 +66,17 @@ impl Sandbox {
         let mut builder = WasiCtxBuilder::new();
         builder.stdout(outputs.stdout.clone()).stderr(outputs.stderr.clone());
         net::install(&mut builder, &spec.net);
+        let mut table = ResourceTable::new();
+        // Past the cap a push fails and the guest traps, classified as
+        // "too many handles" (`outcome::classify_trap`).
+        table.set_max_capacity(spec.max_handles);
+        let mut http_ctx = WasiHttpCtx::new();
+        http_ctx.set_field_size_limit(http::FIELD_SIZE_LIMIT);
         let sandbox = Self {
             wasi: builder.build(),
-            http: WasiHttpCtx::new(),
-            hooks: http::HttpPolicy { net: Arc::clone(&spec.net), deadline: spec.deadline },
-            table: ResourceTable::new(),
+            http: http_ctx,
+            hooks: http::HttpPolicy { net: Arc::clone(&spec.net), deadline: spec.deadline, tls: spec.tls },
+            table,
             limits: Limits { memory_bytes: spec.memory_bytes, table_elements: 100_000 },
             net: spec.net,
         };
@@ -82,11 +97,12 @@ impl WasiHttpView for Sandbox {
 }
 
 /// The imports every plugin may use: WASI 0.2 and `wasi:http`, with the
-/// resolver pinned.
+/// resolver pinned and socket creation counted.
 pub fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<Sandbox>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     dns::add_to_linker(&mut linker)?;
+    sockets::add_to_linker(&mut linker)?;
     Ok(linker)
 }

@@ -1,9 +1,15 @@
 //! The network policy of one check: which addresses it may reach.
 //!
-//! The host resolves the endpoints the probe declared, drops addresses in
-//! denied ranges (link-local and cloud metadata, unless the operator allows
-//! them), and allows TCP connects to exactly what is left. The guest sees a
-//! refused connect as an ordinary "permission denied" I/O error.
+//! The host resolves the endpoints the probe declared (through the runtime's
+//! [`Resolver`]), drops addresses in denied ranges (link-local and cloud
+//! metadata, unless the operator allows them), and allows TCP connects to
+//! exactly what is left. The guest sees a refused connect as an ordinary
+//! "permission denied" I/O error.
+//!
+//! The policy also keeps the per-check socket budget: every socket object the
+//! guest creates costs the host a file descriptor whether or not it ever
+//! connects, so creation is capped ([`NetPolicy::admit_new_socket`], charged by
+//! [`super::sockets`] and by the `wasi:http` sender), beside the connect cap.
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
@@ -12,6 +18,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use wasmtime_wasi::sockets::SocketAddrUse;
 
+use super::resolver::Resolver;
 use crate::bindings::Endpoint;
 
 /// The AWS metadata service's IPv6 address.
@@ -33,6 +40,15 @@ pub struct ResolveError {
     pub reason: String,
 }
 
+/// How many sockets one check may open (DESIGN §2 "sockets").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketCaps {
+    /// TCP connects, counted by the socket check.
+    pub max_connects: usize,
+    /// Socket objects (TCP, UDP, and the connections `wasi:http` makes).
+    pub max_new_sockets: usize,
+}
+
 /// What one check may reach.
 #[derive(Debug, Default)]
 pub struct NetPolicy {
@@ -44,6 +60,8 @@ pub struct NetPolicy {
     http: HashSet<(String, u16)>,
     max_connects: usize,
     connects: AtomicUsize,
+    max_new_sockets: usize,
+    new_sockets: AtomicUsize,
     denied: AtomicU64,
 }
 
@@ -53,21 +71,28 @@ impl NetPolicy {
         Self::default()
     }
 
-    /// Resolves `endpoints` on the host and allows exactly their addresses.
+    /// Resolves `endpoints` with `resolver` and allows exactly their addresses.
     pub async fn resolve(
         endpoints: &[Endpoint],
         allow_denied_ranges: bool,
-        max_connects: usize,
+        caps: SocketCaps,
+        resolver: &dyn Resolver,
     ) -> Result<Self, ResolveError> {
-        let mut policy = Self { max_connects, ..Self::default() };
+        let mut policy = Self {
+            max_connects: caps.max_connects,
+            max_new_sockets: caps.max_new_sockets,
+            ..Self::default()
+        };
         for ep in endpoints {
             let host = ep.host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
             let ips: Vec<IpAddr> = match host.parse::<IpAddr>() {
                 Ok(ip) => vec![ip.to_canonical()],
-                Err(_) => tokio::net::lookup_host((host.as_str(), ep.port))
+                Err(_) => resolver
+                    .lookup(&host, ep.port)
                     .await
                     .map_err(|e| ResolveError { host: ep.host.clone(), reason: e.to_string() })?
-                    .map(|a| a.ip().to_canonical())
+                    .into_iter()
+                    .map(|ip| ip.to_canonical())
                     .collect(),
             };
             let permitted: Vec<IpAddr> =
@@ -93,6 +118,23 @@ impl NetPolicy {
     pub fn allows_http(&self, host: &str, port: u16) -> bool {
         let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
         self.http.contains(&(host, port))
+    }
+
+    /// The addresses outgoing HTTP to `host:port` goes to: the host's own
+    /// answer for that declared name, in its order; `None` when not allowed.
+    pub fn http_targets(&self, host: &str, port: u16) -> Option<Vec<SocketAddr>> {
+        if !self.allows_http(host, port) {
+            return None;
+        }
+        let ips = self.lookup(host)?;
+        Some(ips.iter().map(|ip| SocketAddr::new(*ip, port)).collect())
+    }
+
+    /// Takes one socket from the check's budget; `false` once it is spent.
+    /// Every attempt counts, so a guest that retries a refused creation in a
+    /// loop stays refused.
+    pub fn admit_new_socket(&self) -> bool {
+        self.new_sockets.fetch_add(1, Ordering::Relaxed) < self.max_new_sockets
     }
 
     /// Connects refused so far (not allowed, or over the cap).
@@ -140,13 +182,20 @@ pub fn install(builder: &mut wasmtime_wasi::WasiCtxBuilder, policy: &Arc<NetPoli
 mod tests {
     use super::*;
 
+    use crate::runtime::sandbox::resolver::{StaticResolver, SystemResolver};
+
     fn ep(host: &str, port: u16) -> Endpoint {
         Endpoint { host: host.into(), port }
     }
 
+    async fn resolve(eps: &[Endpoint], allow: bool, max_connects: usize) -> Result<NetPolicy, ResolveError> {
+        let caps = SocketCaps { max_connects, max_new_sockets: 16 };
+        NetPolicy::resolve(eps, allow, caps, &SystemResolver).await
+    }
+
     #[tokio::test]
     async fn allows_only_declared_addresses() {
-        let p = NetPolicy::resolve(&[ep("127.0.0.1", 5432)], false, 16).await.expect("resolves");
+        let p = resolve(&[ep("127.0.0.1", 5432)], false, 16).await.expect("resolves");
         assert!(p.check("127.0.0.1:5432".parse().expect("addr"), SocketAddrUse::TcpConnect));
         assert!(!p.check("127.0.0.1:5433".parse().expect("addr"), SocketAddrUse::TcpConnect));
         assert!(!p.check("127.0.0.2:5432".parse().expect("addr"), SocketAddrUse::TcpConnect));
@@ -158,18 +207,18 @@ mod tests {
 
     #[tokio::test]
     async fn ipv4_mapped_addresses_match_their_ipv4_form() {
-        let p = NetPolicy::resolve(&[ep("127.0.0.1", 80)], false, 16).await.expect("resolves");
+        let p = resolve(&[ep("127.0.0.1", 80)], false, 16).await.expect("resolves");
         assert!(p.check("[::ffff:127.0.0.1]:80".parse().expect("addr"), SocketAddrUse::TcpConnect));
     }
 
     #[tokio::test]
     async fn metadata_and_link_local_are_denied_unless_allowed() {
         for host in ["169.254.169.254", "fd00:ec2::254", "fe80::1", "[fe80::1]"] {
-            let p = NetPolicy::resolve(&[ep(host, 80)], false, 16).await.expect("resolves");
+            let p = resolve(&[ep(host, 80)], false, 16).await.expect("resolves");
             let addr = SocketAddr::new(host.trim_matches(['[', ']']).parse().expect("ip"), 80);
             assert!(!p.check(addr, SocketAddrUse::TcpConnect), "{host}");
             assert!(!p.allows_http(host.trim_matches(['[', ']']), 80), "{host} over http");
-            let p = NetPolicy::resolve(&[ep(host, 80)], true, 16).await.expect("resolves");
+            let p = resolve(&[ep(host, 80)], true, 16).await.expect("resolves");
             assert!(p.check(addr, SocketAddrUse::TcpConnect), "{host} when allowed");
             assert!(p.allows_http(host.trim_matches(['[', ']']), 80), "{host} over http when allowed");
         }
@@ -177,7 +226,7 @@ mod tests {
 
     #[tokio::test]
     async fn connects_are_capped() {
-        let p = NetPolicy::resolve(&[ep("127.0.0.1", 1)], false, 2).await.expect("resolves");
+        let p = resolve(&[ep("127.0.0.1", 1)], false, 2).await.expect("resolves");
         let a: SocketAddr = "127.0.0.1:1".parse().expect("addr");
         assert!(p.check(a, SocketAddrUse::TcpConnect));
         assert!(p.check(a, SocketAddrUse::TcpConnect));
@@ -186,11 +235,36 @@ mod tests {
 
     #[tokio::test]
     async fn names_resolve_on_the_host() {
-        let p = NetPolicy::resolve(&[ep("LocalHost", 6379)], false, 16).await.expect("resolves");
+        let p = resolve(&[ep("LocalHost", 6379)], false, 16).await.expect("resolves");
         let ips = p.lookup("localhost").expect("pinned");
         assert!(ips.iter().all(|ip| ip.is_loopback()), "{ips:?}");
         assert!(p.lookup("example.com").is_none());
         assert!(p.allows_http("localhost", 6379));
         assert!(!p.allows_http("localhost", 6380));
+    }
+
+    #[tokio::test]
+    async fn socket_creation_has_its_own_budget() {
+        let caps = SocketCaps { max_connects: 16, max_new_sockets: 2 };
+        let p = NetPolicy::resolve(&[], false, caps, &SystemResolver).await.expect("resolves");
+        assert!(p.admit_new_socket());
+        assert!(p.admit_new_socket());
+        assert!(!p.admit_new_socket());
+        assert!(!p.admit_new_socket(), "a refused attempt does not give the budget back");
+        let none = NetPolicy::deny_all();
+        assert!(!none.admit_new_socket());
+    }
+
+    #[tokio::test]
+    async fn http_goes_to_the_injected_answer_only() {
+        let pinned: IpAddr = "127.0.0.2".parse().expect("ip");
+        let resolver = StaticResolver::new().with("localhost", [pinned]);
+        let caps = SocketCaps { max_connects: 16, max_new_sockets: 16 };
+        let p = NetPolicy::resolve(&[ep("localhost", 8080)], false, caps, &resolver).await.expect("resolves");
+        assert_eq!(p.http_targets("LOCALHOST", 8080), Some(vec![SocketAddr::new(pinned, 8080)]));
+        assert_eq!(p.http_targets("localhost", 8081), None);
+        assert_eq!(p.lookup("localhost"), Some(&[pinned][..]));
+        let unknown = NetPolicy::resolve(&[ep("db.example", 1)], false, caps, &resolver).await;
+        assert!(unknown.is_err());
     }
 }
