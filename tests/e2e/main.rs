@@ -14,6 +14,7 @@
 //! - `serve`: the real `sonde serve` on a test's own config.
 //! - `sdk`: the seeds' own clients (Unstructured's Python SDK) against it.
 //! - `fuzz`: Schemathesis against its `/openapi.json`.
+//! - `python_probe`: a probe written in Python, built with componentize-py.
 //! - `unify`: the README's two commands share one build.
 
 mod amqp;
@@ -35,6 +36,7 @@ mod nats;
 mod openapi;
 mod pinning;
 mod postgres;
+mod python_probe;
 mod redis;
 mod replica;
 mod restart;
