@@ -60,13 +60,7 @@ impl Serve {
             .stderr(std::fs::File::create(&log).expect("log file"));
         tweak(&mut command);
         let child = command.spawn().expect("start sonde serve");
-        let serve = Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            port,
-            log,
-            _temp: None,
-        };
+        let serve = Self { child, base: format!("http://127.0.0.1:{port}"), port, log, _temp: None };
         let end = Instant::now() + Duration::from_secs(20);
         while ureq::get(format!("{}/livez", serve.base)).call().is_err() {
             assert!(Instant::now() < end, "sonde serve did not come up:\n{}", serve.logs());
