@@ -39,4 +39,5 @@ mod service;
 mod status_page;
 mod store;
 mod tcp;
+mod tls;
 mod unify;

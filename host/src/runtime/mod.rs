@@ -39,6 +39,7 @@ use crate::schema::{ConfigSchema, Redactor};
 pub use outcome::{Cause, CheckReport, Status};
 pub use plugin::{LoadError, Origin, Plugin, PluginInfo, PluginLoadError};
 use sandbox::net::NetPolicy;
+use sandbox::tls::{Session, policy::TlsPolicy};
 use sandbox::{Outputs, Sandbox, Spec};
 
 /// Limits and policy shared by every check.
@@ -60,6 +61,8 @@ pub struct RuntimeConfig {
     pub cache_dir: Option<PathBuf>,
     /// Deadline of the `info` call made at load time.
     pub info_timeout: Duration,
+    /// CAs every source trusts beside the web PKI (`[tls] ca_files`).
+    pub tls_roots: Arc<Vec<rustls::pki_types::TrustAnchor<'static>>>,
 }
 
 impl Default for RuntimeConfig {
@@ -73,6 +76,7 @@ impl Default for RuntimeConfig {
             allow_link_local: false,
             cache_dir: cache::default_dir(),
             info_timeout: Duration::from_secs(5),
+            tls_roots: Arc::default(),
         }
     }
 }
@@ -108,6 +112,7 @@ impl std::fmt::Debug for Runtime {
 struct Trace {
     outputs: Option<Outputs>,
     net: Option<Arc<NetPolicy>>,
+    tls: Option<Arc<Session>>,
 }
 
 /// Runs `fut` until `deadline`, checking the clock before the future, so a
@@ -171,7 +176,7 @@ impl Runtime {
         let contract = contract::Contract::link(&self.linker, &component, &wit_version)?;
 
         let deadline = Instant::now() + self.config.info_timeout;
-        let (mut store, outputs) = self.store(Arc::new(NetPolicy::deny_all()), deadline);
+        let (mut store, outputs) = self.store(Arc::new(NetPolicy::deny_all()), None, deadline);
         let call = contract.info(&mut store);
         let info = match within(deadline, call).await {
             None => return Err(LoadError::Info(format!("no answer within {:?}", self.config.info_timeout))),
@@ -214,12 +219,15 @@ impl Runtime {
         .map_err(|e| LoadError::NotAComponent(format!("{e:#}")))
     }
 
-    fn store(&self, net: Arc<NetPolicy>, deadline: Instant) -> (Store<Sandbox>, Outputs) {
+    /// A fresh store; `tls` is the check's session, `None` for calls that
+    /// may not do TLS.
+    fn store(&self, net: Arc<NetPolicy>, tls: Option<Arc<Session>>, deadline: Instant) -> (Store<Sandbox>, Outputs) {
         let (sandbox, outputs) = Sandbox::new(Spec {
             net,
             memory_bytes: self.config.memory_limit,
             output_cap: self.config.output_cap,
             deadline,
+            tls: tls.unwrap_or_else(|| Arc::new(Session::disabled())),
         });
         let mut store = Store::new(&self.engine, sandbox);
         store.limiter(|s| &mut s.limits);
@@ -236,15 +244,23 @@ impl Runtime {
         let redactor = Redactor::new(plugin.schema.secrets_in(config));
         let mut trace = Trace::default();
 
-        let mut report = match plugin.schema.validate(config) {
+        let mut report = match plugin.schema.validate(config).map(|()| TlsPolicy::from_config(config)) {
             Err(violations) => {
                 let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
                 CheckReport::failed(format!("config does not match the schema: {}", list.join("; ")))
             }
-            Ok(()) => {
-                let text = crate::schema::guest_json(config);
+            Ok(Err(e)) => CheckReport::failed(e.to_string()),
+            Ok(Ok(policy)) => {
+                let session = Arc::new(Session::new(policy, Arc::clone(&self.config.tls_roots)));
+                trace.tls = Some(Arc::clone(&session));
+                // The guest never sees a client key: the host does the TLS.
+                let text = crate::schema::guest_json(&sandbox::tls::policy::strip_private_key(config));
                 match within(t0 + timeout, self.attempt(plugin, &text, t0 + timeout, &mut trace)).await {
-                    Some(report) => report,
+                    Some(mut report) => {
+                        let enforce = plugin.contract.has_tls();
+                        sandbox::tls::report::apply(&session, &mut report, enforce, Utc::now());
+                        report
+                    }
                     None => CheckReport::timeout(timeout),
                 }
             }
@@ -269,7 +285,7 @@ impl Runtime {
         trace: &mut Trace,
     ) -> CheckReport {
         // 1. Which peers does this config need? Asked with no network at all.
-        let (mut store, outputs) = self.store(Arc::new(NetPolicy::deny_all()), deadline);
+        let (mut store, outputs) = self.store(Arc::new(NetPolicy::deny_all()), None, deadline);
         trace.outputs = Some(outputs.clone());
         let endpoints: Vec<Endpoint> = match plugin.contract.endpoints(&mut store, config).await {
             Ok(Ok(endpoints)) => endpoints,
@@ -293,7 +309,7 @@ impl Runtime {
         };
 
         // 3. The check itself.
-        let (mut store, outputs) = self.store(Arc::clone(&net), deadline);
+        let (mut store, outputs) = self.store(Arc::clone(&net), trace.tls.clone(), deadline);
         trace.outputs = Some(outputs.clone());
         trace.net = Some(net);
         match plugin.contract.check(&mut store, config).await {

@@ -10,7 +10,7 @@
 //! protocol" without waiting on a parser's idea of "incomplete".
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use sonde_sdk::net::Stream as TcpStream;
 
 use amq_protocol::frame::{AMQPFrame, ProtocolVersion, WriteContext, gen_frame, parse_frame};
 use amq_protocol::protocol::{AMQPClass, connection};

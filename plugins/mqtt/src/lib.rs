@@ -7,7 +7,7 @@
 //! "unexpected protocol" rather than a parser's guess.
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use sonde_sdk::net::Stream as TcpStream;
 
 use bytes::BytesMut;
 use mqttbytes::{v4, v5};

@@ -7,7 +7,7 @@
 //! not supported: a server that requires TLS is reported as such.
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use sonde_sdk::net::Stream as TcpStream;
 
 use schemars::JsonSchema;
 use serde::Deserialize;

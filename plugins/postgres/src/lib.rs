@@ -6,7 +6,7 @@
 //! the user can see outside `pg_catalog` and `information_schema`.
 
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use sonde_sdk::net::Stream as TcpStream;
 
 use bytes::BytesMut;
 use fallible_iterator::FallibleIterator;

@@ -8,11 +8,13 @@
 //! | stdout, stderr | [`output`]: captured, tail kept, capped |
 //! | memory | [`crate::runtime::limits`] |
 //! | clocks, random | wasmtime-wasi's defaults |
+//! | TLS | [`tls`]: by the host, under the source's policy (0.2 plugins) |
 
 pub mod dns;
 pub mod http;
 pub mod net;
 pub mod output;
+pub mod tls;
 
 use std::sync::Arc;
 
@@ -20,6 +22,7 @@ use tokio::time::Instant;
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+use wasmtime_wasi_tls::{WasiTlsCtx, WasiTlsCtxBuilder, WasiTlsCtxView, WasiTlsView};
 
 use super::limits::Limits;
 use net::NetPolicy;
@@ -30,6 +33,7 @@ pub struct Sandbox {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     hooks: http::HttpPolicy,
+    tls: WasiTlsCtx,
     pub(crate) table: ResourceTable,
     pub(crate) limits: Limits,
     pub(crate) net: Arc<NetPolicy>,
@@ -41,6 +45,7 @@ pub struct Spec {
     pub memory_bytes: usize,
     pub output_cap: usize,
     pub deadline: Instant,
+    pub tls: Arc<tls::Session>,
 }
 
 /// The guest's captured stdout and stderr.
@@ -61,6 +66,7 @@ impl Sandbox {
             wasi: builder.build(),
             http: WasiHttpCtx::new(),
             hooks: http::HttpPolicy { net: Arc::clone(&spec.net), deadline: spec.deadline },
+            tls: WasiTlsCtxBuilder::new().provider(Box::new(tls::Provider(spec.tls))).build(),
             table: ResourceTable::new(),
             limits: Limits { memory_bytes: spec.memory_bytes, table_elements: 100_000 },
             net: spec.net,
@@ -81,12 +87,21 @@ impl WasiHttpView for Sandbox {
     }
 }
 
-/// The imports every plugin may use: WASI 0.2 and `wasi:http`, with the
-/// resolver pinned.
+impl WasiTlsView for Sandbox {
+    fn tls(&mut self) -> WasiTlsCtxView<'_> {
+        WasiTlsCtxView { ctx: &mut self.tls, table: &mut self.table }
+    }
+}
+
+/// The imports every plugin may use: WASI 0.2, `wasi:http` and `wasi:tls`
+/// (behind its `tls` feature gate, on), with the resolver pinned.
 pub fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<Sandbox>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    let mut tls = wasmtime_wasi_tls::p2::LinkOptions::default();
+    tls.tls(true);
+    wasmtime_wasi_tls::p2::add_to_linker(&mut linker, &tls)?;
     dns::add_to_linker(&mut linker)?;
     Ok(linker)
 }
