@@ -104,6 +104,12 @@ async fn contract_0_1_and_0_2_plugins_load_and_run_side_by_side() {
 
     let peer = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = peer.local_addr().expect("addr").port();
-    let r = rt.check(&new, &serde_json::json!({"host": "127.0.0.1", "port": port}), std::time::Duration::from_secs(5)).await;
+    let r = rt
+        .check(
+            &new,
+            &serde_json::json!({"host": "127.0.0.1", "port": port}),
+            std::time::Duration::from_secs(5),
+        )
+        .await;
     assert_eq!(r.status, sonde::runtime::Status::Ok, "{r:?}");
 }

@@ -16,8 +16,7 @@ use crate::bindings::v0_2;
 use crate::bindings::{CheckError, Endpoint, Healthy, PluginPre, ProbeInfo, Problem};
 
 /// `(major.minor, package)` of every contract version the host supports.
-pub const SUPPORTED: &[(&str, &str)] =
-    &[("0.1", crate::bindings::WIT_PACKAGE), ("0.2", v0_2::WIT_PACKAGE)];
+pub const SUPPORTED: &[(&str, &str)] = &[("0.1", crate::bindings::WIT_PACKAGE), ("0.2", v0_2::WIT_PACKAGE)];
 
 /// A plugin's entry points, for the contract version it was built against.
 #[derive(Clone)]

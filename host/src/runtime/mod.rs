@@ -221,7 +221,12 @@ impl Runtime {
 
     /// A fresh store; `tls` is the check's session, `None` for calls that
     /// may not do TLS.
-    fn store(&self, net: Arc<NetPolicy>, tls: Option<Arc<Session>>, deadline: Instant) -> (Store<Sandbox>, Outputs) {
+    fn store(
+        &self,
+        net: Arc<NetPolicy>,
+        tls: Option<Arc<Session>>,
+        deadline: Instant,
+    ) -> (Store<Sandbox>, Outputs) {
         let (sandbox, outputs) = Sandbox::new(Spec {
             net,
             memory_bytes: self.config.memory_limit,

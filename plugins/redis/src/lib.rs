@@ -11,8 +11,8 @@
 //! byte (Redis has no STARTTLS; `prefer` cannot be negotiated, so it means
 //! TLS too). The host does the handshake and verification.
 
-use std::io::{Read, Write};
 use sonde_sdk::net::Stream as TcpStream;
+use std::io::{Read, Write};
 
 use redis_protocol::resp2::decode::decode;
 use redis_protocol::resp2::encode::encode;

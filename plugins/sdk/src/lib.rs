@@ -45,9 +45,9 @@ pub mod tls;
 pub use outcome::{CheckError, Healthy, Problem, io_problem, messages};
 pub use schemars;
 pub use secret::Secret;
-pub use tls::{Tls, TlsMode};
 pub use serde;
 pub use serde_json;
+pub use tls::{Tls, TlsMode};
 
 /// Raw bindings of `wit/0.2.0` (`sonde:probe@0.2.0`, with `wasi:tls`),
 /// used by [`export_probe!`] and [`net`]. `wasi:io` is wasip2's, so the

@@ -70,7 +70,9 @@ fn resolve(network: &Network, host: &str) -> io::Result<Vec<IpAddr>> {
     loop {
         match lookup.resolve_next_address() {
             Ok(Some(IpAddress::Ipv4((a, b, c, d)))) => ips.push(IpAddr::from([a, b, c, d])),
-            Ok(Some(IpAddress::Ipv6((a, b, c, d, e, f, g, h)))) => ips.push(IpAddr::from([a, b, c, d, e, f, g, h])),
+            Ok(Some(IpAddress::Ipv6((a, b, c, d, e, f, g, h)))) => {
+                ips.push(IpAddr::from([a, b, c, d, e, f, g, h]))
+            }
             Ok(None) => return Ok(ips),
             Err(ErrorCode::WouldBlock) => lookup.subscribe().block(),
             Err(e) => return Err(error(e)),
@@ -82,19 +84,25 @@ fn connect_one(network: &Network, peer: SocketAddr) -> io::Result<Stream> {
     let (family, address) = match peer {
         SocketAddr::V4(v4) => {
             let [a, b, c, d] = v4.ip().octets();
-            (IpAddressFamily::Ipv4, IpSocketAddress::Ipv4(wasip2::sockets::network::Ipv4SocketAddress {
-                port: v4.port(),
-                address: (a, b, c, d),
-            }))
+            (
+                IpAddressFamily::Ipv4,
+                IpSocketAddress::Ipv4(wasip2::sockets::network::Ipv4SocketAddress {
+                    port: v4.port(),
+                    address: (a, b, c, d),
+                }),
+            )
         }
         SocketAddr::V6(v6) => {
             let s = v6.ip().segments();
-            (IpAddressFamily::Ipv6, IpSocketAddress::Ipv6(wasip2::sockets::network::Ipv6SocketAddress {
-                port: v6.port(),
-                flow_info: 0,
-                address: (s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]),
-                scope_id: 0,
-            }))
+            (
+                IpAddressFamily::Ipv6,
+                IpSocketAddress::Ipv6(wasip2::sockets::network::Ipv6SocketAddress {
+                    port: v6.port(),
+                    flow_info: 0,
+                    address: (s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]),
+                    scope_id: 0,
+                }),
+            )
         }
     };
     let socket = wasip2::sockets::tcp_create_socket::create_tcp_socket(family).map_err(error)?;
@@ -151,7 +159,9 @@ impl Stream {
                 Ok(())
             }
             Ok(Err(e)) => Err(tls_problem(&e.to_debug_string()).into()),
-            Err(()) => Err(Problem::new("tls handshake failed").with_extra("handshake result consumed").into()),
+            Err(()) => {
+                Err(Problem::new("tls handshake failed").with_extra("handshake result consumed").into())
+            }
         }
     }
 

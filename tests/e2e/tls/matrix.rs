@@ -140,7 +140,11 @@ pub async fn run<T: TlsTarget>() {
         }
     };
     let r = check::<T>(port, json!({"mode": "require"})).await;
-    assert_eq!((r.status, r.message.as_deref()), (Status::Error, Some("server does not support TLS")), "{r:?}");
+    assert_eq!(
+        (r.status, r.message.as_deref()),
+        (Status::Error, Some("server does not support TLS")),
+        "{r:?}"
+    );
 }
 
 struct StopOnDrop(std::sync::Arc<std::sync::atomic::AtomicBool>);

@@ -40,7 +40,11 @@ impl RedisServer {
     /// A private `redis-server` that speaks only TLS, with `pair` as its
     /// certificate; with `client_ca`, it demands a client certificate that
     /// chains to it.
-    pub fn with_tls(pair: &crate::certs::Pair, ca: &std::path::Path, demand_client_cert: bool) -> Option<Self> {
+    pub fn with_tls(
+        pair: &crate::certs::Pair,
+        ca: &std::path::Path,
+        demand_client_cert: bool,
+    ) -> Option<Self> {
         let dir = Spawned::temp_dir("redis-tls");
         let (cert, key, ca) = (pair.cert_file.clone(), pair.key_file.clone(), ca.to_path_buf());
         let process = Spawned::start("redis-server", dir, move |port| {

@@ -39,7 +39,10 @@ use verifier::messages;
 pub enum Handshake {
     Done(Facts),
     /// `message` is one of [`verifier::messages`]; `detail` says more.
-    Failed { message: &'static str, detail: String },
+    Failed {
+        message: &'static str,
+        detail: String,
+    },
 }
 
 /// The TLS state of one check: its policy and what happened.
@@ -115,8 +118,12 @@ impl TlsProvider for Provider {
         &self,
         server_name: String,
         transport: Box<dyn TlsTransport>,
-    ) -> Pin<Box<dyn Future<Output = Result<Box<dyn wasmtime_wasi_tls::TlsStream>, wasmtime_wasi_tls::Error>> + Send>>
-    {
+    ) -> Pin<
+        Box<
+            dyn Future<Output = Result<Box<dyn wasmtime_wasi_tls::TlsStream>, wasmtime_wasi_tls::Error>>
+                + Send,
+        >,
+    > {
         let session = Arc::clone(&self.0);
         Box::pin(async move { session.connect(server_name, transport).await })
     }
@@ -128,13 +135,21 @@ struct Stream(tokio_rustls::client::TlsStream<Box<dyn TlsTransport>>);
 impl wasmtime_wasi_tls::TlsStream for Stream {}
 
 impl AsyncRead for Stream {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.0).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for Stream {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.0).poll_write(cx, buf)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {

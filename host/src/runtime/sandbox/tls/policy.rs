@@ -159,8 +159,9 @@ mod tests {
     fn defaults_and_modes() {
         let p = TlsPolicy::from_config(&json!({"host": "db.example"})).expect("policy");
         assert_eq!((p.mode, p.server_name.as_deref()), (None, Some("db.example")));
-        let p = TlsPolicy::from_config(&json!({"host": "h", "tls": {"mode": "verify-ca", "server_name": "n"}}))
-            .expect("policy");
+        let p =
+            TlsPolicy::from_config(&json!({"host": "h", "tls": {"mode": "verify-ca", "server_name": "n"}}))
+                .expect("policy");
         assert_eq!((p.mode, p.server_name.as_deref()), (Some(Mode::VerifyCa), Some("n")));
         assert!(Mode::VerifyCa.requires_tls() && !Mode::Prefer.requires_tls());
     }

@@ -49,7 +49,10 @@ fn provider() -> Arc<CryptoProvider> {
 
 /// Builds the client configuration for `policy`, trusting `operator_roots`
 /// beside the web PKI and the source's own CAs.
-pub fn client_config(policy: &TlsPolicy, operator_roots: &[TrustAnchor<'static>]) -> Result<ClientConfig, ConfigError> {
+pub fn client_config(
+    policy: &TlsPolicy,
+    operator_roots: &[TrustAnchor<'static>],
+) -> Result<ClientConfig, ConfigError> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
@@ -70,7 +73,11 @@ pub fn client_config(policy: &TlsPolicy, operator_roots: &[TrustAnchor<'static>]
             check_name: mode == Mode::VerifyFull,
         })
     } else {
-        Arc::new(Verifier { webpki: None, algorithms: provider.signature_verification_algorithms, check_name: false })
+        Arc::new(Verifier {
+            webpki: None,
+            algorithms: provider.signature_verification_algorithms,
+            check_name: false,
+        })
     };
     let builder = builder.dangerous().with_custom_certificate_verifier(verifier);
     match &policy.client {
@@ -169,9 +176,9 @@ pub fn classify(err: &std::io::Error) -> &'static str {
         }
         Error::InvalidCertificate(_) => messages::NOT_TRUSTED,
         // Bytes that are not TLS records: a plaintext protocol answering.
-        Error::InvalidMessage(_) | Error::InappropriateHandshakeMessage { .. } | Error::InappropriateMessage { .. } => {
-            messages::NO_TLS
-        }
+        Error::InvalidMessage(_)
+        | Error::InappropriateHandshakeMessage { .. }
+        | Error::InappropriateMessage { .. } => messages::NO_TLS,
         _ => messages::HANDSHAKE_FAILED,
     }
 }
