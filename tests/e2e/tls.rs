@@ -18,10 +18,11 @@ use crate::common::check_probe;
 async fn tls_handshake_with_a_silent_peer_times_out_at_the_deadline() {
     let peer = sonde_test_support::SilentListener::start();
     let config = json!({"host": "127.0.0.1", "port": peer.port, "tls": {"mode": "require"}});
-    let t0 = std::time::Instant::now();
     let r = check_probe("redis", config, Duration::from_millis(800)).await;
     assert_eq!(r.status, Status::Timeout, "{r:?}");
-    assert!(t0.elapsed() < Duration::from_secs(3), "took {:?}", t0.elapsed());
+    // The check's own duration: loading (a compile, on a cold cache) is not
+    // part of the deadline.
+    assert!(r.duration < Duration::from_secs(2), "took {:?}", r.duration);
     assert_eq!(peer.accepted(), 1);
 }
 
