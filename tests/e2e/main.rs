@@ -46,4 +46,5 @@ mod service;
 mod status_page;
 mod store;
 mod tcp;
+mod tls;
 mod unify;

@@ -53,6 +53,8 @@ pub struct Config {
     pub history: HistoryConfig,
     #[serde(default)]
     pub plugins: PluginsConfig,
+    #[serde(default)]
+    pub tls: TlsConfig,
     /// Where this configuration came from, for error messages.
     #[serde(skip)]
     pub origin: String,
@@ -173,6 +175,32 @@ impl PluginsConfig {
     }
 }
 
+/// TLS trust shared by every source (DESIGN §4).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// PEM files of CAs every source trusts beside the web PKI roots.
+    pub ca_files: Vec<PathBuf>,
+}
+
+impl TlsConfig {
+    /// The CAs of `ca_files` as trust anchors; an unreadable file or one
+    /// without a certificate is an error naming it.
+    pub fn roots(&self) -> Result<Vec<rustls::pki_types::TrustAnchor<'static>>, (usize, String)> {
+        use crate::runtime::sandbox::tls::{policy, verifier};
+        let mut certs = Vec::new();
+        for (i, file) in self.ca_files.iter().enumerate() {
+            let text = std::fs::read_to_string(file).map_err(|e| (i, format!("{}: {e}", file.display())))?;
+            let found = policy::certs(&text, "ca").map_err(|e| (i, format!("{}: {e}", file.display())))?;
+            if found.is_empty() {
+                return Err((i, format!("{}: no PEM certificate in it", file.display())));
+            }
+            certs.extend(found);
+        }
+        verifier::anchors(certs).map_err(|e| (0, e.to_string()))
+    }
+}
+
 /// An API key's reach.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Role {
@@ -238,6 +266,9 @@ impl Config {
             return Err(self.invalid("history.max_per_source", "must be at least 1"));
         }
         self.api_keys()?;
+        if let Err((i, reason)) = self.tls.roots() {
+            return Err(self.invalid(format!("tls.ca_files[{i}]"), reason));
+        }
         for (i, pin) in self.plugins.pins.iter().flatten().enumerate() {
             if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(self.invalid(format!("plugins.pins[{i}]"), "must be a hex SHA-256 (64 digits)"));

@@ -68,3 +68,15 @@ fn plugin_pins_must_be_sha256_digests() {
     assert_eq!(c.plugins.pin_set(), Some([pin.to_ascii_lowercase()].into()));
     assert_eq!(Config::parse("", "t.toml").expect("valid").plugins.pin_set(), None);
 }
+
+#[test]
+fn tls_ca_files_must_hold_certificates() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "no certificate here").expect("write");
+    let text = format!("[tls]\nca_files = [{:?}]\n", empty.display().to_string());
+    let err = Config::parse(&text, "t.toml").expect_err("no certificate");
+    assert!(err.to_string().contains("tls.ca_files[0]"), "{err}");
+    let missing = "[tls]\nca_files = [\"/nonexistent/ca.pem\"]\n";
+    assert!(Config::parse(missing, "t.toml").is_err());
+}

@@ -132,6 +132,8 @@ impl Service {
             memory_limit: config.checks.memory_mib << 20,
             allow_link_local: config.checks.allow_link_local,
             cache_dir: Some(config.cache_dir.clone().unwrap_or_else(|| config.data_dir.join("compiled"))),
+            // Checked with the rest of the configuration, so this cannot fail here.
+            tls_roots: std::sync::Arc::new(config.tls.roots().unwrap_or_default()),
             ..RuntimeConfig::default()
         })?);
         let registry =
