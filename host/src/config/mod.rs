@@ -13,6 +13,10 @@ use uuid::Uuid;
 
 use crate::model::{Policy, SourceState};
 
+pub mod alerts;
+
+pub use alerts::{AlertConfig, MaintenanceConfig};
+
 /// The example configuration, embedded so `sonde serve` runs out of the box.
 pub const EMBEDDED: &str = include_str!("../../../examples/sonde.toml");
 
@@ -53,6 +57,12 @@ pub struct Config {
     pub history: HistoryConfig,
     #[serde(default)]
     pub plugins: PluginsConfig,
+    /// Alert routes (DESIGN §8); see [`alerts`].
+    #[serde(default)]
+    pub alerts: Vec<AlertConfig>,
+    /// Windows in which no alert is sent; checks go on.
+    #[serde(default)]
+    pub maintenance: Vec<MaintenanceConfig>,
     /// Where this configuration came from, for error messages.
     #[serde(skip)]
     pub origin: String,
@@ -238,6 +248,8 @@ impl Config {
             return Err(self.invalid("history.max_per_source", "must be at least 1"));
         }
         self.api_keys()?;
+        self.alert_routes()?;
+        self.maintenance_windows()?;
         for (i, pin) in self.plugins.pins.iter().flatten().enumerate() {
             if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(self.invalid(format!("plugins.pins[{i}]"), "must be a hex SHA-256 (64 digits)"));
