@@ -11,7 +11,7 @@ use sonde_test_support::closed_port;
 pub struct Serve {
     child: Child,
     pub base: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     log: PathBuf,
 }
 
@@ -34,21 +34,35 @@ impl Serve {
         );
         std::fs::write(dir.path().join("sonde.toml"), config).expect("config");
         let log = dir.path().join("serve.log");
+        let child = Self::spawn(dir.path(), &log, tweak);
+        let mut serve = Self { child, base: format!("http://127.0.0.1:{port}"), dir, log };
+        serve.wait_up();
+        serve
+    }
+
+    fn spawn(dir: &std::path::Path, log: &std::path::Path, tweak: impl FnOnce(&mut Command)) -> Child {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
         let mut command = Command::new(env!("CARGO_BIN_EXE_sonde"));
-        command
-            .args(["serve", "--config"])
-            .arg(dir.path().join("sonde.toml"))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"));
+        command.args(["serve", "--config"]).arg(dir.join("sonde.toml")).stdout(Stdio::null()).stderr(log);
         tweak(&mut command);
-        let child = command.spawn().expect("start sonde serve");
-        let serve = Self { child, base: format!("http://127.0.0.1:{port}"), _dir: dir, log };
+        command.spawn().expect("start sonde serve")
+    }
+
+    fn wait_up(&mut self) {
         let end = Instant::now() + Duration::from_secs(20);
-        while ureq::get(format!("{}/livez", serve.base)).call().is_err() {
-            assert!(Instant::now() < end, "sonde serve did not come up:\n{}", serve.logs());
+        while ureq::get(format!("{}/livez", self.base)).call().is_err() {
+            assert!(Instant::now() < end, "sonde serve did not come up:\n{}", self.logs());
             std::thread::sleep(Duration::from_millis(50));
         }
-        serve
+    }
+
+    /// Kills the process with SIGKILL (no shutdown of any kind) and starts
+    /// it again on the same configuration and data directory.
+    pub fn kill9_and_restart(&mut self, tweak: impl FnOnce(&mut Command)) {
+        self.child.kill().expect("SIGKILL"); // Child::kill is SIGKILL on Unix
+        let _ = self.child.wait();
+        self.child = Self::spawn(self.dir.path(), &self.log, tweak);
+        self.wait_up();
     }
 
     pub fn logs(&self) -> String {
