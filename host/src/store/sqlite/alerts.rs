@@ -181,7 +181,7 @@ impl SqliteStore {
         .map_err(backend)?;
         let mut claimed: Vec<Notification> =
             rows.iter().map(notification_from_row).collect::<Result<_, _>>()?;
-        claimed.sort_by(|a, b| (a.created_at, a.seq).cmp(&(b.created_at, b.seq)));
+        claimed.sort_by_key(|a| (a.created_at, a.seq));
         Ok(claimed)
     }
 
