@@ -12,11 +12,13 @@
 //! - `tcp`: the tcp probe against real peers.
 //! - `cli`: `sonde check` and `sonde plugin inspect`.
 //! - `serve`: the real `sonde serve` on a test's own config.
+//! - `alerts`: alert routes, delivery, silences and maintenance windows.
 //! - `sdk`: the seeds' own clients (Unstructured's Python SDK) against it.
 //! - `fuzz`: Schemathesis against its `/openapi.json`.
 //! - `python_probe`: a probe written in Python, built with componentize-py.
 //! - `unify`: the README's two commands share one build.
 
+mod alerts;
 mod amqp;
 mod api;
 mod budget;

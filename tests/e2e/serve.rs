@@ -15,6 +15,7 @@ pub struct Serve {
     child: Child,
     pub base: String,
     pub port: u16,
+    dir: PathBuf,
     log: PathBuf,
     _temp: Option<tempfile::TempDir>,
 }
@@ -52,21 +53,43 @@ impl Serve {
         std::fs::write(dir.join("sonde.toml"), config_text(dir, port, toml)).expect("config");
         // A log per start, so a restart's log does not hide the first one's.
         let log = dir.join(format!("serve-{}.log", RUN.fetch_add(1, Ordering::Relaxed)));
+        let child = Self::spawn(dir, &log, tweak);
+        let serve = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            dir: dir.to_path_buf(),
+            log,
+            _temp: None,
+        };
+        serve.wait_up();
+        serve
+    }
+
+    /// `sonde serve --config dir/sonde.toml`, its stderr appended to `log`.
+    fn spawn(dir: &Path, log: &Path, tweak: impl FnOnce(&mut Command)) -> Child {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
         let mut command = Command::new(env!("CARGO_BIN_EXE_sonde"));
-        command
-            .args(["serve", "--config"])
-            .arg(dir.join("sonde.toml"))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"));
+        command.args(["serve", "--config"]).arg(dir.join("sonde.toml")).stdout(Stdio::null()).stderr(log);
         tweak(&mut command);
-        let child = command.spawn().expect("start sonde serve");
-        let serve = Self { child, base: format!("http://127.0.0.1:{port}"), port, log, _temp: None };
+        command.spawn().expect("start sonde serve")
+    }
+
+    fn wait_up(&self) {
         let end = Instant::now() + Duration::from_secs(20);
-        while ureq::get(format!("{}/livez", serve.base)).call().is_err() {
-            assert!(Instant::now() < end, "sonde serve did not come up:\n{}", serve.logs());
+        while ureq::get(format!("{}/livez", self.base)).call().is_err() {
+            assert!(Instant::now() < end, "sonde serve did not come up:\n{}", self.logs());
             std::thread::sleep(Duration::from_millis(50));
         }
-        serve
+    }
+
+    /// Kills the process with SIGKILL (no shutdown of any kind) and starts
+    /// it again on the same configuration and data; one log for both lives.
+    pub fn kill9_and_restart(&mut self, tweak: impl FnOnce(&mut Command)) {
+        self.child.kill().expect("SIGKILL"); // Child::kill is SIGKILL on Unix
+        let _ = self.child.wait();
+        self.child = Self::spawn(&self.dir, &self.log, tweak);
+        self.wait_up();
     }
 
     /// One request with `key` in `x-api-key`: the status and the JSON body

@@ -13,6 +13,10 @@ use uuid::Uuid;
 
 use crate::model::{Policy, SourceState};
 
+pub mod alerts;
+
+pub use alerts::{AlertConfig, MaintenanceConfig};
+
 /// The example configuration, embedded so `sonde serve` runs out of the box.
 pub const EMBEDDED: &str = include_str!("../../../examples/sonde.toml");
 
@@ -55,6 +59,12 @@ pub struct Config {
     pub plugins: PluginsConfig,
     #[serde(default)]
     pub tls: TlsConfig,
+    /// Alert routes (DESIGN §8); see [`alerts`].
+    #[serde(default)]
+    pub alerts: Vec<AlertConfig>,
+    /// Windows in which no alert is sent; checks go on.
+    #[serde(default)]
+    pub maintenance: Vec<MaintenanceConfig>,
     /// Where this configuration came from, for error messages.
     #[serde(skip)]
     pub origin: String,
@@ -269,6 +279,8 @@ impl Config {
         if let Err((i, reason)) = self.tls.roots() {
             return Err(self.invalid(format!("tls.ca_files[{i}]"), reason));
         }
+        self.alert_routes()?;
+        self.maintenance_windows()?;
         for (i, pin) in self.plugins.pins.iter().flatten().enumerate() {
             if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(self.invalid(format!("plugins.pins[{i}]"), "must be a hex SHA-256 (64 digits)"));
