@@ -3,6 +3,7 @@
 //! TLS-speaking probe runs, and the probe-independent cases here.
 
 mod matrix;
+mod postgres;
 mod redis;
 
 use std::time::Duration;
