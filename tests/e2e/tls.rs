@@ -3,6 +3,7 @@
 //! TLS-speaking probe runs, and the probe-independent cases here.
 
 mod expiry;
+mod http;
 mod matrix;
 mod postgres;
 mod redis;

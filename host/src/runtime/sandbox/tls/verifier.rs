@@ -53,11 +53,20 @@ pub fn client_config(
     policy: &TlsPolicy,
     operator_roots: &[TrustAnchor<'static>],
 ) -> Result<ClientConfig, ConfigError> {
+    client_config_for(policy, policy.mode.unwrap_or(Mode::Prefer), operator_roots)
+}
+
+/// [`client_config`] under `mode` instead of the policy's own: for callers
+/// whose default differs (`https` URLs verify fully unless told otherwise).
+pub fn client_config_for(
+    policy: &TlsPolicy,
+    mode: Mode,
+    operator_roots: &[TrustAnchor<'static>],
+) -> Result<ClientConfig, ConfigError> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .map_err(|e| ConfigError::Rustls(e.to_string()))?;
-    let mode = policy.mode.unwrap_or(Mode::Prefer);
     let verifier: Arc<dyn ServerCertVerifier> = if mode.verifies_chain() {
         let mut roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
         roots.roots.extend(operator_roots.iter().cloned());
