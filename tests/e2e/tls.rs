@@ -5,6 +5,7 @@
 mod expiry;
 mod http;
 mod matrix;
+mod mqtt;
 mod postgres;
 mod redis;
 

@@ -172,8 +172,15 @@ pub fn classify(err: &std::io::Error) -> &'static str {
     let Some(tls) = err.get_ref().and_then(|e| e.downcast_ref::<Error>()) else {
         // The peer hung up or went silent before a TLS answer: what a
         // plaintext-only server does with a ClientHello.
+        // The guest's streams reach rustls through wasmtime-wasi-tls, which
+        // reports a reset as `Other` with the `wasi:io` error's text (a
+        // plaintext broker that closes with the ClientHello unread resets).
+        let text = err.to_string();
+        let reset = text.contains("ConnectionReset") || text.contains("connection reset");
         return match err.kind() {
             std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset => messages::NO_TLS,
+            std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionAborted => messages::NO_TLS,
+            _ if reset => messages::NO_TLS,
             _ => messages::HANDSHAKE_FAILED,
         };
     };
