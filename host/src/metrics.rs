@@ -7,6 +7,7 @@
 //! `type` (loaded plugins), `outcome` (four statuses; three delivery
 //! outcomes), `cause` (four trap kinds) and `route` (configured alert routes). Nothing secret is ever a label or a value.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
 
@@ -16,6 +17,9 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use crate::model::{CheckRecord, CheckStatus, Source};
 use crate::runtime::{Cause, CheckReport, Status};
@@ -91,6 +95,9 @@ pub struct Snapshot {
     /// Every alert route's view of every source it watches:
     /// `(source, organization, route, down)`.
     pub source_down: Vec<(String, String, String, bool)>,
+    /// The earliest peer certificate expiry each source's newest TLS
+    /// handshake saw, by source id; sources without TLS are absent.
+    pub tls_not_after: HashMap<Uuid, DateTime<Utc>>,
 }
 
 pub struct Metrics {
@@ -101,6 +108,7 @@ pub struct Metrics {
     source_up: Family<SourceLabels, Gauge>,
     source_duration: Family<SourceLabels, FloatGauge>,
     source_last: Family<SourceLabels, FloatGauge>,
+    source_tls_expiry: Family<SourceLabels, FloatGauge>,
     durations: Family<OutcomeLabels, Histogram>,
     timeouts: Family<TypeLabels, Counter>,
     traps: Family<TrapLabels, Counter>,
@@ -142,6 +150,7 @@ impl Metrics {
             source_up: Family::default(),
             source_duration: Family::default(),
             source_last: Family::default(),
+            source_tls_expiry: Family::default(),
             durations: Family::new_with_constructor(duration_histogram as fn() -> Histogram),
             timeouts: Family::default(),
             traps: Family::default(),
@@ -178,6 +187,13 @@ impl Metrics {
             "When the newest finished check per source reported, Unix time",
             Unit::Seconds,
             m.source_last.clone(),
+        );
+        r.register_with_unit(
+            "source_tls_cert_expiry_timestamp",
+            "The earliest not_after of the peer certificate chain the newest TLS handshake per source saw, Unix \
+             time; absent for sources without TLS",
+            Unit::Seconds,
+            m.source_tls_expiry.clone(),
         );
         r.register_with_unit(
             "check_duration",
@@ -274,12 +290,16 @@ impl Metrics {
         }
         self.source_duration.clear();
         self.source_last.clear();
+        self.source_tls_expiry.clear();
         for (source, last) in &snapshot.sources {
             let labels = SourceLabels {
                 source: source.name.clone(),
                 organization: source.organization.clone(),
                 r#type: source.source_type.clone(),
             };
+            if let Some(at) = snapshot.tls_not_after.get(&source.id) {
+                self.source_tls_expiry.get_or_create(&labels).set(at.timestamp() as f64);
+            }
             let status = last.as_ref().map(|c| c.status);
             self.source_status.get_or_create(&labels).set(status_code(status));
             self.source_up.get_or_create(&labels).set(i64::from(status == Some(CheckStatus::Ok)));

@@ -15,7 +15,7 @@ use tower::ServiceExt;
 use crate::api::Api;
 use crate::serve::Serve;
 
-async fn get_text(api: &Api, uri: &str) -> (StatusCode, String, String) {
+pub(crate) async fn get_text(api: &Api, uri: &str) -> (StatusCode, String, String) {
     let req = Request::builder().uri(uri).body(Body::empty()).expect("request");
     let resp = api.app.clone().oneshot(req).await.expect("infallible");
     let status = resp.status();
@@ -25,7 +25,7 @@ async fn get_text(api: &Api, uri: &str) -> (StatusCode, String, String) {
 }
 
 /// The value of the one sample of `name` whose labels include `labels`.
-fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub(crate) fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     let matching: Vec<&Sample> = scrape
         .samples
         .iter()

@@ -27,14 +27,14 @@ use tower::ServiceExt;
 
 use crate::api::{ACME, ADMIN, Api, SECRET};
 
-async fn send(api: &Api, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+pub(crate) async fn send(api: &Api, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
     let res = api.app.clone().oneshot(req).await.expect("response");
     let (parts, body) = res.into_parts();
     let bytes = body.collect().await.expect("body").to_bytes();
     (parts.status, parts.headers, String::from_utf8_lossy(&bytes).into_owned())
 }
 
-fn get_root(cookie: Option<&str>) -> Request<Body> {
+pub(crate) fn get_root(cookie: Option<&str>) -> Request<Body> {
     let mut req = Request::get("/");
     if let Some(c) = cookie {
         req = req.header(header::COOKIE, c);
@@ -42,7 +42,7 @@ fn get_root(cookie: Option<&str>) -> Request<Body> {
     req.body(Body::empty()).expect("request")
 }
 
-fn login(key: &str) -> Request<Body> {
+pub(crate) fn login(key: &str) -> Request<Body> {
     Request::post("/login")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(format!("key={key}")))

@@ -2,7 +2,12 @@
 //! throwaway certificates: one table of cases ([`matrix`]) that every
 //! TLS-speaking probe runs, and the probe-independent cases here.
 
+mod expiry;
+mod http;
 mod matrix;
+mod mqtt;
+mod nats;
+mod postgres;
 mod redis;
 
 use std::time::Duration;

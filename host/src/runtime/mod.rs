@@ -117,8 +117,6 @@ pub struct Runtime {
     linker: Linker<Sandbox>,
     config: RuntimeConfig,
     cache: Option<cache::Cache>,
-    /// How `wasi:http` verifies `https` peers: the web PKI, by name.
-    http_tls: Arc<rustls::ClientConfig>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -157,9 +155,7 @@ impl Runtime {
                 None
             }
         });
-        let tls =
-            sandbox::http::send::webpki_client_config().map_err(|e| RuntimeError::Tls(e.to_string()))?;
-        Ok(Self { engine, linker, config, cache, http_tls: Arc::new(tls) })
+        Ok(Self { engine, linker, config, cache })
     }
 
     pub fn config(&self) -> &RuntimeConfig {
@@ -256,7 +252,6 @@ impl Runtime {
             output_cap: self.config.output_cap,
             deadline,
             max_handles: self.config.max_handles,
-            http_tls: Arc::clone(&self.http_tls),
             tls: tls.unwrap_or_else(|| Arc::new(Session::disabled())),
         });
         let mut store = Store::new(&self.engine, sandbox);

@@ -36,11 +36,15 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
     let sources =
         service.list_sources().await.map_err(|_| ApiError::Unavailable("the store is unavailable"))?;
     let source_down = service.alert_views(&sources);
+    let mut tls_not_after = std::collections::HashMap::new();
     let sources = sources
         .into_iter()
         .map(|s| {
-            let last = service.health(s.id).last;
-            (s, last)
+            let health = service.health(s.id);
+            if let Some(at) = health.tls_not_after {
+                tls_not_after.insert(s.id, at);
+            }
+            (s, health.last)
         })
         .collect();
     let (queued, running) = service.load();
@@ -53,6 +57,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
         plugin_load_errors: service.registry().errors().len(),
         last_reload_ok: service.last_reload_ok(),
         source_down,
+        tls_not_after,
     };
     let body = service.metrics().encode(&snapshot).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response())

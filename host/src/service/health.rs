@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
+use chrono::{DateTime, Utc};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::model::{CheckRecord, CheckStatus, Source};
@@ -15,6 +17,10 @@ pub struct SourceHealth {
     pub last: Option<CheckRecord>,
     /// A check queued or running, if any.
     pub current: Option<CheckRecord>,
+    /// The earliest `not_after` of the peer chain the newest TLS handshake
+    /// saw (`sonde_source_tls_cert_expiry_timestamp_seconds`, the days left
+    /// on the status page).
+    pub tls_not_after: Option<DateTime<Utc>>,
 }
 
 impl SourceHealth {
@@ -42,7 +48,11 @@ impl Health {
         let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
         for c in last {
             let id = c.source_id;
-            map.entry(id).or_default().last = Some(c);
+            let entry = map.entry(id).or_default();
+            // After a restart the stored `details.tls` of an OK check still
+            // tells the expiry; an ERROR record has none until it is checked.
+            entry.tls_not_after = c.details.as_ref().and_then(earliest_not_after);
+            entry.last = Some(c);
         }
     }
 
@@ -64,9 +74,31 @@ impl Health {
         log_transition(source, previous, check);
     }
 
+    /// Notes the TLS expiry one attempt saw. An attempt that never reached
+    /// a handshake (refused, timed out) keeps the one known, since the
+    /// certificate did not change by the server going away; an OK one
+    /// without TLS clears it, since the source no longer uses TLS.
+    pub fn observe_tls(&self, id: Uuid, ok: bool, not_after: Option<DateTime<Utc>>) {
+        let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
+        let entry = map.entry(id).or_default();
+        if not_after.is_some() || ok {
+            entry.tls_not_after = not_after;
+        }
+    }
+
     pub fn remove(&self, id: Uuid) {
         self.map.write().unwrap_or_else(|p| p.into_inner()).remove(&id);
     }
+}
+
+/// The earliest `not_after` in `details.tls.peer`.
+fn earliest_not_after(details: &Value) -> Option<DateTime<Utc>> {
+    details["tls"]["peer"]
+        .as_array()?
+        .iter()
+        .filter_map(|c| DateTime::parse_from_rfc3339(c["not_after"].as_str()?).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .min()
 }
 
 /// Logs every finished check once, with its source, type, check id, outcome

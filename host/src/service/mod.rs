@@ -85,6 +85,7 @@ impl Ctx {
         let config = merge_secrets(&source.config, &secrets);
         let report = self.runtime.check(&plugin, &config, source.policy.timeout).await;
         self.metrics.observe_attempt(&source.source_type, &report);
+        self.health.observe_tls(source.id, report.status == crate::runtime::Status::Ok, report.tls_not_after);
         tracing::debug!(
             source = %source.name, source_type = %source.source_type, status = %report.status,
             duration_ms = report.duration.as_millis() as u64, "attempt finished"

@@ -1,7 +1,8 @@
 //! The `http` probe: one request over `wasi:http`, healthy when the answer has
 //! an expected status (and, if asked, a body containing a given string).
 //!
-//! The host does TLS for `https` URLs and lets the request reach only the
+//! The host does TLS for `https` URLs, under the config's `tls` policy (the
+//! probe only carries it: the host reads and enforces it), and lets the request reach only the
 //! URL's own `host:port`; a redirect elsewhere is refused by the sandbox and
 //! reported as such.
 
@@ -10,7 +11,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Secret, messages};
+use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Secret, Tls, messages};
 use url::Url;
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{
@@ -58,6 +59,12 @@ struct Config {
     user: Option<String>,
     /// The password for basic authentication.
     password: Option<Secret>,
+    /// How the host verifies an `https` URL: `verify-full` (the web PKI,
+    /// the operator's CAs and `tls.ca`, and the URL's host) unless `mode`
+    /// says otherwise; `require` accepts any certificate.
+    #[serde(default)]
+    #[allow(dead_code)]
+    tls: Tls,
 }
 
 fn default_method() -> String {

@@ -5,6 +5,9 @@
 //! it, the probe checks that it starts like a CONNACK, so anything else (a
 //! server of another kind that greets first, a broker speaking garbage) is
 //! "unexpected protocol" rather than a parser's guess.
+//!
+//! With `tls.mode` other than `disable` the connection is TLS from the first
+//! byte; the host does the handshake and verification.
 
 use sonde_sdk::net::Stream as TcpStream;
 use std::io::{Read, Write};
@@ -13,7 +16,7 @@ use bytes::BytesMut;
 use mqttbytes::{v4, v5};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Secret, messages};
+use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Secret, Tls, TlsMode, messages};
 
 /// An MQTT broker.
 #[derive(Deserialize, JsonSchema)]
@@ -22,7 +25,7 @@ struct Config {
     /// Host name or IP address.
     #[schemars(length(min = 1))]
     host: String,
-    /// TCP port (plain MQTT; TLS is not supported).
+    /// TCP port (1883; brokers usually serve MQTT over TLS on 8883).
     #[serde(default = "default_port")]
     #[schemars(range(min = 1))]
     port: u16,
@@ -41,6 +44,10 @@ struct Config {
     #[serde(default = "default_protocol_version")]
     #[schemars(range(min = 4, max = 5))]
     protocol_version: u8,
+    /// TLS from the first byte (MQTT has no STARTTLS, so `prefer` means
+    /// TLS too); off (`disable`) by default.
+    #[serde(default)]
+    tls: Tls,
 }
 
 fn default_port() -> u16 {
@@ -82,6 +89,9 @@ impl Probe for Mqtt {
         let v5 = config.protocol_version == 5;
 
         let mut stream = sonde_sdk::net::connect(&config.host, config.port)?;
+        if config.tls.mode_or(TlsMode::Disable) != TlsMode::Disable {
+            stream.start_tls(&config.tls)?;
+        }
         let mut out = BytesMut::new();
         let written = if v5 {
             let mut connect = v5::Connect::new(config.client_id.as_str());

@@ -3,8 +3,15 @@
 //! server's version, id and name from `INFO`.
 //!
 //! The NATS client protocol is a handful of text lines; no crate speaks it
-//! without an async runtime, so it is written here. TLS, NKeys and JWTs are
-//! not supported: a server that requires TLS is reported as such.
+//! without an async runtime, so it is written here. NKeys and JWTs are not
+//! supported.
+//!
+//! TLS is NATS's own upgrade: the server greets in plaintext and the client
+//! starts TLS right after `INFO` when the server sets `tls_required`, or
+//! when `tls.mode` asks for it (`prefer`: if the server has TLS at all;
+//! `require` or stricter: always, else "server does not support TLS").
+//! With `tls` left out the probe follows the server; an explicit `disable`
+//! never upgrades, and a server that requires TLS is "tls required".
 
 use sonde_sdk::net::Stream as TcpStream;
 use std::io::{Read, Write};
@@ -12,7 +19,7 @@ use std::io::{Read, Write};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Secret, messages};
+use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Secret, Tls, TlsMode, messages};
 
 /// A NATS server.
 #[derive(Deserialize, JsonSchema)]
@@ -35,6 +42,9 @@ struct Config {
     /// Authentication token (`--auth`); not together with `user`.
     #[serde(default)]
     token: Option<Secret>,
+    /// TLS after `INFO`; when absent, as the server requires.
+    #[serde(default)]
+    tls: Tls,
 }
 
 fn default_port() -> u16 {
@@ -72,10 +82,14 @@ impl Probe for Nats {
 
         let mut conn = Lines { stream: sonde_sdk::net::connect(&config.host, config.port)?, buf: Vec::new() };
         let info = conn.info()?;
-        if info.get("tls_required").and_then(Value::as_bool) == Some(true) {
-            return Err(Problem::new("tls required")
-                .with_extra("the server requires TLS, which this probe does not speak")
-                .into());
+        if upgrade(&config.tls, &info)? {
+            // Bytes after INFO and before the handshake would be read as the
+            // server's once TLS is up: nothing may be buffered.
+            if !conn.buf.is_empty() {
+                return Err(unexpected(&format!("bytes after INFO: {}", preview(&conn.buf))));
+            }
+            conn.stream.start_tls(&config.tls)?;
+            connect["tls_required"] = true.into();
         }
 
         conn.stream.write_all(format!("CONNECT {connect}\r\nPING\r\n").as_bytes())?;
@@ -104,6 +118,24 @@ impl Probe for Nats {
             healthy = healthy.detail("jetstream", js);
         }
         Ok(healthy)
+    }
+}
+
+/// Whether to start TLS after `info`, under `tls.mode`.
+fn upgrade(tls: &Tls, info: &Map<String, Value>) -> Result<bool, CheckError> {
+    let flag = |key| info.get(key).and_then(Value::as_bool) == Some(true);
+    let (required, available) = (flag("tls_required"), flag("tls_required") || flag("tls_available"));
+    match tls.mode {
+        None => Ok(required),
+        Some(TlsMode::Disable) if required => Err(Problem::new("tls required")
+            .with_extra("the server requires TLS and `tls.mode` is disable")
+            .into()),
+        Some(TlsMode::Disable) => Ok(false),
+        Some(TlsMode::Prefer) => Ok(available),
+        Some(_) if available => Ok(true),
+        Some(_) => Err(Problem::new(messages::NO_TLS)
+            .with_extra("the server's INFO offers no TLS (tls_required and tls_available unset)")
+            .into()),
     }
 }
 

@@ -4,6 +4,8 @@
 //!
 //! Healthy reports `server_version` in details and, as `items`, the tables
 //! the user can see outside `pg_catalog` and `information_schema`.
+//!
+//! TLS follows libpq's `sslmode` ([`ssl`]): `prefer` by default.
 
 use sonde_sdk::net::Stream as TcpStream;
 use std::io::{self, Read, Write};
@@ -14,7 +16,9 @@ use postgres_protocol::authentication::{md5_hash, sasl};
 use postgres_protocol::message::{backend, backend::Message, frontend};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Secret, io_problem, messages};
+use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Secret, Tls, io_problem, messages};
+
+mod ssl;
 
 /// How to reach and log in to a PostgreSQL server.
 #[derive(Deserialize, JsonSchema)]
@@ -42,6 +46,10 @@ struct Config {
     #[serde(default = "default_query")]
     #[schemars(length(min = 1))]
     query: String,
+    /// TLS after an `SSLRequest`; `prefer` (TLS when the server offers it)
+    /// by default, as libpq.
+    #[serde(default)]
+    tls: Tls,
 }
 
 fn default_port() -> u16 {
@@ -92,7 +100,8 @@ impl Probe for Postgres {
             return Err(CheckError::invalid_config("password must not contain NUL"));
         }
 
-        let stream = sonde_sdk::net::connect(&config.host, config.port)?;
+        let mut stream = sonde_sdk::net::connect(&config.host, config.port)?;
+        ssl::negotiate(&mut stream, &config.tls)?;
         let mut conn = Conn { stream, buf: BytesMut::with_capacity(8192), seen: false };
         let server_version = conn.startup(&config.user, database, config.password.as_ref())?;
 
@@ -236,7 +245,7 @@ impl Conn {
                     }
                     if !mechanisms.iter().any(|m| m == sasl::SCRAM_SHA_256) {
                         return Err(auth_failed(format!(
-                            "no supported SASL mechanism among {mechanisms:?} (the probe does SCRAM-SHA-256 without TLS)"
+                            "no supported SASL mechanism among {mechanisms:?} (the probe does SCRAM-SHA-256, without channel binding)"
                         )));
                     }
                     let password = need_password(password)?;

@@ -101,6 +101,9 @@ pub mod messages {
     pub const AUTHENTICATION_FAILED: &str = "authentication failed";
     pub const DATABASE_DOES_NOT_EXIST: &str = "database does not exist";
     pub const UNEXPECTED_PROTOCOL: &str = "unexpected protocol";
+    /// The server refused a STARTTLS-style upgrade that `tls.mode` requires
+    /// (the host's own message for the same case, DESIGN §4).
+    pub const NO_TLS: &str = "server does not support TLS";
 }
 
 /// `EMFILE` ("no file descriptors available") as std reports it.

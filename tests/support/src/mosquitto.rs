@@ -51,3 +51,45 @@ impl Mosquitto {
         Some(Self { port: process.port, _process: process })
     }
 }
+
+impl Mosquitto {
+    /// A broker that lets anyone in, over TLS only, with `pair` as its
+    /// certificate; with `demand_client_cert`, only clients whose
+    /// certificate chains to `ca`.
+    pub fn with_tls(
+        pair: &crate::certs::Pair,
+        ca: &std::path::Path,
+        demand_client_cert: bool,
+    ) -> Option<Self> {
+        let tls = format!(
+            "cafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate {demand_client_cert}\n",
+            ca.display(),
+            pair.cert_file.display(),
+            pair.key_file.display()
+        );
+        Self::anonymous(&tls)
+    }
+
+    /// A broker that lets anyone in over plaintext MQTT.
+    pub fn plain() -> Option<Self> {
+        Self::anonymous("")
+    }
+
+    fn anonymous(listener: &str) -> Option<Self> {
+        let dir = Spawned::temp_dir("mosquitto-tls");
+        // As in `with_user`: stay root rather than switch to `mosquitto`.
+        let as_root = std::fs::metadata(&dir).is_ok_and(|m| m.uid() == 0);
+        let config = dir.join("mosquitto.conf");
+        let listener = listener.to_string();
+        let process = Spawned::start("mosquitto", dir, |port| {
+            let mut text =
+                format!("listener {port} 127.0.0.1\n{listener}allow_anonymous true\npersistence false\n");
+            if as_root {
+                text.push_str("user root\n");
+            }
+            std::fs::write(&config, text).expect("writing mosquitto.conf");
+            vec!["-c".to_string(), config.display().to_string()]
+        })?;
+        Some(Self { port: process.port, _process: process })
+    }
+}

@@ -21,6 +21,31 @@ impl NatsServer {
         Self::start(&["--user", user, "--pass", password])
     }
 
+    /// A server that requires TLS, with `pair` as its certificate; with
+    /// `demand_client_cert`, a client certificate that chains to `ca`.
+    pub fn with_tls(
+        pair: &crate::certs::Pair,
+        ca: &std::path::Path,
+        demand_client_cert: bool,
+    ) -> Option<Self> {
+        let mut args = vec![
+            "--tls".to_string(),
+            "--tlscert".into(),
+            pair.cert_file.display().to_string(),
+            "--tlskey".into(),
+            pair.key_file.display().to_string(),
+        ];
+        if demand_client_cert {
+            args.extend(["--tlsverify".to_string(), "--tlscacert".into(), ca.display().to_string()]);
+        }
+        Self::start(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// A server without TLS or authentication.
+    pub fn plain() -> Option<Self> {
+        Self::start(&[])
+    }
+
     fn start(auth: &[&str]) -> Option<Self> {
         let dir = Spawned::temp_dir("nats");
         let process = Spawned::start("nats-server", dir, |port| {

@@ -35,6 +35,18 @@ impl PrivatePostgres {
     /// printed reason) when PostgreSQL is not installed; under `CI=true` a
     /// missing installation fails instead.
     pub fn start() -> Option<Self> {
+        Self::start_with(None)
+    }
+
+    /// A server with `ssl=on` and `pair` as its certificate, trusting every
+    /// loopback login (the TLS tests are about the transport, not the
+    /// password); with `demand_client_cert`, only over TLS with a client
+    /// certificate that chains to `ca`.
+    pub fn with_tls(pair: &crate::certs::Pair, ca: &Path, demand_client_cert: bool) -> Option<Self> {
+        Self::start_with(Some(Ssl { pair, ca, demand_client_cert }))
+    }
+
+    fn start_with(ssl: Option<Ssl<'_>>) -> Option<Self> {
         let Some(bin) = bin_dir() else {
             assert!(!in_ci(), "PostgreSQL binaries are required in CI under /usr/lib/postgresql/*/bin");
             eprintln!("SKIPPED: no PostgreSQL binaries under /usr/lib/postgresql/*/bin");
@@ -65,16 +77,29 @@ impl PrivatePostgres {
             owner,
         );
         assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        let hba = match &ssl {
+            None => None,
+            Some(ssl) if ssl.demand_client_cert => {
+                Some("local all postgres trust\nhostssl all all 127.0.0.1/32 trust clientcert=verify-ca\n")
+            }
+            Some(_) => Some("local all postgres trust\nhost all all 127.0.0.1/32 trust\n"),
+        };
+        let mut ssl_args = Vec::new();
+        if let Some(ssl) = &ssl {
+            ssl_args = server.install_certificates(ssl);
+        }
         fs::write(
             data.join("pg_hba.conf"),
-            format!(
-                "local all postgres trust\n\
+            hba.map(str::to_string).unwrap_or_else(|| {
+                format!(
+                    "local all postgres trust\n\
                  host all {} 127.0.0.1/32 password\n\
                  host all {} 127.0.0.1/32 md5\n\
                  host all {} 127.0.0.1/32 scram-sha-256\n\
                  host all all 127.0.0.1/32 scram-sha-256\n",
-                PASSWORD_USER.0, MD5_USER.0, SCRAM_USER.0
-            ),
+                    PASSWORD_USER.0, MD5_USER.0, SCRAM_USER.0
+                )
+            }),
         )
         .expect("pg_hba.conf");
 
@@ -85,6 +110,7 @@ impl PrivatePostgres {
             .arg("-k")
             .arg(&server.dir)
             .args(["-p", &server.port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+            .args(&ssl_args)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
             .stderr(log);
@@ -119,6 +145,28 @@ impl PrivatePostgres {
         Some(server)
     }
 
+    /// Copies the certificate, key and CA where the server may read them:
+    /// PostgreSQL refuses a key that is not the server user's own with mode
+    /// 0600. Returns the `-c` settings that point at them.
+    fn install_certificates(&self, ssl: &Ssl<'_>) -> Vec<String> {
+        use std::os::unix::fs::PermissionsExt;
+        let mut args = vec!["-c".to_string(), "ssl=on".to_string()];
+        for (from, name, setting) in [
+            (&ssl.pair.cert_file, "server.crt", "ssl_cert_file"),
+            (&ssl.pair.key_file, "server.key", "ssl_key_file"),
+            (&ssl.ca.to_path_buf(), "ca.crt", "ssl_ca_file"),
+        ] {
+            let to = self.dir.join(name);
+            fs::copy(from, &to).expect("copying a certificate");
+            fs::set_permissions(&to, fs::Permissions::from_mode(0o600)).expect("chmod");
+            if let Some((uid, gid)) = self.owner {
+                std::os::unix::fs::chown(&to, Some(uid), Some(gid)).expect("chown");
+            }
+            args.extend(["-c".to_string(), format!("{setting}={}", to.display())]);
+        }
+        args
+    }
+
     /// Runs SQL as the superuser over the unix socket.
     pub fn psql(&self, sql: &str) -> Output {
         let bin = bin_dir().expect("PostgreSQL binaries");
@@ -136,6 +184,13 @@ impl PrivatePostgres {
     pub fn log(&self) -> String {
         fs::read_to_string(self.dir.join("postgres.log")).unwrap_or_default()
     }
+}
+
+/// How [`PrivatePostgres::with_tls`] serves TLS.
+struct Ssl<'a> {
+    pair: &'a crate::certs::Pair,
+    ca: &'a Path,
+    demand_client_cert: bool,
 }
 
 impl Drop for PrivatePostgres {

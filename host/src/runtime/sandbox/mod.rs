@@ -52,8 +52,6 @@ pub struct Spec {
     pub deadline: Instant,
     /// Entries the call's host `ResourceTable` may hold at once.
     pub max_handles: usize,
-    /// How `wasi:http` verifies `https` peers.
-    pub http_tls: Arc<rustls::ClientConfig>,
     /// The check's `wasi:tls` session: its policy and what it saw.
     pub tls: Arc<tls::Session>,
 }
@@ -84,7 +82,7 @@ impl Sandbox {
             hooks: http::HttpPolicy {
                 net: Arc::clone(&spec.net),
                 deadline: spec.deadline,
-                tls: spec.http_tls,
+                tls: Arc::clone(&spec.tls),
             },
             tls: WasiTlsCtxBuilder::new().provider(Box::new(tls::Provider(spec.tls))).build(),
             table,

@@ -162,5 +162,6 @@ async fn source_row(
         history,
         day,
         week,
+        tls_not_after: health.tls_not_after,
     })
 }

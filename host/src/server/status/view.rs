@@ -28,6 +28,8 @@ pub struct SourceRow {
     pub history: Vec<CheckRecord>,
     pub day: OutcomeCounts,
     pub week: OutcomeCounts,
+    /// The earliest peer certificate expiry of its newest TLS handshake.
+    pub tls_not_after: Option<DateTime<Utc>>,
 }
 
 /// One loaded plugin.
@@ -155,7 +157,10 @@ fn source_row(now: DateTime<Utc>, s: &SourceRow) -> Markup {
         tr.source data-source=(s.name) data-status=(status_label(status)) {
             td {
                 strong.name { (s.name) }
-                div.muted { (s.organization) " · " (s.source_type) }
+                div.muted {
+                    (s.organization) " · " (s.source_type)
+                    @if let Some(at) = s.tls_not_after { " · " (tls_days(now, at)) }
+                }
                 code.config title=(s.config) { (s.config) }
             }
             td {
@@ -171,6 +176,21 @@ fn source_row(now: DateTime<Utc>, s: &SourceRow) -> Markup {
             td { (strip(now, &s.history)) }
             td.num { (uptime(s.day)) }
             td.num { (uptime(s.week)) }
+        }
+    }
+}
+
+/// "TLS: 42 days left" beside a source that uses TLS, loud once expired.
+fn tls_days(now: DateTime<Utc>, not_after: DateTime<Utc>) -> Markup {
+    let days = (not_after - now).num_days();
+    let text = match days {
+        _ if not_after <= now => "TLS: certificate expired".to_string(),
+        1 => "TLS: 1 day left".to_string(),
+        d => format!("TLS: {d} days left"),
+    };
+    html! {
+        span.tls data-tls-days=(days) class=[(days < 14).then_some("soon")] title={ "certificate expires " (time(not_after)) } {
+            (text)
         }
     }
 }

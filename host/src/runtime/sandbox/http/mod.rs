@@ -20,6 +20,8 @@ use tokio::time::Instant;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 use super::net::NetPolicy;
+use super::tls::Session;
+use super::tls::policy::Mode;
 
 /// Bytes of header names and values in one `fields` the guest builds. A
 /// health probe sends a few headers (a token, an accept); servers commonly
@@ -33,8 +35,10 @@ pub const OUTGOING_CHUNK: usize = 16 << 10;
 pub struct HttpPolicy {
     pub net: Arc<NetPolicy>,
     pub deadline: Instant,
-    /// How `https` peers are verified; one per runtime today.
-    pub tls: Arc<rustls::ClientConfig>,
+    /// The check's TLS session: `https` peers are verified under the
+    /// source's `tls` policy (`verify-full` when it names no mode) and each
+    /// handshake is recorded there, for `details.tls` and `min_validity`.
+    pub tls: Arc<Session>,
 }
 
 type ResponseFuture = Box<
@@ -80,7 +84,20 @@ impl WasiHttpHooks for HttpPolicy {
             return Box::new(async { Err(Error::HttpRequestDenied) });
         };
         let options = self.clamp(options);
-        Box::new(send::send(request, target, Arc::clone(&self.net), Arc::clone(&self.tls), options))
+        // Built per request from the source's policy, so its `tls.ca`,
+        // client certificate and mode apply; plain `http` needs none.
+        let tls = if target.tls {
+            match self.tls.host_config(Mode::VerifyFull) {
+                Ok(config) => Some((config, Arc::clone(&self.tls))),
+                Err(e) => {
+                    let e = std::io::Error::other(e);
+                    return Box::new(async move { Err(Error::Tls(e)) });
+                }
+            }
+        } else {
+            None
+        };
+        Box::new(send::send(request, target, Arc::clone(&self.net), tls, options))
     }
 
     fn p2_outgoing_body_chunk_size(&mut self) -> usize {

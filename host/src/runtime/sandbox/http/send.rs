@@ -14,8 +14,9 @@
 //! the check's budget: a `wasi:http` connection costs the host a descriptor
 //! like any socket.
 //!
-//! The TLS client configuration is a parameter, never a global, so that a
-//! caller can verify against other roots and observe the peer.
+//! The TLS client configuration is a parameter, never a global: the caller
+//! builds it from the source's `tls` policy, and the handshake is recorded
+//! in the check's [`Session`] beside those the guest starts itself.
 
 use std::io;
 use std::net::SocketAddr;
@@ -37,6 +38,7 @@ use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
 
 use crate::runtime::sandbox::net::NetPolicy;
+use crate::runtime::sandbox::tls::Session;
 
 /// Where one request goes.
 #[derive(Debug, Clone)]
@@ -63,7 +65,7 @@ pub async fn send(
     mut request: http::Request<WasiBody>,
     target: Target,
     net: Arc<NetPolicy>,
-    tls: Arc<rustls::ClientConfig>,
+    tls: Option<(Arc<rustls::ClientConfig>, Arc<Session>)>,
     options: RequestOptions,
 ) -> Result<(http::Response<WasiBody>, Io), Error> {
     let connect_timeout = options.connect_timeout.unwrap_or(Duration::MAX);
@@ -73,12 +75,18 @@ pub async fn send(
     let tcp = tokio::time::timeout(connect_timeout, connect(&target.addrs, &net))
         .await
         .map_err(|_| Error::ConnectionTimeout)??;
-    let stream: Box<dyn Stream> = if target.tls {
-        let name = ServerName::try_from(target.host.clone())?;
-        let tls = tokio_rustls::TlsConnector::from(tls).connect(name, tcp).await.map_err(Error::Tls)?;
-        Box::new(tls)
-    } else {
-        Box::new(tcp)
+    let stream: Box<dyn Stream> = match (target.tls, tls) {
+        (true, Some((config, session))) => {
+            // The policy's `server_name` wins over the URL's host, as for
+            // a guest's own handshake.
+            let name = session.policy().server_name.clone().unwrap_or_else(|| target.host.clone());
+            let name = ServerName::try_from(name)?;
+            let result = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await;
+            session.record_host_handshake(result.as_ref().map(|s| s.get_ref().1));
+            Box::new(result.map_err(Error::Tls)?)
+        }
+        (true, None) => return Err(Error::Tls(io::Error::other("no TLS configuration for an https URL"))),
+        (false, _) => Box::new(tcp),
     };
     let (mut sender, conn) = tokio::time::timeout(
         connect_timeout,
@@ -319,7 +327,8 @@ mod tests {
     ) -> Result<(u16, Bytes), Error> {
         let scheme = if target.tls { "https" } else { "http" };
         let url = format!("{scheme}://{}:{}/", target.host, target.addrs[0].port());
-        let (response, io) = send(get(&url), target, net, tls, timeouts()).await?;
+        let session = Arc::new(crate::runtime::sandbox::tls::Session::disabled());
+        let (response, io) = send(get(&url), target, net, Some((tls, session)), timeouts()).await?;
         tokio::spawn(Box::into_pin(io));
         let status = response.status().as_u16();
         let body = response.into_body().collect().await?.to_bytes();

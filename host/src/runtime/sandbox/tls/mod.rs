@@ -27,6 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use rustls::pki_types::{ServerName, TrustAnchor};
+use rustls::{ClientConfig, ClientConnection};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use wasmtime_wasi_tls::{TlsProvider, TlsTransport};
 
@@ -70,6 +71,31 @@ impl Session {
     /// Every handshake so far, in order.
     pub fn handshakes(&self) -> Vec<Handshake> {
         self.handshakes.lock().map(|h| h.clone()).unwrap_or_default()
+    }
+
+    /// The rustls configuration for a handshake the host starts on the
+    /// guest's behalf (the `wasi:http` sender), under the policy with
+    /// `default` as the mode when `tls.mode` leaves it out. A policy that
+    /// disables TLS is recorded as a failure, like a guest's attempt.
+    pub fn host_config(&self, default: Mode) -> Result<Arc<ClientConfig>, wasmtime_wasi_tls::Error> {
+        let mode = self.policy.mode.unwrap_or(default);
+        if mode == Mode::Disable {
+            return Err(self.fail(messages::DISABLED, "`tls.mode` is disable".into()));
+        }
+        verifier::client_config_for(&self.policy, mode, &self.operator_roots)
+            .map(Arc::new)
+            .map_err(|e| self.fail(messages::HANDSHAKE_FAILED, e.to_string()))
+    }
+
+    /// Records a handshake the host made itself, from its outcome, so it
+    /// reaches `details.tls` and the stable messages like a guest's.
+    pub fn record_host_handshake(&self, result: Result<&ClientConnection, &std::io::Error>) {
+        match result {
+            Ok(conn) => self.record(Handshake::Done(Facts::of(conn))),
+            Err(e) => {
+                self.fail(verifier::classify(e), e.to_string());
+            }
+        }
     }
 
     fn record(&self, h: Handshake) {

@@ -53,11 +53,20 @@ pub fn client_config(
     policy: &TlsPolicy,
     operator_roots: &[TrustAnchor<'static>],
 ) -> Result<ClientConfig, ConfigError> {
+    client_config_for(policy, policy.mode.unwrap_or(Mode::Prefer), operator_roots)
+}
+
+/// [`client_config`] under `mode` instead of the policy's own: for callers
+/// whose default differs (`https` URLs verify fully unless told otherwise).
+pub fn client_config_for(
+    policy: &TlsPolicy,
+    mode: Mode,
+    operator_roots: &[TrustAnchor<'static>],
+) -> Result<ClientConfig, ConfigError> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .map_err(|e| ConfigError::Rustls(e.to_string()))?;
-    let mode = policy.mode.unwrap_or(Mode::Prefer);
     let verifier: Arc<dyn ServerCertVerifier> = if mode.verifies_chain() {
         let mut roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
         roots.roots.extend(operator_roots.iter().cloned());
@@ -163,8 +172,15 @@ pub fn classify(err: &std::io::Error) -> &'static str {
     let Some(tls) = err.get_ref().and_then(|e| e.downcast_ref::<Error>()) else {
         // The peer hung up or went silent before a TLS answer: what a
         // plaintext-only server does with a ClientHello.
+        // The guest's streams reach rustls through wasmtime-wasi-tls, which
+        // reports a reset as `Other` with the `wasi:io` error's text (a
+        // plaintext broker that closes with the ClientHello unread resets).
+        let text = err.to_string();
+        let reset = text.contains("ConnectionReset") || text.contains("connection reset");
         return match err.kind() {
             std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset => messages::NO_TLS,
+            std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionAborted => messages::NO_TLS,
+            _ if reset => messages::NO_TLS,
             _ => messages::HANDSHAKE_FAILED,
         };
     };
