@@ -211,3 +211,22 @@ impl CheckRecord {
         self.duration_ms = u64::try_from((reported - started).num_milliseconds()).ok();
     }
 }
+
+/// What is known of one source right now.
+#[derive(Debug, Clone, Default)]
+pub struct SourceHealth {
+    /// The newest finished check.
+    pub last: Option<CheckRecord>,
+    /// A check queued or running, if any.
+    pub current: Option<CheckRecord>,
+}
+
+impl SourceHealth {
+    /// The most recent check, finished or not.
+    pub fn newest(&self) -> Option<&CheckRecord> {
+        match (&self.current, &self.last) {
+            (Some(c), Some(l)) => Some(if c.created_at >= l.created_at { c } else { l }),
+            (c, l) => c.as_ref().or(l.as_ref()),
+        }
+    }
+}

@@ -54,9 +54,17 @@ fn duplicate_sources_and_bad_organizations_are_named() {
 }
 
 #[test]
-fn a_postgres_store_is_refused_clearly() {
-    let e = err("store = \"postgres://localhost/sonde\"");
-    assert!(e.contains("`store`") && e.contains("not available"), "{e}");
+fn a_postgres_store_is_taken_from_the_file_or_the_environment() {
+    let c = Config::parse("store = \"postgres://127.0.0.1/sonde\"", "t.toml").expect("valid");
+    assert_eq!(c.store_choice().expect("store"), StoreChoice::Postgres("postgres://127.0.0.1/sonde".into()));
+    let e = err("store = \"mysql://127.0.0.1/sonde\"");
+    assert!(e.contains("`store`") && e.contains("postgres://"), "{e}");
+    let e = err("store_env = \"SONDE_TEST_UNSET_STORE_URL\"");
+    assert!(e.contains("`store_env`") && e.contains("not set"), "{e}");
+    let e = err("store = \"postgres://127.0.0.1/a\"\nstore_env = \"PATH\"");
+    assert!(e.contains("exactly one"), "{e}");
+    let e = err("[postgres]\nlease = \"1s\"\npoll = \"2s\"");
+    assert!(e.contains("postgres.poll"), "{e}");
 }
 
 #[test]

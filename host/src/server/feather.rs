@@ -125,7 +125,7 @@ pub async fn status(
     if source.workspace != Some(kb_id) {
         return Err(ApiError::NotFound("Source not found"));
     }
-    let health = state.service.health(source.id);
+    let health = state.service.health(source.id).await?;
     Ok(Json(SyncStatus::new(&source, &health)))
 }
 

@@ -35,10 +35,12 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
     let service = &state.service;
     let sources =
         service.list_sources().await.map_err(|_| ApiError::Unavailable("the store is unavailable"))?;
+    let mut health =
+        service.health_all().await.map_err(|_| ApiError::Unavailable("the store is unavailable"))?;
     let sources = sources
         .into_iter()
         .map(|s| {
-            let last = service.health(s.id).last;
+            let last = health.remove(&s.id).and_then(|h| h.last);
             (s, last)
         })
         .collect();

@@ -6,26 +6,8 @@ use std::sync::RwLock;
 
 use uuid::Uuid;
 
+pub use crate::model::SourceHealth;
 use crate::model::{CheckRecord, CheckStatus, Source};
-
-/// What is known of one source right now.
-#[derive(Debug, Clone, Default)]
-pub struct SourceHealth {
-    /// The newest finished check.
-    pub last: Option<CheckRecord>,
-    /// A check queued or running, if any.
-    pub current: Option<CheckRecord>,
-}
-
-impl SourceHealth {
-    /// The most recent check, finished or not.
-    pub fn newest(&self) -> Option<&CheckRecord> {
-        match (&self.current, &self.last) {
-            (Some(c), Some(l)) => Some(if c.created_at >= l.created_at { c } else { l }),
-            (c, l) => c.as_ref().or(l.as_ref()),
-        }
-    }
-}
 
 #[derive(Debug, Default)]
 pub struct Health {
@@ -35,6 +17,11 @@ pub struct Health {
 impl Health {
     pub fn get(&self, id: Uuid) -> SourceHealth {
         self.map.read().unwrap_or_else(|p| p.into_inner()).get(&id).cloned().unwrap_or_default()
+    }
+
+    /// Every source's entry, copied.
+    pub fn all(&self) -> HashMap<Uuid, SourceHealth> {
+        self.map.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Seeds the map from the store at start-up.
@@ -72,7 +59,7 @@ impl Health {
 /// Logs every finished check once, with its source, type, check id, outcome
 /// and duration: at debug while the status holds, at info (to OK) or warn
 /// (to anything else) when it changes.
-fn log_transition(source: &Source, previous: Option<CheckStatus>, check: &CheckRecord) {
+pub(crate) fn log_transition(source: &Source, previous: Option<CheckStatus>, check: &CheckRecord) {
     let from = previous.map_or("UNKNOWN", CheckStatus::as_str);
     let outcome = check.status.as_str();
     let message = check.message.as_deref().unwrap_or("");

@@ -4,11 +4,13 @@
 //! - [`registry`]: loaded plugins by source type.
 //! - [`scheduler`]: the one task that decides when checks run.
 //! - [`fair`]: global and per-organization concurrency.
-//! - [`health`]: the latest result per source, in memory.
+//! - [`health`]: the latest result per source, in memory (one process).
+//! - [`group`]: claims and lease renewals, when replicas share the store.
 //!
 //! [`Service`] is what the HTTP routes and the CLI use.
 
 pub mod fair;
+pub mod group;
 pub mod health;
 pub mod registry;
 pub mod reload;
@@ -22,11 +24,12 @@ use serde_json::Value;
 use tokio::sync::{Semaphore, mpsc};
 use uuid::Uuid;
 
-use crate::config::{ApiKey, Config, ConfigError};
+use crate::config::{ApiKey, Config, ConfigError, StoreChoice};
 use crate::metrics::Metrics;
 use crate::model::{CheckRecord, CheckStatus, Policy, Source, SourceSpec, SourceState, Trigger};
 use crate::runtime::{Cause, CheckReport, Runtime, RuntimeConfig, RuntimeError};
 use crate::schema::{Violation, merge_secrets};
+use crate::store::postgres::{PgOptions, PgStore};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Retention, Store, StoreError};
 pub use health::SourceHealth;
@@ -87,6 +90,9 @@ impl Ctx {
 
     /// Stores a finished check and publishes it to readers.
     fn record(&self, source: Source, check: CheckRecord) {
+        if self.store.group().is_some() {
+            return group::record(Arc::clone(&self.store), source, check);
+        }
         self.health.finish(&source, &check);
         let store = Arc::clone(&self.store);
         tokio::spawn(async move {
@@ -142,18 +148,43 @@ impl Service {
         // before anything is written.
         let specs = reload::validate_sources(&registry, config)?;
 
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.data_dir).await?);
+        let replica = config.replica_id.clone().unwrap_or_else(default_replica_id);
+        let store: Arc<dyn Store> = match config.store_choice()? {
+            StoreChoice::Sqlite => Arc::new(SqliteStore::open(&config.data_dir).await?),
+            StoreChoice::Postgres(url) => {
+                let pg = &config.postgres;
+                let options = PgOptions {
+                    max_connections: pg.max_connections,
+                    statement_timeout: pg.statement_timeout,
+                    application_name: format!("sonde {replica}"),
+                    ..PgOptions::default()
+                };
+                Arc::new(PgStore::open(&url, &options).await?)
+            }
+        };
+        let shared = store.group().is_some();
         for (spec, secrets) in &specs {
             store.upsert_source(spec, secrets).await?;
         }
         let health = Arc::new(health::Health::default());
-        health.warm(store.latest_finished_checks().await?);
+        if !shared {
+            health.warm(store.latest_finished_checks().await?);
+        }
 
         let metrics = Arc::new(Metrics::new());
-        let replica = config.replica_id.clone().unwrap_or_else(default_replica_id);
         let ctx = Arc::new(Ctx { runtime, registry, store: Arc::clone(&store), health, metrics, replica });
         let gauges = Arc::new(Gauges::default());
-        let events = Scheduler::spawn(Arc::clone(&ctx), config.checks.max_concurrent, Arc::clone(&gauges));
+        let events =
+            Scheduler::spawn(Arc::clone(&ctx), config.checks.max_concurrent, Arc::clone(&gauges), shared);
+        if shared {
+            group::spawn(
+                Arc::clone(&ctx),
+                events.clone(),
+                Arc::clone(&gauges),
+                config.checks.max_concurrent,
+                group::Timing { lease: config.postgres.lease, poll: config.postgres.poll },
+            );
+        }
         let service = Arc::new(Self {
             ctx,
             events,
@@ -166,13 +197,22 @@ impl Service {
             default_policy: config.default_policy(),
         });
 
-        for source in store.list_sources().await? {
-            service.send(Event::Upsert(source));
+        // In a group, claims bring the sources they need instead.
+        if !shared {
+            for source in store.list_sources().await? {
+                service.send(Event::Upsert(source));
+            }
         }
         // Checks a previous process left queued or running are run again.
-        let sources: std::collections::HashMap<Uuid, Source> =
-            store.list_sources().await?.into_iter().map(|s| (s.id, s)).collect();
-        for mut check in store.unfinished_checks().await? {
+        // In a group, others may be running them right now: there, leases
+        // that expire hand them over instead (`group`).
+        let sources: std::collections::HashMap<Uuid, Source> = if shared {
+            Default::default()
+        } else {
+            store.list_sources().await?.into_iter().map(|s| (s.id, s)).collect()
+        };
+        let unfinished = if shared { Vec::new() } else { store.unfinished_checks().await? };
+        for mut check in unfinished {
             let Some(source) = sources.get(&check.source_id) else { continue };
             tracing::info!(source = %source.name, check = %check.id, "rerunning a check interrupted by a restart");
             check.status = CheckStatus::Scheduled;
@@ -332,8 +372,22 @@ impl Service {
         self.ctx.attempt(source).await
     }
 
-    pub fn health(&self, id: Uuid) -> SourceHealth {
-        self.ctx.health.get(id)
+    /// A source's latest results: from this process's memory when it owns
+    /// the store, from the store when replicas share it (so that every
+    /// replica answers the same).
+    pub async fn health(&self, id: Uuid) -> Result<SourceHealth, StoreError> {
+        match self.ctx.store.group() {
+            Some(group) => group.health(id).await,
+            None => Ok(self.ctx.health.get(id)),
+        }
+    }
+
+    /// [`Service::health`] of every source, in one read.
+    pub async fn health_all(&self) -> Result<std::collections::HashMap<Uuid, SourceHealth>, StoreError> {
+        match self.ctx.store.group() {
+            Some(group) => group.health_all().await,
+            None => Ok(self.ctx.health.all()),
+        }
     }
 
     pub async fn history(

@@ -138,7 +138,7 @@ async fn source_row(
     source: Source,
     now: chrono::DateTime<Utc>,
 ) -> Result<SourceRow, StoreError> {
-    let health = service.health(source.id);
+    let health = service.health(source.id).await?;
     let mut history: Vec<_> = service
         .history(source.id, STRIP_LEN, None)
         .await?

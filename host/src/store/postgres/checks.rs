@@ -1,0 +1,169 @@
+//! Checks: inserts and updates (each also moving the source's row in
+//! `latest`, in the same statement), history, recovery and pruning.
+
+use chrono::{DateTime, Utc};
+use sqlx::{AssertSqlSafe, PgPool, Row};
+use uuid::Uuid;
+
+use super::rows::{CHECK_COLUMNS, backend, check_from_row, int};
+use crate::model::{CheckRecord, CheckStatus};
+use crate::store::{OutcomeCounts, Retention, StoreResult};
+
+/// Upserts `latest` from a CTE `c (id, source_id, created_at, status)`: a
+/// finished check becomes the source's last result unless a newer one is
+/// there already (and stops being its current one); an unfinished check
+/// becomes its current one.
+const LATEST_FROM_C: &str = "INSERT INTO latest (source_id, last_check, last_created_at, current_check) \
+     SELECT source_id, \
+       CASE WHEN status IN ('SCHEDULED', 'RUNNING') THEN NULL ELSE id END, \
+       CASE WHEN status IN ('SCHEDULED', 'RUNNING') THEN NULL ELSE created_at END, \
+       CASE WHEN status IN ('SCHEDULED', 'RUNNING') THEN id END FROM c \
+     ON CONFLICT (source_id) DO UPDATE SET \
+       last_check = CASE WHEN excluded.last_check IS NOT NULL AND (latest.last_created_at IS NULL \
+         OR latest.last_created_at <= excluded.last_created_at) THEN excluded.last_check ELSE latest.last_check END, \
+       last_created_at = CASE WHEN excluded.last_check IS NOT NULL AND (latest.last_created_at IS NULL \
+         OR latest.last_created_at <= excluded.last_created_at) THEN excluded.last_created_at \
+         ELSE latest.last_created_at END, \
+       current_check = CASE WHEN excluded.current_check IS NOT NULL THEN excluded.current_check \
+         WHEN latest.current_check = excluded.last_check THEN NULL ELSE latest.current_check END";
+
+pub(super) async fn insert(pool: &PgPool, c: &CheckRecord) -> StoreResult<()> {
+    let sql = format!(
+        "WITH c AS (INSERT INTO checks ({CHECK_COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         RETURNING id, source_id, created_at, status) {LATEST_FROM_C}"
+    );
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(c.id)
+        .bind(c.source_id)
+        .bind(c.trigger.as_str())
+        .bind(c.status.as_str())
+        .bind(i32::try_from(c.attempts).unwrap_or(i32::MAX))
+        .bind(&c.message)
+        .bind(&c.extra)
+        .bind(&c.details)
+        .bind(int(c.items))
+        .bind(c.created_at)
+        .bind(c.started_at)
+        .bind(c.reported_at)
+        .bind(int(c.duration_ms))
+        .bind(&c.replica)
+        .execute(pool)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
+/// Updates a check; once it is finished, in the same statement: it becomes
+/// the source's latest result and the lease its replica held on it, if any,
+/// is released. Returns the status of the result it replaced.
+pub(super) async fn update(pool: &PgPool, c: &CheckRecord) -> StoreResult<Option<CheckStatus>> {
+    let sql = format!(
+        "WITH c AS (UPDATE checks SET status = $2, attempts = $3, message = $4, extra = $5, details = $6, \
+           items = $7, started_at = $8, reported_at = $9, duration_ms = $10, replica = $11 WHERE id = $1 \
+           RETURNING id, source_id, created_at, status, replica), \
+         prev AS (SELECT p.status FROM latest l JOIN checks p ON p.id = l.last_check \
+           WHERE l.source_id = (SELECT source_id FROM c)), \
+         released AS (UPDATE schedule SET lease_owner = NULL, lease_until = NULL, check_id = NULL \
+           WHERE source_id = (SELECT source_id FROM c) AND check_id = $1 \
+           AND lease_owner = (SELECT replica FROM c) AND $2 NOT IN ('SCHEDULED', 'RUNNING')), \
+         l AS ({LATEST_FROM_C}) \
+         SELECT (SELECT status FROM prev) AS previous"
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(c.id)
+        .bind(c.status.as_str())
+        .bind(i32::try_from(c.attempts).unwrap_or(i32::MAX))
+        .bind(&c.message)
+        .bind(&c.extra)
+        .bind(&c.details)
+        .bind(int(c.items))
+        .bind(c.started_at)
+        .bind(c.reported_at)
+        .bind(int(c.duration_ms))
+        .bind(&c.replica)
+        .fetch_one(pool)
+        .await
+        .map_err(backend)?;
+    let previous: Option<String> = row.try_get("previous").map_err(backend)?;
+    Ok(previous.as_deref().and_then(CheckStatus::parse))
+}
+
+pub(super) async fn fetch(pool: &PgPool, sql: String) -> StoreResult<Vec<CheckRecord>> {
+    // Only ever built from this module's constants.
+    let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(pool).await.map_err(backend)?;
+    rows.iter().map(check_from_row).collect()
+}
+
+pub(super) async fn latest(pool: &PgPool, finished_only: bool) -> StoreResult<Vec<CheckRecord>> {
+    let filter = if finished_only { "WHERE status NOT IN ('SCHEDULED', 'RUNNING')" } else { "" };
+    fetch(
+        pool,
+        format!(
+            "SELECT DISTINCT ON (source_id) {CHECK_COLUMNS} FROM checks {filter} \
+             ORDER BY source_id, created_at DESC"
+        ),
+    )
+    .await
+}
+
+pub(super) async fn history(
+    pool: &PgPool,
+    source_id: Uuid,
+    limit: u32,
+    before: Option<DateTime<Utc>>,
+) -> StoreResult<Vec<CheckRecord>> {
+    let sql = format!(
+        "SELECT {CHECK_COLUMNS} FROM checks WHERE source_id = $1 AND ($2::timestamptz IS NULL OR created_at < $2) \
+         ORDER BY created_at DESC LIMIT $3"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(source_id)
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await
+        .map_err(backend)?;
+    rows.iter().map(check_from_row).collect()
+}
+
+pub(super) async fn prune(pool: &PgPool, retention: Retention, now: DateTime<Utc>) -> StoreResult<u64> {
+    let cutoff = now - chrono::Duration::from_std(retention.max_age).unwrap_or(chrono::Duration::MAX);
+    // What a source's latest result points at is kept whatever its age.
+    let by_age = sqlx::query(
+        "DELETE FROM checks c WHERE created_at < $1 AND status NOT IN ('SCHEDULED', 'RUNNING') \
+         AND NOT EXISTS (SELECT 1 FROM latest l WHERE l.last_check = c.id)",
+    )
+    .bind(cutoff)
+    .execute(pool)
+    .await
+    .map_err(backend)?;
+    let by_count = sqlx::query(
+        "DELETE FROM checks c WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER \
+         (PARTITION BY source_id ORDER BY created_at DESC) AS rn FROM checks) r WHERE rn > $1) \
+         AND NOT EXISTS (SELECT 1 FROM latest l WHERE l.last_check = c.id)",
+    )
+    .bind(i64::from(retention.max_per_source))
+    .execute(pool)
+    .await
+    .map_err(backend)?;
+    Ok(by_age.rows_affected() + by_count.rows_affected())
+}
+
+pub(super) async fn outcome_counts(
+    pool: &PgPool,
+    source_id: Uuid,
+    since: DateTime<Utc>,
+) -> StoreResult<OutcomeCounts> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS finished, COUNT(*) FILTER (WHERE status = 'OK') AS ok FROM checks \
+         WHERE source_id = $1 AND created_at >= $2 AND status NOT IN ('SCHEDULED', 'RUNNING')",
+    )
+    .bind(source_id)
+    .bind(since)
+    .fetch_one(pool)
+    .await
+    .map_err(backend)?;
+    let count = |c: &str| row.try_get::<i64, _>(c).map(|n| u64::try_from(n).unwrap_or(0)).map_err(backend);
+    Ok(OutcomeCounts { ok: count("ok")?, finished: count("finished")? })
+}
