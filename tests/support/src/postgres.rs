@@ -1,4 +1,6 @@
-//! A private PostgreSQL server for the auth paths the shared one (which
+//! A private PostgreSQL server for what the shared one cannot be used for:
+//! outages (it can be stopped and restarted, [`PrivatePostgres::stop`]), and
+//! the auth paths the shared one (which
 //! trusts every local login) cannot exercise: `password`, `md5` and
 //! `scram-sha-256` logins, one user each.
 //!
@@ -78,33 +80,8 @@ impl PrivatePostgres {
         )
         .expect("pg_hba.conf");
 
-        let log = fs::File::create(server.dir.join("postgres.log")).expect("log file");
-        let mut cmd = Command::new(bin.join("postgres"));
-        cmd.arg("-D")
-            .arg(&data)
-            .arg("-k")
-            .arg(&server.dir)
-            .args(["-p", &server.port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log file"))
-            .stderr(log);
-        if let Some((uid, gid)) = owner {
-            cmd.uid(uid).gid(gid);
-        }
-        server.child = Some(cmd.spawn().expect("starting postgres"));
-
-        // Ready when psql gets in over the socket.
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if server.psql("SELECT 1").status.success() {
-                break;
-            }
-            if let Some(Ok(Some(status))) = server.child.as_mut().map(|c| c.try_wait()) {
-                panic!("postgres exited with {status}: {}", server.log());
-            }
-            assert!(Instant::now() < deadline, "postgres did not get ready: {}", server.log());
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        server.spawn_server();
+        server.wait_ready();
 
         let sql = format!(
             "SET password_encryption = 'scram-sha-256';\n\
@@ -117,6 +94,60 @@ impl PrivatePostgres {
         let out = server.psql(&sql);
         assert!(out.status.success(), "creating users failed: {}", String::from_utf8_lossy(&out.stderr));
         Some(server)
+    }
+
+    /// Starts the server process on the data directory and port.
+    fn spawn_server(&mut self) {
+        let bin = bin_dir().expect("PostgreSQL binaries");
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("postgres.log"))
+            .expect("log file");
+        let mut cmd = Command::new(bin.join("postgres"));
+        cmd.arg("-D")
+            .arg(self.dir.join("data"))
+            .arg("-k")
+            .arg(&self.dir)
+            .args(["-p", &self.port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log);
+        if let Some((uid, gid)) = self.owner {
+            cmd.uid(uid).gid(gid);
+        }
+        self.child = Some(cmd.spawn().expect("starting postgres"));
+    }
+
+    /// Waits until psql gets in over the socket.
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if self.psql("SELECT 1").status.success() {
+                break;
+            }
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
+                panic!("postgres exited with {status}: {}", self.log());
+            }
+            assert!(Instant::now() < deadline, "postgres did not get ready: {}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops the server (fast shutdown: sessions are cut, as in an outage);
+    /// [`PrivatePostgres::restart`] brings it back on the same port and data.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the stopped server again and waits until it answers.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "the server is running");
+        self.spawn_server();
+        self.wait_ready();
     }
 
     /// Runs SQL as the superuser over the unix socket.
