@@ -1,7 +1,9 @@
 //! The replica id of `sonde serve`: `--replica-id`, else `SONDE_REPLICA_ID`,
 //! named in every check it runs (`GET /v1/sources/{source_id}/checks`);
-//! and several replicas sharing one PostgreSQL ([`group`], [`outage`]).
+//! and several replicas sharing one PostgreSQL ([`group`], [`outage`],
+//! [`cost`]).
 
+mod cost;
 mod group;
 mod outage;
 

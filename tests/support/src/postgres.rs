@@ -150,15 +150,39 @@ impl PrivatePostgres {
         self.wait_ready();
     }
 
+    /// CPU seconds (user + system) used so far by the server: the postmaster
+    /// and the backends, background workers and autovacuum it started.
+    pub fn cpu_seconds(&self) -> f64 {
+        let Some(root) = self.child.as_ref().map(Child::id) else { return 0.0 };
+        let mut ticks = 0.0;
+        for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else { continue };
+            let Some((head, tail)) = stat.rsplit_once(')') else { continue };
+            let pid: u32 = head.split_whitespace().next().and_then(|p| p.parse().ok()).unwrap_or(0);
+            let fields: Vec<&str> = tail.split_whitespace().collect();
+            let ppid: u32 = fields.get(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+            if pid == root || ppid == root {
+                let t = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+                ticks += t(11) + t(12);
+            }
+        }
+        ticks / 100.0
+    }
+
     /// Runs SQL as the superuser over the unix socket.
     pub fn psql(&self, sql: &str) -> Output {
+        self.psql_in("postgres", sql)
+    }
+
+    /// [`PrivatePostgres::psql`] in `database`, output unaligned, tuples only.
+    pub fn psql_in(&self, database: &str, sql: &str) -> Output {
         let bin = bin_dir().expect("PostgreSQL binaries");
         run(
             Command::new(bin.join("psql"))
                 .arg("-h")
                 .arg(&self.dir)
-                .args(["-p", &self.port.to_string(), "-U", "postgres", "-d", "postgres"])
-                .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql]),
+                .args(["-p", &self.port.to_string(), "-U", "postgres", "-d", database])
+                .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql]),
             self.owner,
         )
     }
