@@ -76,3 +76,16 @@ fn plugin_pins_must_be_sha256_digests() {
     assert_eq!(c.plugins.pin_set(), Some([pin.to_ascii_lowercase()].into()));
     assert_eq!(Config::parse("", "t.toml").expect("valid").plugins.pin_set(), None);
 }
+
+#[test]
+fn the_three_replica_example_is_valid() {
+    // As examples/replicas/sonde.toml, with the URL given inline instead of
+    // through an environment variable (tests do not set the environment).
+    let text = include_str!("../../../examples/replicas/sonde.toml")
+        .replace("store_env   = \"SONDE_STORE_URL\"", "store = \"postgres://sonde@127.0.0.1/sonde\"")
+        .replace("key_env = \"SONDE_ADMIN_KEY\"", "key = \"admin-key-123\"")
+        .replace("key_env      = \"SONDE_ACME_KEY\"", "key = \"acme-key-123\"");
+    let c = Config::parse(&text, "examples/replicas/sonde.toml").expect("valid");
+    assert!(matches!(c.store_choice().expect("store"), StoreChoice::Postgres(_)));
+    assert_eq!(c.postgres.lease, Duration::from_secs(15));
+}
