@@ -80,10 +80,10 @@ fn component_safe(name: &str) -> String {
 fn rewrite_refs(v: &mut Value, name: &str) {
     match v {
         Value::Object(obj) => {
-            if let Some(Value::String(r)) = obj.get_mut("$ref") {
-                if let Some(pointer) = r.strip_prefix('#') {
-                    *r = local_ref(pointer, name);
-                }
+            if let Some(Value::String(r)) = obj.get_mut("$ref")
+                && let Some(pointer) = r.strip_prefix('#')
+            {
+                *r = local_ref(pointer, name);
             }
             obj.values_mut().for_each(|child| rewrite_refs(child, name));
         }
