@@ -333,3 +333,29 @@ async fn group_claims_are_disjoint_and_expired_leases_move() {
         assert_eq!(store.history(claim.source.id, 10, None).await.expect("history").len(), 1);
     }
 }
+
+/// A manual check whose replica stops renewing is adopted, once, by a live
+/// replica; one whose replica is alive is left alone.
+#[tokio::test]
+async fn group_adopts_the_manual_checks_of_a_dead_replica() {
+    let Some(b) = Backend::postgres().await else { return };
+    let store = b.store.as_ref();
+    let group = store.group().expect("group");
+    let lease = Duration::from_millis(500);
+    let s = store.create_source(&spec("a"), &json!({})).await.expect("create");
+    group.renew("alive", Duration::from_secs(60)).await.expect("renew alive");
+    group.renew("dying", lease).await.expect("renew dying");
+    group.renew("c", Duration::from_secs(60)).await.expect("renew c");
+    let mut mine = CheckRecord::new(s.id, Trigger::Manual, CheckStatus::Running);
+    mine.replica = Some("alive".into());
+    let mut theirs = CheckRecord::new(s.id, Trigger::Manual, CheckStatus::Scheduled);
+    theirs.replica = Some("dying".into());
+    store.insert_check(&mine).await.expect("insert");
+    store.insert_check(&theirs).await.expect("insert");
+    assert!(group.adopt_orphans("c", lease, 10).await.expect("adopt").is_empty(), "dying still renews");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let adopted = group.adopt_orphans("c", lease, 10).await.expect("adopt");
+    assert_eq!(adopted.iter().map(|c| c.check.id).collect::<Vec<_>>(), [theirs.id]);
+    assert_eq!(adopted[0].source.id, s.id);
+    assert!(group.adopt_orphans("d", lease, 10).await.expect("adopt").is_empty(), "adopted once");
+}

@@ -5,7 +5,8 @@
 //! so a busy replica leaves work to idle ones), hands them to the
 //! [`Scheduler`](super::scheduler::Scheduler) as [`Event::Claimed`], and
 //! renews all of this replica's leases in one statement a few times per
-//! lease period. The same task notices the store going away and coming
+//! lease period, adopting meanwhile the manual checks of replicas that
+//! stopped renewing. The same task notices the store going away and coming
 //! back, and logs each once.
 //!
 //! Results are written with retries until the store takes them, so a check
@@ -43,7 +44,8 @@ pub fn spawn(
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // Renewing three times per lease survives two missed renewals.
         let renew_every = timing.lease / 3;
-        let mut last_renew = tokio::time::Instant::now();
+        // The first tick renews, so this replica counts as alive at once.
+        let mut last_renew = tokio::time::Instant::now() - renew_every;
         let mut outage = Outage::default();
         loop {
             tick.tick().await;
@@ -55,6 +57,20 @@ pub fn spawn(
                         outage.failed(&e.to_string());
                         continue;
                     }
+                }
+                // Manual checks of replicas that died: as rare as that, so
+                // looked for at the renewal pace, not every poll.
+                match group.adopt_orphans(&ctx.replica, timing.lease, 64).await {
+                    Ok(orphans) => {
+                        for claim in orphans {
+                            tracing::info!(source = %claim.source.name, check = %claim.check.id,
+                                "rerunning a manual check whose replica stopped");
+                            if events.send(Event::RunNow(claim.source, claim.check)).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(e) => outage.failed(&e.to_string()),
                 }
             }
             let busy = gauges.queued.load(Relaxed) + gauges.running.load(Relaxed);

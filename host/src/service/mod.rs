@@ -340,7 +340,11 @@ impl Service {
 
     /// Queues a check of `source` ahead of its schedule; returns it SCHEDULED.
     pub async fn request_check(&self, source: &Source) -> Result<CheckRecord, StoreError> {
-        let check = CheckRecord::new(source.id, Trigger::Manual, CheckStatus::Scheduled);
+        let mut check = CheckRecord::new(source.id, Trigger::Manual, CheckStatus::Scheduled);
+        if self.ctx.store.group().is_some() {
+            // This replica runs it; if it dies first, another one adopts it.
+            check.replica = Some(self.ctx.replica.clone());
+        }
         self.ctx.store.insert_check(&check).await?;
         self.ctx.health.begin(&check);
         self.send(Event::RunNow(source.clone(), check.clone()));

@@ -36,9 +36,13 @@ pub trait Group: Send + Sync {
     /// whose holder's lease ran out. Each is stored RUNNING, and its
     /// source's next due time moves one interval on.
     async fn claim_due(&self, replica: &str, lease: Duration, limit: u32) -> StoreResult<Vec<Claim>>;
-    /// Extends every lease `replica` holds by `lease` from now; returns how
-    /// many it holds.
+    /// Extends every lease `replica` holds by `lease` from now, and marks
+    /// the replica alive as long; returns how many leases it holds.
     async fn renew(&self, replica: &str, lease: Duration) -> StoreResult<u64>;
+    /// Takes over up to `limit` unfinished manual checks whose replica is
+    /// no longer alive (it stopped renewing `lease` ago): they become
+    /// `replica`'s, SCHEDULED, to run again.
+    async fn adopt_orphans(&self, replica: &str, lease: Duration, limit: u32) -> StoreResult<Vec<Claim>>;
     /// Stores a finished check, releases its lease if `replica` holds it,
     /// and makes it the source's latest result. Returns the status of the
     /// result it replaces, for logging transitions once for the group.

@@ -73,15 +73,54 @@ impl Group for PgStore {
     }
 
     async fn renew(&self, replica: &str, lease: Duration) -> StoreResult<u64> {
-        let done = sqlx::query(
-            "UPDATE schedule SET lease_until = now() + make_interval(secs => $2) WHERE lease_owner = $1",
+        let row = sqlx::query(
+            "WITH alive AS (INSERT INTO replicas (id, seen_until) VALUES ($1, now() + make_interval(secs => $2)) \
+               ON CONFLICT (id) DO UPDATE SET seen_until = excluded.seen_until), \
+             renewed AS (UPDATE schedule SET lease_until = now() + make_interval(secs => $2) \
+               WHERE lease_owner = $1 RETURNING 1) \
+             SELECT count(*) AS held FROM renewed",
         )
         .bind(replica)
         .bind(lease.as_secs_f64())
-        .execute(&self.pool)
+        .fetch_one(&self.pool)
         .await
         .map_err(backend)?;
-        Ok(done.rows_affected())
+        let held: i64 = row.try_get("held").map_err(backend)?;
+        Ok(u64::try_from(held).unwrap_or(0))
+    }
+
+    async fn adopt_orphans(&self, replica: &str, lease: Duration, limit: u32) -> StoreResult<Vec<Claim>> {
+        // A replica that never renewed has no row: its checks are orphans
+        // once they are older than a lease.
+        let sql = format!(
+            "WITH orphans AS ( \
+               SELECT k.id FROM checks k WHERE k.status IN ('SCHEDULED', 'RUNNING') AND k.trigger = 'manual' \
+               AND k.created_at < now() - make_interval(secs => $2) \
+               AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.id = k.replica AND r.seen_until > now()) \
+               LIMIT $3 FOR UPDATE OF k SKIP LOCKED), \
+             c AS (UPDATE checks k SET replica = $1, status = 'SCHEDULED', attempts = 0 FROM orphans \
+               WHERE k.id = orphans.id RETURNING k.id, k.source_id, k.created_at) \
+             SELECT {}, c.id AS check_id, c.created_at AS check_created_at \
+             FROM c JOIN sources src ON src.id = c.source_id",
+            source_columns("src")
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(replica)
+            .bind(lease.as_secs_f64())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        let mut out = Vec::new();
+        for row in &rows {
+            let source = source_from_row(row)?;
+            let mut check = CheckRecord::new(source.id, Trigger::Manual, CheckStatus::Scheduled);
+            check.id = row.try_get("check_id").map_err(backend)?;
+            check.created_at = row.try_get("check_created_at").map_err(backend)?;
+            check.replica = Some(replica.to_string());
+            out.push(Claim { source, check, resumed: true });
+        }
+        Ok(out)
     }
 
     async fn finish(&self, _replica: &str, check: &CheckRecord) -> StoreResult<Option<CheckStatus>> {
