@@ -320,10 +320,20 @@ async fn group_claims_are_disjoint_and_expired_leases_move() {
     got.sort();
     assert_eq!(got, want, "b's checks are taken over under their own ids");
     assert_eq!(c.len(), 20, "a's sources were due again, b's taken over");
-    for claim in &c {
-        let mut check = claim.check.clone();
-        check.status = CheckStatus::Ok;
-        group.finish("c", &check).await.expect("finish");
+    // All of c's results in one statement; each replaces an OK or nothing.
+    let done: Vec<CheckRecord> = c
+        .iter()
+        .map(|claim| CheckRecord {
+            status: CheckStatus::Ok,
+            reported_at: Some(Utc::now()),
+            ..claim.check.clone()
+        })
+        .collect();
+    let previous = group.finish_many(&done).await.expect("finish many");
+    assert_eq!(previous.len(), 20);
+    for (claim, previous) in c.iter().zip(&previous) {
+        let was_a = a.iter().any(|x| x.source.id == claim.source.id);
+        assert_eq!(*previous, was_a.then_some(CheckStatus::Ok), "{}", claim.source.name);
     }
     assert!(store.unfinished_checks().await.expect("unfinished").is_empty(), "nothing left RUNNING");
     let db = b.db.as_ref().expect("db");

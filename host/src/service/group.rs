@@ -9,8 +9,9 @@
 //! stopped renewing. The same task notices the store going away and coming
 //! back, and logs each once.
 //!
-//! Results are written with retries until the store takes them, so a check
-//! that finished during an outage is recorded when the database returns.
+//! Results are written in batches by a [`Recorder`], with retries until the
+//! store takes them, so a check that finished during an outage is recorded
+//! when the database returns.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -120,23 +121,74 @@ impl Outage {
     }
 }
 
-/// Stores a finished check in the group's store, retrying until it is
-/// taken, and logs the transition against the group's previous result.
-pub(super) fn record(store: Arc<dyn Store>, source: Source, check: CheckRecord) {
-    tokio::spawn(async move {
+/// Most checks one result statement carries.
+const BATCH: usize = 256;
+/// How long the first result of a batch waits for company.
+const GATHER: Duration = Duration::from_millis(20);
+
+/// Writes finished checks to the group's store in batches: one statement
+/// for all the results that finished within [`GATHER`] of each other,
+/// retried until the store takes it, so results that finish during an
+/// outage are written when the database returns.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    tx: mpsc::UnboundedSender<(Source, CheckRecord)>,
+}
+
+impl Recorder {
+    pub fn spawn(store: Arc<dyn Store>) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(write_results(store, rx));
+        Self { tx }
+    }
+
+    /// Queues a finished check for the next batch.
+    pub fn record(&self, source: Source, check: CheckRecord) {
+        // Closed only when the runtime shuts down.
+        let _ = self.tx.send((source, check));
+    }
+}
+
+async fn write_results(store: Arc<dyn Store>, mut rx: mpsc::UnboundedReceiver<(Source, CheckRecord)>) {
+    let mut pending: std::collections::VecDeque<(Source, CheckRecord)> = Default::default();
+    loop {
+        if pending.is_empty() {
+            match rx.recv().await {
+                Some(first) => pending.push_back(first),
+                None => return,
+            }
+            tokio::time::sleep(GATHER).await;
+        }
+        while let Ok(more) = rx.try_recv() {
+            pending.push_back(more);
+        }
+        // One check per source per statement; a second waits for the next.
+        let mut seen = std::collections::HashSet::new();
+        let mut batch = Vec::new();
+        let mut later = std::collections::VecDeque::new();
+        while let Some(item) = pending.pop_front() {
+            if batch.len() < BATCH && seen.insert(item.0.id) {
+                batch.push(item);
+            } else {
+                later.push_back(item);
+            }
+        }
+        pending = later;
+        let checks: Vec<CheckRecord> = batch.iter().map(|(_, c)| c.clone()).collect();
         let mut wait = Duration::from_millis(250);
-        loop {
+        let previous = loop {
             let Some(group) = store.group() else { return };
-            let replica = check.replica.clone().unwrap_or_default();
-            match group.finish(&replica, &check).await {
-                Ok(previous) => return log_transition(&source, previous, &check),
+            match group.finish_many(&checks).await {
+                Ok(previous) => break previous,
                 Err(e) => {
-                    tracing::debug!(source = %source.name, check = %check.id, error = %e,
-                        "check result not stored yet; retrying");
+                    tracing::debug!(results = checks.len(), error = %e, "check results not stored yet; retrying");
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(Duration::from_secs(5));
                 }
             }
+        };
+        for ((source, check), previous) in batch.iter().zip(previous) {
+            log_transition(source, previous, check);
         }
-    });
+    }
 }

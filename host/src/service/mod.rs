@@ -64,19 +64,25 @@ pub struct Ctx {
     pub metrics: Arc<Metrics>,
     /// This instance's name in the checks it runs.
     pub replica: String,
+    /// Batches results into the group's store; None when one process owns it.
+    pub recorder: Option<group::Recorder>,
 }
 
 impl Ctx {
-    /// One attempt for `source`, with its secrets merged back in.
-    async fn attempt(&self, source: &Source) -> CheckReport {
+    /// One attempt for `source`, with its secrets merged back in: those
+    /// given (read with a group claim), else read from the store now.
+    async fn attempt(&self, source: &Source, secrets: Option<&Value>) -> CheckReport {
         let Some(plugin) = self.registry.get(&source.source_type) else {
             return CheckReport::failed(format!("no plugin for source type {:?}", source.source_type));
         };
-        let secrets = match self.store.source_secrets(source.id).await {
-            Ok(s) => s,
-            Err(e) => {
-                return CheckReport::error(Cause::Host, "the store is unavailable", Some(e.to_string()));
-            }
+        let secrets = match secrets {
+            Some(s) => s.clone(),
+            None => match self.store.source_secrets(source.id).await {
+                Ok(s) => s,
+                Err(e) => {
+                    return CheckReport::error(Cause::Host, "the store is unavailable", Some(e.to_string()));
+                }
+            },
         };
         let config = merge_secrets(&source.config, &secrets);
         let report = self.runtime.check(&plugin, &config, source.policy.timeout).await;
@@ -90,8 +96,8 @@ impl Ctx {
 
     /// Stores a finished check and publishes it to readers.
     fn record(&self, source: Source, check: CheckRecord) {
-        if self.store.group().is_some() {
-            return group::record(Arc::clone(&self.store), source, check);
+        if let Some(recorder) = &self.recorder {
+            return recorder.record(source, check);
         }
         self.health.finish(&source, &check);
         let store = Arc::clone(&self.store);
@@ -172,7 +178,16 @@ impl Service {
         }
 
         let metrics = Arc::new(Metrics::new());
-        let ctx = Arc::new(Ctx { runtime, registry, store: Arc::clone(&store), health, metrics, replica });
+        let recorder = shared.then(|| group::Recorder::spawn(Arc::clone(&store)));
+        let ctx = Arc::new(Ctx {
+            runtime,
+            registry,
+            store: Arc::clone(&store),
+            health,
+            metrics,
+            replica,
+            recorder,
+        });
         let gauges = Arc::new(Gauges::default());
         let events =
             Scheduler::spawn(Arc::clone(&ctx), config.checks.max_concurrent, Arc::clone(&gauges), shared);
@@ -373,7 +388,7 @@ impl Service {
     /// Runs one check of a stored source now and waits for it.
     pub async fn check_now(&self, source: &Source) -> CheckReport {
         let _permit = self.inline.acquire().await;
-        self.ctx.attempt(source).await
+        self.ctx.attempt(source, None).await
     }
 
     /// A source's latest results: from this process's memory when it owns

@@ -53,6 +53,9 @@ pub struct Job {
     pub source: Source,
     pub check: CheckRecord,
     generation: u64,
+    /// The source's secrets when the claim brought them (group), so the
+    /// attempt needs no read of its own.
+    secrets: Option<Arc<serde_json::Value>>,
 }
 
 enum Due {
@@ -177,17 +180,21 @@ impl Scheduler {
             }
             Event::RunNow(source, check) => {
                 let generation = self.sources.get(&source.id).map_or(0, |e| e.generation);
-                self.fair.push_front(&source.organization.clone(), Job { source, check, generation });
+                self.fair.push_front(
+                    &source.organization.clone(),
+                    Job { source, check, generation, secrets: None },
+                );
             }
             Event::AttemptDone(job, report) => self.attempt_done(job, *report),
             Event::Claimed(claims) => {
-                for Claim { source, check, .. } in claims {
+                for Claim { source, check, secrets, .. } in claims {
                     let id = source.id;
                     let generation = self.sources.get(&id).map_or(0, |e| e.generation);
                     let entry = Entry { source: source.clone(), generation, busy: true };
                     self.sources.insert(id, entry);
                     let org = source.organization.clone();
-                    self.fair.push(&org, Job { source, check, generation });
+                    let secrets = Some(Arc::new(secrets));
+                    self.fair.push(&org, Job { source, check, generation, secrets });
                 }
                 self.count_organizations();
             }
@@ -225,7 +232,7 @@ impl Scheduler {
                         entry.busy = true;
                         let check = CheckRecord::new(source, Trigger::Schedule, CheckStatus::Scheduled);
                         let org = src.organization.clone();
-                        self.fair.push(&org, Job { source: src, check, generation });
+                        self.fair.push(&org, Job { source: src, check, generation, secrets: None });
                     }
                     self.at(next, Due::Scheduled { source, generation });
                 }
@@ -261,7 +268,7 @@ impl Scheduler {
             let (ctx, tx) = (Arc::clone(&self.ctx), self.tx.clone());
             let (check_id, source_id) = (job.check.id, job.source.id);
             let task = tokio::spawn(async move {
-                let report = ctx.attempt(&job.source).await;
+                let report = ctx.attempt(&job.source, job.secrets.as_deref()).await;
                 let _ = tx.send(Event::AttemptDone(job, Box::new(report)));
             });
             self.running.insert(check_id, (source_id, org, task.abort_handle()));

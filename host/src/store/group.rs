@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::StoreResult;
@@ -27,6 +28,9 @@ pub struct Claim {
     pub check: CheckRecord,
     /// The check was another replica's, whose lease expired: it runs again.
     pub resumed: bool,
+    /// The source's secrets, read with the claim for the check path (the
+    /// only reader of secrets), so an attempt costs no read of its own.
+    pub secrets: Value,
 }
 
 #[async_trait::async_trait]
@@ -47,6 +51,10 @@ pub trait Group: Send + Sync {
     /// and makes it the source's latest result. Returns the status of the
     /// result it replaces, for logging transitions once for the group.
     async fn finish(&self, replica: &str, check: &CheckRecord) -> StoreResult<Option<CheckStatus>>;
+    /// [`Group::finish`] of many checks in one round trip, each naming its
+    /// replica; at most one check per source. The previous statuses come
+    /// back in the order of `checks`.
+    async fn finish_many(&self, checks: &[CheckRecord]) -> StoreResult<Vec<Option<CheckStatus>>>;
     /// The newest finished and the pending check of one source.
     async fn health(&self, source_id: Uuid) -> StoreResult<SourceHealth>;
     /// [`Group::health`] of every source that has any check.

@@ -4,7 +4,7 @@
 //! statements) and server CPU per 1,000 checks, with three replicas checking
 //! 600 sources every second for 20 s. The figures are printed (README
 //! "Several replicas"); the test fails when a check costs more than a small
-//! constant number of statements.
+//! constant number of statements (more than one: claims and results are batched).
 
 use std::time::{Duration, Instant};
 
@@ -59,5 +59,5 @@ fn a_scheduled_check_costs_a_few_statements() {
         (cpu1 - cpu0) / wall * 100.0
     );
     assert!(checks > f64::from(sources) * seconds as f64 * 0.8, "{checks} checks");
-    assert!(per_check <= 3.0, "{per_check:.2} statements per check");
+    assert!(per_check <= 1.0, "{per_check:.2} statements per check");
 }

@@ -167,3 +167,53 @@ pub(super) async fn outcome_counts(
     let count = |c: &str| row.try_get::<i64, _>(c).map(|n| u64::try_from(n).unwrap_or(0)).map_err(backend);
     Ok(OutcomeCounts { ok: count("ok")?, finished: count("finished")? })
 }
+
+/// [`update`] of many finished checks in one statement (at most one per
+/// source: `latest` takes one row per source per statement). Returns, per
+/// check in order, the status of the result it replaced.
+pub(super) async fn finish_many(
+    pool: &PgPool,
+    checks: &[CheckRecord],
+) -> StoreResult<Vec<Option<CheckStatus>>> {
+    if checks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let col = |f: &dyn Fn(&CheckRecord) -> Option<String>| checks.iter().map(f).collect::<Vec<_>>();
+    let sql = format!(
+        "WITH i AS (SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], \
+           $7::bigint[], $8::timestamptz[], $9::timestamptz[], $10::bigint[], $11::text[]) \
+           AS i (id, status, attempts, message, extra, details, items, started_at, reported_at, duration_ms, replica)), \
+         c AS (UPDATE checks k SET status = i.status, attempts = i.attempts, message = i.message, extra = i.extra, \
+           details = i.details::jsonb, items = i.items, started_at = i.started_at, reported_at = i.reported_at, \
+           duration_ms = i.duration_ms, replica = i.replica FROM i WHERE k.id = i.id \
+           RETURNING k.id, k.source_id, k.created_at, k.status, k.replica), \
+         prev AS (SELECT c.id, p.status FROM c JOIN latest l ON l.source_id = c.source_id \
+           JOIN checks p ON p.id = l.last_check), \
+         released AS (UPDATE schedule s SET lease_owner = NULL, lease_until = NULL, check_id = NULL FROM c \
+           WHERE s.source_id = c.source_id AND s.check_id = c.id AND s.lease_owner = c.replica), \
+         l AS ({LATEST_FROM_C}) \
+         SELECT i.id, prev.status AS previous FROM i LEFT JOIN prev ON prev.id = i.id"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(checks.iter().map(|c| c.id).collect::<Vec<Uuid>>())
+        .bind(checks.iter().map(|c| c.status.as_str().to_string()).collect::<Vec<_>>())
+        .bind(checks.iter().map(|c| i32::try_from(c.attempts).unwrap_or(i32::MAX)).collect::<Vec<_>>())
+        .bind(col(&|c| c.message.clone()))
+        .bind(col(&|c| c.extra.clone()))
+        .bind(col(&|c| c.details.as_ref().map(|d| d.to_string())))
+        .bind(checks.iter().map(|c| int(c.items)).collect::<Vec<_>>())
+        .bind(checks.iter().map(|c| c.started_at).collect::<Vec<_>>())
+        .bind(checks.iter().map(|c| c.reported_at).collect::<Vec<_>>())
+        .bind(checks.iter().map(|c| int(c.duration_ms)).collect::<Vec<_>>())
+        .bind(col(&|c| c.replica.clone()))
+        .fetch_all(pool)
+        .await
+        .map_err(backend)?;
+    let mut previous = std::collections::HashMap::new();
+    for row in &rows {
+        let id: Uuid = row.try_get("id").map_err(backend)?;
+        let status: Option<String> = row.try_get("previous").map_err(backend)?;
+        previous.insert(id, status.as_deref().and_then(CheckStatus::parse));
+    }
+    Ok(checks.iter().map(|c| previous.get(&c.id).copied().flatten()).collect())
+}

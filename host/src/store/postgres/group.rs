@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use serde_json::Value;
 use sqlx::{AssertSqlSafe, Row};
 use uuid::Uuid;
 
@@ -47,8 +48,9 @@ impl Group for PgStore {
                INSERT INTO latest (source_id, current_check) SELECT source_id, id FROM c \
                ON CONFLICT (source_id) DO UPDATE SET current_check = excluded.current_check) \
              SELECT {}, c.id AS check_id, c.created_at AS check_created_at, c.started_at AS check_started_at, \
-               claimed.resumed \
-             FROM c JOIN claimed ON claimed.check_id = c.id JOIN sources src ON src.id = c.source_id",
+               claimed.resumed, COALESCE(sec.secrets, '{{}}'::jsonb) AS secrets \
+             FROM c JOIN claimed ON claimed.check_id = c.id JOIN sources src ON src.id = c.source_id \
+             LEFT JOIN source_secrets sec ON sec.source_id = c.source_id",
             source_columns("src")
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
@@ -67,7 +69,8 @@ impl Group for PgStore {
                 check.started_at = row.try_get("check_started_at").map_err(backend)?;
                 check.replica = Some(replica.to_string());
                 let resumed = row.try_get("resumed").map_err(backend)?;
-                Ok(Claim { source, check, resumed })
+                let secrets = row.try_get("secrets").map_err(backend)?;
+                Ok(Claim { source, check, resumed, secrets })
             })
             .collect()
     }
@@ -118,7 +121,8 @@ impl Group for PgStore {
             check.id = row.try_get("check_id").map_err(backend)?;
             check.created_at = row.try_get("check_created_at").map_err(backend)?;
             check.replica = Some(replica.to_string());
-            out.push(Claim { source, check, resumed: true });
+            // Run through `RunNow`, which reads the secrets itself.
+            out.push(Claim { source, check, resumed: true, secrets: Value::Null });
         }
         Ok(out)
     }
@@ -126,6 +130,10 @@ impl Group for PgStore {
     async fn finish(&self, _replica: &str, check: &CheckRecord) -> StoreResult<Option<CheckStatus>> {
         // The check names its replica; the update releases that one's lease.
         super::checks::update(&self.pool, check).await
+    }
+
+    async fn finish_many(&self, checks: &[CheckRecord]) -> StoreResult<Vec<Option<CheckStatus>>> {
+        super::checks::finish_many(&self.pool, checks).await
     }
 
     async fn health(&self, source_id: Uuid) -> StoreResult<SourceHealth> {
