@@ -3,8 +3,8 @@
 //! Sonde sends outside a source write is its own transaction, so this counts
 //! statements) and server CPU per 1,000 checks, with three replicas checking
 //! 600 sources every second for 20 s. The figures are printed (README
-//! "Several replicas"); the test fails when a check costs more than a small
-//! constant number of statements (more than one: claims and results are batched).
+//! "Several replicas"); the test fails when a check costs more than one
+//! statement on average (claims and results are batched, so far fewer).
 
 use std::time::{Duration, Instant};
 
