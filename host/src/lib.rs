@@ -14,9 +14,11 @@
 //! - [`store`]: persistence (embedded SQLite).
 //! - [`service`]: scheduling, fairness, history, latest health.
 //! - [`metrics`]: Prometheus metrics of checks, queue and plugins.
+//! - [`alerts`]: alert routes, their outbox and delivery, silences.
 //! - [`server`]: the HTTP surfaces.
 //! - [`cli`]: the `sonde` command line.
 
+pub mod alerts;
 pub mod bindings;
 pub mod cli;
 pub mod config;

@@ -4,8 +4,8 @@
 //! source status, queue, plugins, reload) at scrape time ([`Metrics::encode`]).
 //!
 //! Labels are bounded: `source` and `organization` (configured sources),
-//! `type` (loaded plugins), `outcome` (four statuses) and `cause` (three
-//! trap kinds). Nothing secret is ever a label or a value.
+//! `type` (loaded plugins), `outcome` (four statuses; three delivery
+//! outcomes), `cause` (four trap kinds) and `route` (configured alert routes). Nothing secret is ever a label or a value.
 
 use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
@@ -44,6 +44,24 @@ struct TrapLabels {
     cause: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    route: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DownLabels {
+    source: String,
+    organization: String,
+    route: String,
+}
+
 type FloatGauge = Gauge<f64, AtomicU64>;
 
 /// The numeric code of `sonde_source_status`: 0 OK, 1 TIMEOUT, 2 ERROR,
@@ -70,6 +88,9 @@ pub struct Snapshot {
     pub plugin_load_errors: usize,
     /// The last configuration reload's success; `None` before any reload.
     pub last_reload_ok: Option<bool>,
+    /// Every alert route's view of every source it watches:
+    /// `(source, organization, route, down)`.
+    pub source_down: Vec<(String, String, String, bool)>,
 }
 
 pub struct Metrics {
@@ -90,6 +111,9 @@ pub struct Metrics {
     plugins_loaded: Gauge,
     plugin_load_errors: Gauge,
     reload_success: Gauge,
+    notifications: Family<DeliveryLabels, Counter>,
+    notifications_pending: Family<RouteLabels, Gauge>,
+    source_down: Family<DownLabels, Gauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -128,6 +152,9 @@ impl Metrics {
             plugins_loaded: Gauge::default(),
             plugin_load_errors: Gauge::default(),
             reload_success: Gauge::default(),
+            notifications: Family::default(),
+            notifications_pending: Family::default(),
+            source_down: Family::default(),
         };
         let r = &mut m.registry;
         r.register(
@@ -175,7 +202,37 @@ impl Metrics {
             "0 when the last configuration reload failed, else 1 (the configuration in force loaded)",
             m.reload_success.clone(),
         );
+        r.register(
+            "notifications",
+            "Alert notification sends by route and outcome: sent (2xx), failed (an attempt that will be retried \
+             or given up), dropped (given up: older than a day, or its route is gone)",
+            m.notifications.clone(),
+        );
+        r.register(
+            "notifications_pending",
+            "Alert notifications stored and not yet delivered, by route",
+            m.notifications_pending.clone(),
+        );
+        r.register(
+            "source_down",
+            "1 while an alert route sees the source as down (failure_threshold reached), else 0",
+            m.source_down.clone(),
+        );
         m
+    }
+
+    /// Counts one notification send (or give-up) of `route`.
+    pub fn count_notification(&self, route: &str, outcome: &'static str) {
+        self.notifications.get_or_create(&DeliveryLabels { route: route.to_owned(), outcome }).inc();
+    }
+
+    /// Sets the pending notifications of every configured route.
+    pub fn set_notifications_pending(&self, counts: &[(String, u64)]) {
+        self.notifications_pending.clear();
+        for (route, n) in counts {
+            let n = i64::try_from(*n).unwrap_or(i64::MAX);
+            self.notifications_pending.get_or_create(&RouteLabels { route: route.clone() }).set(n);
+        }
     }
 
     /// Counts one finished attempt of a check of `source_type`.
@@ -234,6 +291,15 @@ impl Metrics {
                     self.source_last.get_or_create(&labels).set(at.timestamp_millis() as f64 / 1000.0);
                 }
             }
+        }
+        self.source_down.clear();
+        for (source, organization, route, down) in &snapshot.source_down {
+            let labels = DownLabels {
+                source: source.clone(),
+                organization: organization.clone(),
+                route: route.clone(),
+            };
+            self.source_down.get_or_create(&labels).set(i64::from(*down));
         }
         let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
         self.queued.set(n(snapshot.queued));

@@ -135,7 +135,8 @@ fn inspect_prints_probe_info_and_wit_version() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let v = json_out(&out);
     assert_eq!(v["source_type"], "tcp");
-    assert_eq!(v["wit_version"], "sonde:probe@0.1.0");
+    // The first-party probes are built on the newest contract.
+    assert_eq!(v["wit_version"], "sonde:probe@0.2.0");
     assert_eq!(v["version"], "0.1.0");
     assert_eq!(v["config_schema"]["required"], serde_json::json!(["host", "port"]));
     assert_eq!(v["sha256"].as_str().map(str::len), Some(64));

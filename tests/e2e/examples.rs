@@ -2,81 +2,29 @@
 //! bash against the real `sonde serve` with only the base URL, the key and
 //! the ids given: each exits 0 and prints JSON with the seed's keys.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sonde_test_support::{SilentListener, closed_port, in_ci};
+use sonde_test_support::{SilentListener, in_ci};
+
+use crate::serve::Serve;
 
 const KEY: &str = "test-admin-key-examples";
 const KB: &str = "6a1f3c2e-9b8d-4e7f-a1c2-3d4e5f6a7b8c";
 
-/// `sonde serve` on a config of its own; killed on drop.
-struct Server {
-    child: Child,
-    base: String,
-    log: PathBuf,
-}
-
-impl Server {
-    fn start(dir: &Path, peer: u16) -> Self {
-        let port = closed_port();
-        let plugins = dir.join("plugins");
-        std::fs::create_dir_all(&plugins).expect("mkdir");
-        let config = format!(
-            "listen = \"127.0.0.1:{port}\"\ndata_dir = {data:?}\nplugins_dir = {plugins:?}\ncache_dir = {cache:?}\n\n\
-             [[keys]]\nkey = \"{KEY}\"\nrole = \"admin\"\n\n\
-             [[sources]]\nname = \"orders-db\"\norganization = \"org_acme\"\nworkspace = \"{KB}\"\ntype = \"tcp\"\n\
-             config = {{ host = \"127.0.0.1\", port = {peer} }}\ninterval = \"1h\"\nretries = 0\n",
-            data = dir.join("data"),
-            cache = crate::common::cache_dir(),
-        );
-        std::fs::write(dir.join("sonde.toml"), config).expect("config");
-        let log = dir.join("serve.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_sonde"))
-            .args(["serve", "--config"])
-            .arg(dir.join("sonde.toml"))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("start sonde serve");
-        let server = Self { child, base: format!("http://127.0.0.1:{port}"), log };
-        let up = (0..200).any(|_| {
-            std::thread::sleep(Duration::from_millis(50));
-            server.call("GET", "/healthz/sources").0 == 200
-        });
-        assert!(
-            up,
-            "sonde serve did not come up: {}",
-            std::fs::read_to_string(&server.log).unwrap_or_default()
-        );
-        server
-    }
-
-    fn call(&self, method: &str, path: &str) -> (u16, Value) {
-        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-        let url = format!("{}{path}", self.base);
-        let answer = match method {
-            "POST" => agent.post(&url).header("x-api-key", KEY).send_empty(),
-            _ => agent.get(&url).header("x-api-key", KEY).call(),
-        };
-        match answer {
-            Ok(mut r) => (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null)),
-            Err(_) => (0, Value::Null),
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `sonde serve` with an admin key and one tcp source against `peer`.
+fn start(peer: u16) -> Serve {
+    Serve::start(&format!(
+        "[[keys]]\nkey = \"{KEY}\"\nrole = \"admin\"\n\n\
+         [[sources]]\nname = \"orders-db\"\norganization = \"org_acme\"\nworkspace = \"{KB}\"\ntype = \"tcp\"\n\
+         config = {{ host = \"127.0.0.1\", port = {peer} }}\ninterval = \"1h\"\nretries = 0\n"
+    ))
 }
 
 /// Runs `examples/curl/<script>` with bash; its stdout as JSON values.
-fn run(server: &Server, script: &str, env: &[(&str, &str)], args: &[&str]) -> Vec<Value> {
+fn run(server: &Serve, script: &str, env: &[(&str, &str)], args: &[&str]) -> Vec<Value> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/curl").join(script);
     let out = Command::new("bash")
         .arg(&path)
@@ -123,14 +71,14 @@ fn every_seed_curl_example_runs_against_sonde() {
         return;
     }
     let peer = SilentListener::start(); // accepts: the tcp probe is OK
-    let dir = tempfile::tempdir().expect("tmp");
-    let server = Server::start(dir.path(), peer.port);
-    let (_, sources) = server.call("GET", "/api/v1/sources");
+    let server = start(peer.port);
+    let (_, sources) = server.call("GET", "/api/v1/sources", KEY, None);
     let id = sources[0]["id"].as_str().unwrap_or_else(|| panic!("no source: {sources}")).to_string();
-    let (status, check) = server.call("POST", &format!("/api/v1/sources/{id}/connection-check"));
+    let (status, check) = server.call("POST", &format!("/api/v1/sources/{id}/connection-check"), KEY, None);
     assert_eq!(status, 202, "{check}");
     let end = Instant::now() + Duration::from_secs(10);
-    while server.call("GET", &format!("/api/v1/sources/{id}/connection-check")).1["status"] == "SCHEDULED" {
+    let latest = format!("/api/v1/sources/{id}/connection-check");
+    while server.call("GET", &latest, KEY, None).1["status"] == "SCHEDULED" {
         assert!(Instant::now() < end, "the check never finished");
         std::thread::sleep(Duration::from_millis(50));
     }

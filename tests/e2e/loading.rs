@@ -86,5 +86,30 @@ async fn a_missing_file_is_a_read_error() {
 async fn a_plugin_of_an_incompatible_contract_version_is_refused_naming_both() {
     let (err, text) = load_error(fixture("future-version")).await;
     assert!(matches!(err, LoadError::IncompatibleVersion { .. }), "{text}");
-    assert!(text.contains("sonde:probe@0.2.0") && text.contains("sonde:probe@0.1.0"), "{text}");
+    assert!(text.contains("sonde:probe@0.3.0") && text.contains("sonde:probe@0.1.0"), "{text}");
+    assert!(text.contains("sonde:probe@0.2.0"), "both supported versions are named: {text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contract_0_1_and_0_2_plugins_load_and_run_side_by_side() {
+    let rt = crate::common::runtime();
+    let old = crate::common::load(&rt, fixture("v0-1")).await;
+    let new = crate::common::load(&rt, sonde_test_support::probe("tcp")).await;
+    assert_eq!(old.info.wit_version, "sonde:probe@0.1.0");
+    assert_eq!(new.info.wit_version, "sonde:probe@0.2.0");
+
+    let r = rt.check(&old, &serde_json::json!({}), std::time::Duration::from_secs(5)).await;
+    assert_eq!(r.status, sonde::runtime::Status::Ok, "{r:?}");
+    assert_eq!((r.items, r.details), (Some(1), Some(serde_json::json!({"contract": "0.1"}))));
+
+    let peer = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = peer.local_addr().expect("addr").port();
+    let r = rt
+        .check(
+            &new,
+            &serde_json::json!({"host": "127.0.0.1", "port": port}),
+            std::time::Duration::from_secs(5),
+        )
+        .await;
+    assert_eq!(r.status, sonde::runtime::Status::Ok, "{r:?}");
 }

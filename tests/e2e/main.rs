@@ -12,10 +12,13 @@
 //! - `tcp`: the tcp probe against real peers.
 //! - `cli`: `sonde check` and `sonde plugin inspect`.
 //! - `serve`: the real `sonde serve` on a test's own config.
+//! - `alerts`: alert routes, delivery, silences and maintenance windows.
 //! - `sdk`: the seeds' own clients (Unstructured's Python SDK) against it.
 //! - `fuzz`: Schemathesis against its `/openapi.json`.
+//! - `python_probe`: a probe written in Python, built with componentize-py.
 //! - `unify`: the README's two commands share one build.
 
+mod alerts;
 mod amqp;
 mod api;
 mod budget;
@@ -35,6 +38,7 @@ mod nats;
 mod openapi;
 mod pinning;
 mod postgres;
+mod python_probe;
 mod redis;
 mod replica;
 mod restart;
@@ -44,4 +48,5 @@ mod service;
 mod status_page;
 mod store;
 mod tcp;
+mod tls;
 mod unify;

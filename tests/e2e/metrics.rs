@@ -3,7 +3,6 @@
 //! source, a refused one, a timeout, a crash and a denied connection; the
 //! real binary's `--log-json` lines are JSON carrying each check's fields.
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -14,6 +13,7 @@ use sonde_test_support::{SilentListener, closed_port};
 use tower::ServiceExt;
 
 use crate::api::Api;
+use crate::serve::Serve;
 
 async fn get_text(api: &Api, uri: &str) -> (StatusCode, String, String) {
     let req = Request::builder().uri(uri).body(Body::empty()).expect("request");
@@ -140,24 +140,11 @@ fn log_json_lines_carry_each_checks_fields() {
     let plugins = dir.join("plugins");
     std::fs::create_dir_all(&plugins).expect("mkdir");
     std::fs::copy(sonde_test_support::fixture("hostile"), plugins.join("hostile.wasm")).expect("copy");
-    let port = closed_port();
-    let config = format!(
-        "listen = \"127.0.0.1:{port}\"\ndata_dir = {:?}\nplugins_dir = {plugins:?}\ncache_dir = {:?}\n\
-         [[sources]]\nname = \"steady\"\norganization = \"org_a\"\ntype = \"hostile\"\n\
-         config = {{ mode = \"ok\" }}\ninterval = \"200ms\"\n",
-        dir.join("data"),
-        crate::common::cache_dir(),
-    );
-    std::fs::write(dir.join("sonde.toml"), config).expect("config");
-    let log = dir.join("serve.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sonde"))
-        .args(["serve", "--log-json", "--config"])
-        .arg(dir.join("sonde.toml"))
-        .env("SONDE_LOG", "debug")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
-        .expect("start sonde serve");
+    let toml = "[[sources]]\nname = \"steady\"\norganization = \"org_a\"\ntype = \"hostile\"\n\
+                config = { mode = \"ok\" }\ninterval = \"200ms\"\n";
+    let serve = Serve::start_in(dir, closed_port(), toml, |c| {
+        c.arg("--log-json").env("SONDE_LOG", "debug");
+    });
     let checks = |text: &str| {
         text.lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -165,17 +152,15 @@ fn log_json_lines_carry_each_checks_fields() {
             .count()
     };
     let end = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < end && checks(&std::fs::read_to_string(&log).unwrap_or_default()) < 2 {
+    while Instant::now() < end && checks(&serve.logs()) < 2 {
         std::thread::sleep(Duration::from_millis(50));
     }
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let status =
-        |path: &str| agent.get(format!("http://127.0.0.1:{port}{path}")).call().map(|r| r.status().as_u16());
+    // Public routes: no key.
+    let status = |path: &str| serve.call("GET", path, "", None).0;
     let (livez, readyz, metrics) = (status("/livez"), status("/readyz"), status("/metrics"));
-    let _ = child.kill();
-    let _ = child.wait();
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
-    assert_eq!((livez.ok(), readyz.ok(), metrics.ok()), (Some(200), Some(200), Some(200)), "{text}");
+    // Killed first, so no line is read half-written.
+    let text = serve.kill9();
+    assert_eq!((livez, readyz, metrics), (200, 200, 200), "{text}");
 
     let lines: Vec<Value> = text
         .lines()

@@ -46,6 +46,9 @@ const ROUTES: &[(&str, &str, &[u16])] = &[
     ),
     ("/v1/plugins", "get", &[200, 401]),
     ("/v1/sources/{source_id}/checks", "get", &[200, 401, 404, 422, 500]),
+    ("/v1/silences", "get", &[200, 401, 500]),
+    ("/v1/silences", "post", &[201, 401, 404, 413, 422, 500]),
+    ("/v1/silences/{silence_id}", "delete", &[204, 401, 404, 422, 500]),
     ("/openapi.json", "get", &[200]),
     ("/metrics", "get", &[200, 500]),
     ("/livez", "get", &[200]),
@@ -84,6 +87,7 @@ fn concrete(template: &str) -> String {
     template
         .replace("{source_id}", "0b6d3c1e-6d8a-4c1f-9a57-000000000001")
         .replace("{kb_id}", KB)
+        .replace("{silence_id}", "0b6d3c1e-6d8a-4c1f-9a57-000000000002")
         .replace("{organization_id}", "org_acme")
 }
 

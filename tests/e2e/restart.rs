@@ -2,9 +2,7 @@
 //! started again: sources and history survive, no check stays SCHEDULED,
 //! checks go on, and a steady state is logged once.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use sonde::model::CheckStatus;
@@ -12,88 +10,21 @@ use sonde::store::Store;
 use sonde::store::sqlite::SqliteStore;
 use sonde_test_support::closed_port;
 
+use crate::serve::{Serve, wait_for};
+
 const KEY: &str = "test-admin-key-0123";
 
-struct Server {
-    child: Child,
-    base: String,
-    log: PathBuf,
+fn get(server: &Serve, path: &str) -> (u16, Value) {
+    server.call("GET", path, KEY, None)
 }
 
-impl Server {
-    fn start(dir: &Path, port: u16) -> Self {
-        let log = dir.join(format!("serve-{}.log", Instant::now().elapsed().as_nanos()));
-        let child = Command::new(env!("CARGO_BIN_EXE_sonde"))
-            .args(["serve", "--config"])
-            .arg(dir.join("sonde.toml"))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("start sonde serve");
-        let server = Self { child, base: format!("http://127.0.0.1:{port}"), log };
-        let up = (0..200).any(|_| {
-            std::thread::sleep(Duration::from_millis(50));
-            server.get("/healthz/sources").0 == 200
-        });
-        assert!(up, "sonde serve did not come up: {}", server.logs());
-        server
-    }
-
-    fn agent() -> ureq::Agent {
-        ureq::Agent::config_builder().http_status_as_error(false).build().into()
-    }
-
-    fn get(&self, path: &str) -> (u16, Value) {
-        match Self::agent().get(format!("{}{path}", self.base)).header("x-api-key", KEY).call() {
-            Ok(mut r) => (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null)),
-            Err(_) => (0, Value::Null),
-        }
-    }
-
-    fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let mut r = Self::agent()
-            .post(format!("{}{path}", self.base))
-            .header("x-api-key", KEY)
-            .send_json(body)
-            .expect("POST");
-        (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null))
-    }
-
-    fn logs(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn kill9(mut self) {
-        self.child.kill().expect("SIGKILL"); // Child::kill is SIGKILL on Unix
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn source_id(server: &Server, name: &str) -> String {
-    let (_, list) = server.get("/api/v1/sources");
+fn source_id(server: &Serve, name: &str) -> String {
+    let (_, list) = get(server, "/api/v1/sources");
     list.as_array()
         .and_then(|l| l.iter().find(|s| s["name"] == name))
         .and_then(|s| s["id"].as_str())
         .unwrap_or_else(|| panic!("no source {name} in {list}"))
         .to_string()
-}
-
-fn wait_for(what: &str, within: Duration, mut cond: impl FnMut() -> bool) {
-    let end = Instant::now() + within;
-    while Instant::now() < end {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(cond(), "timed out waiting for {what}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,15 +36,8 @@ async fn state_survives_kill_9_and_checks_go_on() {
     std::fs::copy(sonde_test_support::fixture("hostile"), plugins.join("hostile.wasm")).expect("copy");
     let port = closed_port();
     let down = closed_port();
-    std::fs::write(
-        dir.join("sonde.toml"),
-        format!(
-            r#"
-listen = "127.0.0.1:{port}"
-data_dir = {data:?}
-plugins_dir = {plugins:?}
-cache_dir = {cache:?}
-
+    let toml = format!(
+        r#"
 [[keys]]
 key = "{KEY}"
 role = "admin"
@@ -141,22 +65,18 @@ config = {{ mode = "spin" }}
 interval = "1h"
 timeout = "1500ms"
 retries = 0
-"#,
-            data = dir.join("data"),
-            cache = crate::common::cache_dir(),
-        ),
-    )
-    .expect("config");
+"#
+    );
 
     // First life: an API-made source, an on-demand check still running.
-    let server = Server::start(dir, port);
-    let (status, made) = server.post(
-        "/api/v1/sources",
-        json!({"name": "api-made", "type": "hostile", "config": {"mode": "ok"}, "organization": "org_b"}),
-    );
+    let server = Serve::start_in(dir, port, &toml, |_| {});
+    let made =
+        json!({"name": "api-made", "type": "hostile", "config": {"mode": "ok"}, "organization": "org_b"});
+    let (status, made) = server.call("POST", "/api/v1/sources", KEY, Some(&made));
     assert_eq!(status, 200, "{made}");
     let slow = source_id(&server, "slow");
-    let (status, pending) = server.post(&format!("/api/v1/sources/{slow}/connection-check"), json!({}));
+    let (status, pending) =
+        server.call("POST", &format!("/api/v1/sources/{slow}/connection-check"), KEY, None);
     assert_eq!((status, pending["status"].as_str()), (202, Some("SCHEDULED")), "{pending}");
     std::thread::sleep(Duration::from_millis(1000));
 
@@ -165,7 +85,7 @@ retries = 0
     let unhealthy =
         logs.lines().filter(|l| l.contains("source is unhealthy") && l.contains("source=down")).count();
     assert_eq!(unhealthy, 1, "{logs}");
-    server.kill9();
+    let _ = server.kill9();
 
     // On disk right after the kill: every source, the history so far, and
     // the interrupted on-demand check.
@@ -185,14 +105,14 @@ retries = 0
 
     // Second life: the interrupted check is run again to an outcome, the
     // schedule goes on, and everything is still there.
-    let server = Server::start(dir, port);
+    let server = Serve::start_in(dir, port, &toml, |_| {});
     wait_for("the interrupted check to finish", Duration::from_secs(10), || {
-        let (_, c) = server.get(&format!("/api/v1/sources/{slow}/connection-check"));
+        let (_, c) = get(&server, &format!("/api/v1/sources/{slow}/connection-check"));
         c["id"] == interrupted && c["status"] == "FAILURE"
     });
-    let (_, c) = server.get(&format!("/api/v1/sources/{slow}/connection-check"));
+    let (_, c) = get(&server, &format!("/api/v1/sources/{slow}/connection-check"));
     assert_eq!(c["reason"], "timed out after 1s 500ms", "{c}");
-    assert_eq!(server.get(&format!("/api/v1/sources/{}", made["id"].as_str().expect("id"))).0, 200);
+    assert_eq!(get(&server, &format!("/api/v1/sources/{}", made["id"].as_str().expect("id"))).0, 200);
     let store = SqliteStore::open(&dir.join("data")).await.expect("open store");
     wait_for("checks to go on", Duration::from_secs(5), || {
         futures_lite(store.history(steady, 1000, None)).is_ok_and(|h| h.len() > before)
@@ -205,7 +125,7 @@ retries = 0
         .filter(|c| c.status == CheckStatus::Scheduled)
         .collect();
     assert!(left.iter().all(|c| c.id.to_string() != interrupted), "still SCHEDULED: {left:?}");
-    let (_, health) = server.get("/healthz/sources");
+    let (_, health) = get(&server, "/healthz/sources");
     assert_eq!(health["steady"]["status"], "OK", "{health}");
     assert_eq!(health["down"]["status"], "ERROR", "{health}");
     assert_eq!(health["down"]["error"]["message"], "connection refused", "{health}");

@@ -1,54 +1,120 @@
-//! The real `sonde serve` for a test: a config of the test's own in a temp
-//! dir (listen, data and plugin dirs, the shared compile cache, then the
-//! test's TOML), its base URL, pid and log. Dropping it kills the process.
+//! The real `sonde serve` for a test: a `sonde.toml` in a directory (listen,
+//! data and plugin dirs, the shared compile cache, then the test's TOML),
+//! its base URL, pid and log, and a JSON client. Dropping it kills the
+//! process; a temporary directory goes with it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
 use sonde_test_support::closed_port;
 
 pub struct Serve {
     child: Child,
     pub base: String,
-    _dir: tempfile::TempDir,
+    pub port: u16,
+    dir: PathBuf,
     log: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+}
+
+/// The config file's head: where it listens and keeps things, then `toml`.
+pub fn config_text(dir: &Path, port: u16, toml: &str) -> String {
+    format!(
+        "listen = \"127.0.0.1:{port}\"\ndata_dir = {:?}\nplugins_dir = {:?}\ncache_dir = {:?}\n{toml}",
+        dir.join("data"),
+        dir.join("plugins"),
+        crate::common::cache_dir(),
+    )
 }
 
 impl Serve {
-    /// Starts the binary on `toml` and waits until `/livez` answers.
+    /// Starts the binary on `toml` in a temporary directory and waits until
+    /// `/livez` answers.
     pub fn start(toml: &str) -> Self {
         Self::start_with(toml, |_| {})
     }
 
     /// [`Serve::start`], with `tweak` adding arguments or environment.
     pub fn start_with(toml: &str, tweak: impl FnOnce(&mut Command)) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let port = closed_port();
-        let plugins = dir.path().join("plugins");
-        std::fs::create_dir_all(&plugins).expect("plugins dir");
-        let config = format!(
-            "listen = \"127.0.0.1:{port}\"\ndata_dir = {:?}\nplugins_dir = {plugins:?}\ncache_dir = {:?}\n{toml}",
-            dir.path().join("data"),
-            crate::common::cache_dir(),
-        );
-        std::fs::write(dir.path().join("sonde.toml"), config).expect("config");
-        let log = dir.path().join("serve.log");
+        let temp = tempfile::tempdir().expect("temp dir");
+        let mut serve = Self::start_in(temp.path(), closed_port(), toml, tweak);
+        serve._temp = Some(temp);
+        serve
+    }
+
+    /// In `dir` (kept, so a test can start the process again on the same
+    /// data) on `port`.
+    pub fn start_in(dir: &Path, port: u16, toml: &str, tweak: impl FnOnce(&mut Command)) -> Self {
+        static RUN: AtomicUsize = AtomicUsize::new(0);
+        std::fs::create_dir_all(dir.join("plugins")).expect("plugins dir");
+        std::fs::write(dir.join("sonde.toml"), config_text(dir, port, toml)).expect("config");
+        // A log per start, so a restart's log does not hide the first one's.
+        let log = dir.join(format!("serve-{}.log", RUN.fetch_add(1, Ordering::Relaxed)));
+        let child = Self::spawn(dir, &log, tweak);
+        let serve = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            dir: dir.to_path_buf(),
+            log,
+            _temp: None,
+        };
+        serve.wait_up();
+        serve
+    }
+
+    /// `sonde serve --config dir/sonde.toml`, its stderr appended to `log`.
+    fn spawn(dir: &Path, log: &Path, tweak: impl FnOnce(&mut Command)) -> Child {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
         let mut command = Command::new(env!("CARGO_BIN_EXE_sonde"));
-        command
-            .args(["serve", "--config"])
-            .arg(dir.path().join("sonde.toml"))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"));
+        command.args(["serve", "--config"]).arg(dir.join("sonde.toml")).stdout(Stdio::null()).stderr(log);
         tweak(&mut command);
-        let child = command.spawn().expect("start sonde serve");
-        let serve = Self { child, base: format!("http://127.0.0.1:{port}"), _dir: dir, log };
+        command.spawn().expect("start sonde serve")
+    }
+
+    fn wait_up(&self) {
         let end = Instant::now() + Duration::from_secs(20);
-        while ureq::get(format!("{}/livez", serve.base)).call().is_err() {
-            assert!(Instant::now() < end, "sonde serve did not come up:\n{}", serve.logs());
+        while ureq::get(format!("{}/livez", self.base)).call().is_err() {
+            assert!(Instant::now() < end, "sonde serve did not come up:\n{}", self.logs());
             std::thread::sleep(Duration::from_millis(50));
         }
-        serve
+    }
+
+    /// Kills the process with SIGKILL (no shutdown of any kind) and starts
+    /// it again on the same configuration and data; one log for both lives.
+    pub fn kill9_and_restart(&mut self, tweak: impl FnOnce(&mut Command)) {
+        self.child.kill().expect("SIGKILL"); // Child::kill is SIGKILL on Unix
+        let _ = self.child.wait();
+        self.child = Self::spawn(&self.dir, &self.log, tweak);
+        self.wait_up();
+    }
+
+    /// One request with `key` in `x-api-key`: the status and the JSON body
+    /// (`null` when there is none; status 0 when the server does not answer).
+    pub fn call(&self, method: &str, path: &str, key: &str, body: Option<&Value>) -> (u16, Value) {
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let url = format!("{}{path}", self.base);
+        let answer = match (method, body) {
+            ("GET", _) => agent.get(&url).header("x-api-key", key).call(),
+            ("DELETE", _) => agent.delete(&url).header("x-api-key", key).call(),
+            ("POST", Some(b)) => agent.post(&url).header("x-api-key", key).send_json(b),
+            ("POST", None) => agent.post(&url).header("x-api-key", key).send_empty(),
+            ("PUT", b) => {
+                agent.put(&url).header("x-api-key", key).send_json(b.cloned().unwrap_or(Value::Null))
+            }
+            (other, _) => panic!("no such method in tests: {other}"),
+        };
+        match answer {
+            Ok(mut r) => (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null)),
+            Err(_) => (0, Value::Null),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// `kill -9`: the process gets no chance to release anything.
@@ -65,6 +131,20 @@ impl Serve {
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// Sends SIGHUP: reread the config file.
+    pub fn hangup(&self) {
+        let ok = Command::new("kill").args(["-HUP", &self.pid().to_string()]).status().expect("kill");
+        assert!(ok.success());
+    }
+
+    /// Kills the process with SIGKILL, as a crash would (`Child::kill` is
+    /// SIGKILL on Unix); returns its whole log.
+    pub fn kill9(mut self) -> String {
+        self.child.kill().expect("SIGKILL");
+        let _ = self.child.wait();
+        self.logs()
+    }
 }
 
 impl Drop for Serve {
@@ -72,4 +152,16 @@ impl Drop for Serve {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Polls `cond` every 50 ms until it holds; fails naming `what` after `within`.
+pub fn wait_for(what: &str, within: Duration, mut cond: impl FnMut() -> bool) {
+    let end = Instant::now() + within;
+    while Instant::now() < end {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(cond(), "timed out waiting for {what}");
 }

@@ -7,7 +7,7 @@
 //! Cases: history retention by count and by age; secrets kept apart from
 //! every read path and names unique per organization; replace and delete;
 //! a check's round trip with every field; history pages; recovery reads
-//! (unfinished, latest); outcome counts.
+//! (unfinished, latest); outcome counts; the alert outbox and silences.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,6 +69,8 @@ both_backends!(
     history_pages_newest_first,
     recovery_reads_find_unfinished_and_latest_checks,
     outcome_counts_cover_finished_checks_in_the_window,
+    the_alert_outbox_claims_in_order_leases_and_settles,
+    silences_are_stored_and_listed_until_they_end,
 );
 
 pub fn spec(name: &str) -> SourceSpec {
@@ -368,4 +370,93 @@ async fn group_adopts_the_manual_checks_of_a_dead_replica() {
     assert_eq!(adopted.iter().map(|c| c.check.id).collect::<Vec<_>>(), [theirs.id]);
     assert_eq!(adopted[0].source.id, s.id);
     assert!(group.adopt_orphans("d", lease, 10).await.expect("adopt").is_empty(), "adopted once");
+}
+
+/// The alert outbox through the `Store` trait alone (so a second backend
+/// can run the same test): a notification and its route state commit with
+/// their check; claims take only the oldest pending one per route and
+/// source and lease it; settling releases the next; an older state never
+/// overwrites a newer one.
+async fn the_alert_outbox_claims_in_order_leases_and_settles(b: Backend) {
+    use sonde::alerts::outbox::{AlertWrite, Notification, Settle, StoredState};
+    use sonde::alerts::rules::RouteState;
+
+    let store = b.store.as_ref();
+    let a = store.create_source(&spec("a"), &json!({})).await.expect("a");
+    let now = Utc::now();
+    let note = |seq: u64| Notification {
+        id: uuid::Uuid::new_v4(),
+        route: "ops".into(),
+        source_id: a.id,
+        seq,
+        payload: format!("{{\"seq\":{seq}}}"),
+        created_at: now,
+        attempts: 0,
+    };
+    let state = |version: u64| StoredState {
+        route: "ops".into(),
+        source_id: a.id,
+        state: RouteState { down: version % 2 == 1, version, ..RouteState::default() },
+    };
+    let (first, second) = (note(1), note(2));
+    // Committed out of order: seq 2's check first.
+    let write = AlertWrite { states: vec![state(2)], notifications: vec![second.clone()] };
+    store.record_check(&finished_check(a.id, Duration::ZERO), true, &write).await.expect("record 2");
+    let write = AlertWrite { states: vec![state(1)], notifications: vec![first.clone()] };
+    store.record_check(&finished_check(a.id, Duration::ZERO), true, &write).await.expect("record 1");
+    let states = store.alert_states().await.expect("states");
+    assert_eq!(states.len(), 1);
+    assert_eq!(states[0].state.version, 2, "the older write did not win");
+    assert_eq!(store.history(a.id, 10, None).await.expect("history").len(), 2, "checks stored too");
+    assert_eq!(store.pending_notifications().await.expect("pending"), [("ops".to_string(), 2)]);
+
+    let later = Utc::now() + chrono::Duration::seconds(1);
+    let lease = later + chrono::Duration::seconds(60);
+    let claimed = store.claim_notifications(later, lease, 10).await.expect("claim");
+    assert_eq!(claimed.iter().map(|n| n.seq).collect::<Vec<_>>(), [1], "only the head of the queue");
+    assert_eq!(claimed[0].payload, first.payload);
+    assert!(store.claim_notifications(later, lease, 10).await.expect("claim").is_empty(), "leased");
+    // A failed send goes back with its next attempt time; nothing passes it.
+    let retry_at = later + chrono::Duration::seconds(5);
+    store
+        .settle_notification(first.id, &Settle::Retry { at: retry_at, error: "refused".into() })
+        .await
+        .expect("retry");
+    assert!(store.claim_notifications(later, lease, 10).await.expect("claim").is_empty());
+    let again = store.claim_notifications(retry_at, lease, 10).await.expect("claim");
+    assert_eq!((again[0].id, again[0].attempts), (first.id, 1));
+    store.settle_notification(first.id, &Settle::Sent).await.expect("sent");
+    let next = store.claim_notifications(retry_at, lease, 10).await.expect("claim");
+    assert_eq!(next.iter().map(|n| n.id).collect::<Vec<_>>(), [second.id]);
+    // A lease that runs out (a process died mid-send) makes it due again.
+    let expired =
+        store.claim_notifications(lease, lease + chrono::Duration::seconds(60), 10).await.expect("claim");
+    assert_eq!(expired.iter().map(|n| n.id).collect::<Vec<_>>(), [second.id]);
+    store.settle_notification(second.id, &Settle::Dropped { error: "too old".into() }).await.expect("drop");
+    assert!(store.pending_notifications().await.expect("pending").is_empty());
+}
+
+async fn silences_are_stored_and_listed_until_they_end(b: Backend) {
+    use sonde::alerts::silences::Silence;
+
+    let store = b.store.as_ref();
+    let now = Utc::now();
+    let silence = |minutes: i64, sources: Option<Vec<String>>| Silence {
+        id: uuid::Uuid::new_v4(),
+        organization: Some("org_a".into()),
+        sources,
+        starts_at: now - chrono::Duration::minutes(10),
+        ends_at: now + chrono::Duration::minutes(minutes),
+        comment: "why".into(),
+        created_at: now,
+    };
+    let (over, open) = (silence(-1, None), silence(5, Some(vec!["a".into(), "b".into()])));
+    store.create_silence(&over).await.expect("over");
+    store.create_silence(&open).await.expect("open");
+    let listed = store.list_silences(now).await.expect("list");
+    let ids: Vec<_> = listed.iter().map(|s| s.id).collect();
+    assert_eq!(ids, [open.id], "ended ones are not listed");
+    assert_eq!(listed[0].sources, open.sources);
+    assert!(store.delete_silence(open.id).await.expect("delete"));
+    assert!(!store.delete_silence(open.id).await.expect("delete again"));
 }

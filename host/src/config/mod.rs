@@ -13,6 +13,10 @@ use uuid::Uuid;
 
 use crate::model::{Policy, SourceState};
 
+pub mod alerts;
+
+pub use alerts::{AlertConfig, MaintenanceConfig};
+
 /// The example configuration, embedded so `sonde serve` runs out of the box.
 pub const EMBEDDED: &str = include_str!("../../../examples/sonde.toml");
 
@@ -59,6 +63,14 @@ pub struct Config {
     pub history: HistoryConfig,
     #[serde(default)]
     pub plugins: PluginsConfig,
+    #[serde(default)]
+    pub tls: TlsConfig,
+    /// Alert routes (DESIGN §8); see [`alerts`].
+    #[serde(default)]
+    pub alerts: Vec<AlertConfig>,
+    /// Windows in which no alert is sent; checks go on.
+    #[serde(default)]
+    pub maintenance: Vec<MaintenanceConfig>,
     /// Where this configuration came from, for error messages.
     #[serde(skip)]
     pub origin: String,
@@ -217,6 +229,32 @@ impl PluginsConfig {
     }
 }
 
+/// TLS trust shared by every source (DESIGN §4).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// PEM files of CAs every source trusts beside the web PKI roots.
+    pub ca_files: Vec<PathBuf>,
+}
+
+impl TlsConfig {
+    /// The CAs of `ca_files` as trust anchors; an unreadable file or one
+    /// without a certificate is an error naming it.
+    pub fn roots(&self) -> Result<Vec<rustls::pki_types::TrustAnchor<'static>>, (usize, String)> {
+        use crate::runtime::sandbox::tls::{policy, verifier};
+        let mut certs = Vec::new();
+        for (i, file) in self.ca_files.iter().enumerate() {
+            let text = std::fs::read_to_string(file).map_err(|e| (i, format!("{}: {e}", file.display())))?;
+            let found = policy::certs(&text, "ca").map_err(|e| (i, format!("{}: {e}", file.display())))?;
+            if found.is_empty() {
+                return Err((i, format!("{}: no PEM certificate in it", file.display())));
+            }
+            certs.extend(found);
+        }
+        verifier::anchors(certs).map_err(|e| (0, e.to_string()))
+    }
+}
+
 /// An API key's reach.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Role {
@@ -288,6 +326,11 @@ impl Config {
             return Err(self.invalid("history.max_per_source", "must be at least 1"));
         }
         self.api_keys()?;
+        if let Err((i, reason)) = self.tls.roots() {
+            return Err(self.invalid(format!("tls.ca_files[{i}]"), reason));
+        }
+        self.alert_routes()?;
+        self.maintenance_windows()?;
         for (i, pin) in self.plugins.pins.iter().flatten().enumerate() {
             if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(self.invalid(format!("plugins.pins[{i}]"), "must be a hex SHA-256 (64 digits)"));

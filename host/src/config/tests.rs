@@ -89,3 +89,77 @@ fn the_three_replica_example_is_valid() {
     assert!(matches!(c.store_choice().expect("store"), StoreChoice::Postgres(_)));
     assert_eq!(c.postgres.lease, Duration::from_secs(15));
 }
+
+#[test]
+fn tls_ca_files_must_hold_certificates() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "no certificate here").expect("write");
+    let text = format!("[tls]\nca_files = [{:?}]\n", empty.display().to_string());
+    let err = Config::parse(&text, "t.toml").expect_err("no certificate");
+    assert!(err.to_string().contains("tls.ca_files[0]"), "{err}");
+    let missing = "[tls]\nca_files = [\"/nonexistent/ca.pem\"]\n";
+    assert!(Config::parse(missing, "t.toml").is_err());
+}
+
+const HOOK: &str = "[[alerts]]\nname = \"ops\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9000/hook\"\n";
+
+#[test]
+fn an_alert_route_takes_its_defaults() {
+    let c = Config::parse(HOOK, "t.toml").expect("valid");
+    let routes = c.alert_routes().expect("routes");
+    let r = &routes[0];
+    assert_eq!((r.failure_threshold, r.success_threshold, r.send_on_resolved), (3, 2, true));
+    assert_eq!((r.repeat_interval, r.secret.as_ref(), r.organization.as_ref()), (None, None, None));
+    assert_eq!(r.kind, crate::alerts::route::Kind::Webhook);
+}
+
+#[test]
+fn alert_route_errors_name_the_key() {
+    let cases = [
+        ("[[alerts]]\nname = \"a\"\ntype = \"email\"\nurl = \"http://x/\"", "alerts[0].type"),
+        ("[[alerts]]\nname = \"a\"\ntype = \"webhook\"", "alerts[0].url"),
+        ("[[alerts]]\nname = \"a\"\ntype = \"webhook\"\nurl = \"ftp://x/\"", "alerts[0].url"),
+        (
+            "[[alerts]]\nname = \"a\"\ntype = \"webhook\"\nurl_env = \"SONDE_TEST_SURELY_UNSET_URL\"",
+            "alerts[0].url_env",
+        ),
+        (&format!("{HOOK}secret_env = \"SONDE_TEST_SURELY_UNSET_SECRET\""), "alerts[0].secret_env"),
+        (&format!("{HOOK}failure_threshold = 0"), "alerts[0].failure_threshold"),
+        (&format!("{HOOK}organization = \"acme\""), "alerts[0].organization"),
+        (&format!("{HOOK}repeat_interval = \"0s\""), "alerts[0].repeat_interval"),
+        (&format!("{HOOK}{HOOK}"), "alerts[1].name"),
+        ("[[alerts]]\nname = \"pd\"\ntype = \"pagerduty\"", "alerts[0].routing_key_env"),
+        (
+            "[[alerts]]\nname = \"s\"\ntype = \"slack\"\nurl = \"https://hooks.slack.com/x\"\nsecret_env = \"X\"",
+            "alerts[0].secret_env",
+        ),
+    ];
+    for (toml, key) in cases {
+        let e = err(toml);
+        assert!(e.contains(&format!("`{key}`")), "{key}: {e}");
+    }
+    let e = err(&format!("{HOOK}treshold = 3"));
+    assert!(e.contains("treshold"), "{e}");
+}
+
+#[test]
+fn maintenance_errors_name_the_key() {
+    let ok = "[[maintenance]]\norganization = \"org_acme\"\nevery = [\"saturday\", \"sun\"]\nstart = \"02:00\"\nduration = \"1h\"";
+    let c = Config::parse(ok, "t.toml").expect("valid");
+    assert_eq!(c.maintenance_windows().expect("windows")[0].days.as_ref().map(Vec::len), Some(2));
+    let cases = [
+        (
+            "[[maintenance]]\nevery = \"someday\"\nstart = \"02:00\"\nduration = \"1h\"",
+            "maintenance[0].every",
+        ),
+        ("[[maintenance]]\nstart = \"2am\"\nduration = \"1h\"", "maintenance[0].start"),
+        ("[[maintenance]]\nstart = \"02:00\"\nduration = \"0s\"", "maintenance[0].duration"),
+        ("[[maintenance]]\nstart = \"02:00\"\nduration = \"8d\"", "maintenance[0].duration"),
+        ("[[maintenance]]\nsources = []\nstart = \"02:00\"\nduration = \"1h\"", "maintenance[0].sources"),
+    ];
+    for (toml, key) in cases {
+        let e = err(toml);
+        assert!(e.contains(&format!("`{key}`")), "{key}: {e}");
+    }
+}

@@ -2,25 +2,27 @@
 //!
 //! Each supported `sonde:probe` version is one [`Contract`] variant holding
 //! that version's pre-instantiated bindings, and converting its answers to
-//! the host's own types (today those of 0.1). When `sonde:probe@0.2` ships,
-//! it gets its own bindings module and variant here, and 0.1 plugins keep
-//! loading unchanged: a plugin is matched to a variant by the version of the
-//! `sonde:probe/probe` instance it exports.
+//! the host's own types (those of 0.1). A plugin is matched to a variant by
+//! the version of the `sonde:probe/probe` instance it exports, so 0.1
+//! plugins keep loading unchanged beside 0.2 ones (which may also import
+//! `wasi:tls`). A later version adds a variant; none is ever removed.
 
 use wasmtime::Store;
 use wasmtime::component::{Component, Linker};
 
 use super::plugin::LoadError;
 use super::sandbox::Sandbox;
-use crate::bindings::{CheckError, Endpoint, Healthy, PluginPre, ProbeInfo};
+use crate::bindings::v0_2;
+use crate::bindings::{CheckError, Endpoint, Healthy, PluginPre, ProbeInfo, Problem};
 
 /// `(major.minor, package)` of every contract version the host supports.
-pub const SUPPORTED: &[(&str, &str)] = &[("0.1", crate::bindings::WIT_PACKAGE)];
+pub const SUPPORTED: &[(&str, &str)] = &[("0.1", crate::bindings::WIT_PACKAGE), ("0.2", v0_2::WIT_PACKAGE)];
 
 /// A plugin's entry points, for the contract version it was built against.
 #[derive(Clone)]
 pub enum Contract {
     V0_1(PluginPre<Sandbox>),
+    V0_2(v0_2::PluginPre<Sandbox>),
 }
 
 impl Contract {
@@ -31,6 +33,10 @@ impl Contract {
             Some("0.1") => {
                 let pre = linker.instantiate_pre(component).map_err(wrong_world)?;
                 Ok(Contract::V0_1(PluginPre::new(pre).map_err(wrong_world)?))
+            }
+            Some("0.2") => {
+                let pre = linker.instantiate_pre(component).map_err(wrong_world)?;
+                Ok(Contract::V0_2(v0_2::PluginPre::new(pre).map_err(wrong_world)?))
             }
             _ => Err(LoadError::IncompatibleVersion {
                 found: format!("sonde:probe@{version}"),
@@ -45,6 +51,16 @@ impl Contract {
                 let p = pre.instantiate_async(&mut *store).await?;
                 p.sonde_probe_probe().call_info(&mut *store).await
             }
+            Contract::V0_2(pre) => {
+                let p = pre.instantiate_async(&mut *store).await?;
+                let i = p.sonde_probe_probe().call_info(&mut *store).await?;
+                Ok(ProbeInfo {
+                    source_type: i.source_type,
+                    version: i.version,
+                    description: i.description,
+                    config_schema: i.config_schema,
+                })
+            }
         }
     }
 
@@ -57,6 +73,11 @@ impl Contract {
             Contract::V0_1(pre) => {
                 let p = pre.instantiate_async(&mut *store).await?;
                 p.sonde_probe_probe().call_endpoints(&mut *store, config).await
+            }
+            Contract::V0_2(pre) => {
+                let p = pre.instantiate_async(&mut *store).await?;
+                let eps = p.sonde_probe_probe().call_endpoints(&mut *store, config).await?;
+                Ok(eps.map(|eps| eps.into_iter().map(|e| Endpoint { host: e.host, port: e.port }).collect()))
             }
         }
     }
@@ -71,7 +92,24 @@ impl Contract {
                 let p = pre.instantiate_async(&mut *store).await?;
                 p.sonde_probe_probe().call_check(&mut *store, config).await
             }
+            Contract::V0_2(pre) => {
+                use v0_2::sonde::probe::types as v2;
+                let p = pre.instantiate_async(&mut *store).await?;
+                let r = p.sonde_probe_probe().call_check(&mut *store, config).await?;
+                Ok(match r {
+                    Ok(h) => Ok(Healthy { details: h.details, items: h.items }),
+                    Err(v2::CheckError::InvalidConfig(m)) => Err(CheckError::InvalidConfig(m)),
+                    Err(v2::CheckError::Unhealthy(p)) => {
+                        Err(CheckError::Unhealthy(Problem { message: p.message, extra: p.extra }))
+                    }
+                })
+            }
         }
+    }
+
+    /// Whether plugins of this version may use `wasi:tls`.
+    pub fn has_tls(&self) -> bool {
+        matches!(self, Contract::V0_2(_))
     }
 }
 
@@ -95,7 +133,8 @@ mod tests {
     fn versions_map_to_supported_series() {
         assert_eq!(series("0.1.0"), Some("0.1"));
         assert_eq!(series("0.1.7"), Some("0.1"));
-        assert_eq!(series("0.2.0"), None);
+        assert_eq!(series("0.2.0"), Some("0.2"));
+        assert_eq!(series("0.3.0"), None);
         assert_eq!(series("1.0.0"), None);
         assert_eq!(series("x"), None);
     }

@@ -40,6 +40,7 @@ pub use outcome::{Cause, CheckReport, Status};
 pub use plugin::{LoadError, Origin, Plugin, PluginInfo, PluginLoadError};
 use sandbox::net::{NetPolicy, SocketCaps};
 pub use sandbox::resolver::{Resolver, StaticResolver, SystemResolver};
+use sandbox::tls::{Session, policy::TlsPolicy};
 use sandbox::{Outputs, Sandbox, Spec};
 
 /// Limits and policy shared by every check.
@@ -74,6 +75,8 @@ pub struct RuntimeConfig {
     pub cache_dir: Option<PathBuf>,
     /// Deadline of the `info` call made at load time.
     pub info_timeout: Duration,
+    /// CAs every source trusts beside the web PKI (`[tls] ca_files`).
+    pub tls_roots: Arc<Vec<rustls::pki_types::TrustAnchor<'static>>>,
 }
 
 impl Default for RuntimeConfig {
@@ -90,6 +93,7 @@ impl Default for RuntimeConfig {
             allow_link_local: false,
             cache_dir: cache::default_dir(),
             info_timeout: Duration::from_secs(5),
+            tls_roots: Arc::default(),
         }
     }
 }
@@ -114,7 +118,7 @@ pub struct Runtime {
     config: RuntimeConfig,
     cache: Option<cache::Cache>,
     /// How `wasi:http` verifies `https` peers: the web PKI, by name.
-    tls: Arc<rustls::ClientConfig>,
+    http_tls: Arc<rustls::ClientConfig>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -129,6 +133,7 @@ impl std::fmt::Debug for Runtime {
 struct Trace {
     outputs: Option<Outputs>,
     net: Option<Arc<NetPolicy>>,
+    tls: Option<Arc<Session>>,
 }
 
 /// Runs `fut` until `deadline`, checking the clock before the future, so a
@@ -154,7 +159,7 @@ impl Runtime {
         });
         let tls =
             sandbox::http::send::webpki_client_config().map_err(|e| RuntimeError::Tls(e.to_string()))?;
-        Ok(Self { engine, linker, config, cache, tls: Arc::new(tls) })
+        Ok(Self { engine, linker, config, cache, http_tls: Arc::new(tls) })
     }
 
     pub fn config(&self) -> &RuntimeConfig {
@@ -194,7 +199,7 @@ impl Runtime {
         let contract = contract::Contract::link(&self.linker, &component, &wit_version)?;
 
         let deadline = Instant::now() + self.config.info_timeout;
-        let (mut store, outputs) = self.store(Arc::new(NetPolicy::deny_all()), deadline);
+        let (mut store, outputs) = self.store(Arc::new(NetPolicy::deny_all()), None, deadline);
         let call = contract.info(&mut store);
         let info = match within(deadline, call).await {
             None => return Err(LoadError::Info(format!("no answer within {:?}", self.config.info_timeout))),
@@ -237,14 +242,22 @@ impl Runtime {
         .map_err(|e| LoadError::NotAComponent(format!("{e:#}")))
     }
 
-    fn store(&self, net: Arc<NetPolicy>, deadline: Instant) -> (Store<Sandbox>, Outputs) {
+    /// A fresh store; `tls` is the check's session, `None` for calls that
+    /// may not do TLS.
+    fn store(
+        &self,
+        net: Arc<NetPolicy>,
+        tls: Option<Arc<Session>>,
+        deadline: Instant,
+    ) -> (Store<Sandbox>, Outputs) {
         let (sandbox, outputs) = Sandbox::new(Spec {
             net,
             memory_bytes: self.config.memory_limit,
             output_cap: self.config.output_cap,
             deadline,
             max_handles: self.config.max_handles,
-            tls: Arc::clone(&self.tls),
+            http_tls: Arc::clone(&self.http_tls),
+            tls: tls.unwrap_or_else(|| Arc::new(Session::disabled())),
         });
         let mut store = Store::new(&self.engine, sandbox);
         store.limiter(|s| &mut s.limits);
@@ -261,15 +274,23 @@ impl Runtime {
         let redactor = Redactor::new(plugin.schema.secrets_in(config));
         let mut trace = Trace::default();
 
-        let mut report = match plugin.schema.validate(config) {
+        let mut report = match plugin.schema.validate(config).map(|()| TlsPolicy::from_config(config)) {
             Err(violations) => {
                 let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
                 CheckReport::failed(format!("config does not match the schema: {}", list.join("; ")))
             }
-            Ok(()) => {
-                let text = crate::schema::guest_json(config);
+            Ok(Err(e)) => CheckReport::failed(e.to_string()),
+            Ok(Ok(policy)) => {
+                let session = Arc::new(Session::new(policy, Arc::clone(&self.config.tls_roots)));
+                trace.tls = Some(Arc::clone(&session));
+                // The guest never sees a client key: the host does the TLS.
+                let text = crate::schema::guest_json(&sandbox::tls::policy::strip_private_key(config));
                 match within(t0 + timeout, self.attempt(plugin, &text, t0 + timeout, &mut trace)).await {
-                    Some(report) => report,
+                    Some(mut report) => {
+                        let enforce = plugin.contract.has_tls();
+                        sandbox::tls::report::apply(&session, &mut report, enforce, Utc::now());
+                        report
+                    }
                     None => CheckReport::timeout(timeout),
                 }
             }
@@ -294,7 +315,7 @@ impl Runtime {
         trace: &mut Trace,
     ) -> CheckReport {
         // 1. Which peers does this config need? Asked with no network at all.
-        let (mut store, outputs) = self.store(Arc::new(NetPolicy::deny_all()), deadline);
+        let (mut store, outputs) = self.store(Arc::new(NetPolicy::deny_all()), None, deadline);
         trace.outputs = Some(outputs.clone());
         let endpoints: Vec<Endpoint> = match plugin.contract.endpoints(&mut store, config).await {
             Ok(Ok(endpoints)) => endpoints,
@@ -321,7 +342,7 @@ impl Runtime {
         };
 
         // 3. The check itself.
-        let (mut store, outputs) = self.store(Arc::clone(&net), deadline);
+        let (mut store, outputs) = self.store(Arc::clone(&net), trace.tls.clone(), deadline);
         trace.outputs = Some(outputs.clone());
         trace.net = Some(net);
         match plugin.contract.check(&mut store, config).await {

@@ -90,6 +90,8 @@ pub struct CheckReport {
     pub stderr: Captured,
     /// Connects the sandbox refused.
     pub denied_connects: u64,
+    /// The soonest `not_after` of the TLS peer's chain, when there was one.
+    pub tls_not_after: Option<DateTime<Utc>>,
 }
 
 impl CheckReport {
@@ -106,6 +108,7 @@ impl CheckReport {
             stdout: Captured::default(),
             stderr: Captured::default(),
             denied_connects: 0,
+            tls_not_after: None,
         }
     }
 

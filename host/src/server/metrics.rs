@@ -37,6 +37,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
         service.list_sources().await.map_err(|_| ApiError::Unavailable("the store is unavailable"))?;
     let mut health =
         service.health_all().await.map_err(|_| ApiError::Unavailable("the store is unavailable"))?;
+    let source_down = service.alert_views(&sources);
     let sources = sources
         .into_iter()
         .map(|s| {
@@ -53,6 +54,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
         plugins_loaded: service.registry().types().len(),
         plugin_load_errors: service.registry().errors().len(),
         last_reload_ok: service.last_reload_ok(),
+        source_down,
     };
     let body = service.metrics().encode(&snapshot).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response())

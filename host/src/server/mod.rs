@@ -10,6 +10,7 @@
 //!   [`aitronos_health`], [`feather`]: one module per seed API.
 //! - [`plugins`]: Sonde's own `GET /v1/plugins`.
 //! - [`checks`]: Sonde's own check history, `GET /v1/sources/{source_id}/checks`.
+//! - [`silences`]: Sonde's own alert silences, `/v1/silences`.
 //! - [`openapi`]: `GET /openapi.json`, generated from the handlers.
 //! - [`metrics`]: `GET /metrics`, `/livez`, `/readyz` (public).
 //! - [`status`]: `GET /`, the operators' HTML status page, and its login.
@@ -27,6 +28,7 @@ pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod plugins;
+pub mod silences;
 pub mod status;
 pub mod unstructured;
 
@@ -34,7 +36,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 use crate::service::Service;
 
@@ -77,6 +79,8 @@ pub fn app(service: Arc<Service>) -> Router {
         )
         .route("/v1/plugins", get(plugins::list))
         .route("/v1/sources/{source_id}/checks", get(checks::list))
+        .route("/v1/silences", get(silences::list).post(silences::create))
+        .route("/v1/silences/{silence_id}", delete(silences::delete))
         .route("/openapi.json", get(openapi::document))
         .route("/metrics", get(metrics::metrics))
         .route("/livez", get(metrics::livez))

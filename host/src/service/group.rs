@@ -22,6 +22,8 @@ use tokio::sync::mpsc;
 use super::Ctx;
 use super::health::log_transition;
 use super::scheduler::{Event, Gauges};
+use crate::alerts::Alerts;
+use crate::alerts::outbox::AlertWrite;
 use crate::model::{CheckRecord, Source};
 use crate::store::Store;
 
@@ -130,27 +132,44 @@ const GATHER: Duration = Duration::from_millis(20);
 /// for all the results that finished within [`GATHER`] of each other,
 /// retried until the store takes it, so results that finish during an
 /// outage are written when the database returns.
+/// A check whose result to write, and what alert routes decided on it.
+type Result = (Source, CheckRecord, AlertWrite);
+
 #[derive(Debug, Clone)]
 pub struct Recorder {
-    tx: mpsc::UnboundedSender<(Source, CheckRecord)>,
+    tx: mpsc::UnboundedSender<Result>,
 }
 
 impl Recorder {
-    pub fn spawn(store: Arc<dyn Store>) -> Self {
+    pub fn spawn(store: Arc<dyn Store>, alerts: Arc<Alerts>) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(write_results(store, rx));
+        tokio::spawn(write_results(store, alerts, rx));
         Self { tx }
     }
 
     /// Queues a finished check for the next batch.
-    pub fn record(&self, source: Source, check: CheckRecord) {
+    pub fn record(&self, source: Source, check: CheckRecord, alerts: AlertWrite) {
         // Closed only when the runtime shuts down.
-        let _ = self.tx.send((source, check));
+        let _ = self.tx.send((source, check, alerts));
     }
 }
 
-async fn write_results(store: Arc<dyn Store>, mut rx: mpsc::UnboundedReceiver<(Source, CheckRecord)>) {
-    let mut pending: std::collections::VecDeque<(Source, CheckRecord)> = Default::default();
+/// Writes a result that alert routes acted on in one transaction with
+/// their states and notifications, retrying until stored.
+async fn write_with_alerts(store: &dyn Store, wake: &Alerts, check: &CheckRecord, alerts: &AlertWrite) {
+    let mut wait = Duration::from_millis(250);
+    while let Err(e) = store.record_check(check, false, alerts).await {
+        tracing::debug!(check = %check.id, error = %e, "check result not stored yet; retrying");
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(5));
+    }
+    if !alerts.notifications.is_empty() {
+        wake.wake.notify_one();
+    }
+}
+
+async fn write_results(store: Arc<dyn Store>, wake: Arc<Alerts>, mut rx: mpsc::UnboundedReceiver<Result>) {
+    let mut pending: std::collections::VecDeque<Result> = Default::default();
     loop {
         if pending.is_empty() {
             match rx.recv().await {
@@ -167,6 +186,11 @@ async fn write_results(store: Arc<dyn Store>, mut rx: mpsc::UnboundedReceiver<(S
         let mut batch = Vec::new();
         let mut later = std::collections::VecDeque::new();
         while let Some(item) = pending.pop_front() {
+            if !item.2.is_empty() {
+                // Alert writes go with their check, in one transaction.
+                write_with_alerts(store.as_ref(), &wake, &item.1, &item.2).await;
+                continue;
+            }
             if batch.len() < BATCH && seen.insert(item.0.id) {
                 batch.push(item);
             } else {
@@ -174,7 +198,10 @@ async fn write_results(store: Arc<dyn Store>, mut rx: mpsc::UnboundedReceiver<(S
             }
         }
         pending = later;
-        let checks: Vec<CheckRecord> = batch.iter().map(|(_, c)| c.clone()).collect();
+        if batch.is_empty() {
+            continue;
+        }
+        let checks: Vec<CheckRecord> = batch.iter().map(|(_, c, _)| c.clone()).collect();
         let mut wait = Duration::from_millis(250);
         let previous = loop {
             let Some(group) = store.group() else { return };
@@ -187,7 +214,7 @@ async fn write_results(store: Arc<dyn Store>, mut rx: mpsc::UnboundedReceiver<(S
                 }
             }
         };
-        for ((source, check), previous) in batch.iter().zip(previous) {
+        for ((source, check, _), previous) in batch.iter().zip(previous) {
             log_transition(source, previous, check);
         }
     }

@@ -15,6 +15,7 @@ pub mod health;
 pub mod registry;
 pub mod reload;
 pub mod scheduler;
+pub mod silences;
 pub mod watch;
 
 use std::sync::Arc;
@@ -24,6 +25,9 @@ use serde_json::Value;
 use tokio::sync::{Semaphore, mpsc};
 use uuid::Uuid;
 
+use crate::alerts::Alerts;
+use crate::alerts::delivery;
+use crate::alerts::http::Client;
 use crate::config::{ApiKey, Config, ConfigError, StoreChoice};
 use crate::metrics::Metrics;
 use crate::model::{CheckRecord, CheckStatus, Policy, Source, SourceSpec, SourceState, Trigger};
@@ -44,6 +48,8 @@ pub enum ServiceError {
     Runtime(#[from] RuntimeError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("the alerts' TLS client: {0}")]
+    Tls(#[from] rustls::Error),
 }
 
 /// Why a source definition cannot be accepted.
@@ -62,6 +68,7 @@ pub struct Ctx {
     pub store: Arc<dyn Store>,
     pub health: Arc<health::Health>,
     pub metrics: Arc<Metrics>,
+    pub alerts: Arc<Alerts>,
     /// This instance's name in the checks it runs.
     pub replica: String,
     /// Batches results into the group's store; None when one process owns it.
@@ -94,20 +101,26 @@ impl Ctx {
         report
     }
 
-    /// Stores a finished check and publishes it to readers.
+    /// Stores a finished check and publishes it to readers. The alert
+    /// routes see it here, in check order (this runs on the scheduler's
+    /// loop), and what they decide is stored in the check's transaction.
     fn record(&self, source: Source, check: CheckRecord) {
         if let Some(recorder) = &self.recorder {
-            return recorder.record(source, check);
+            let alerts = self.alerts.evaluate(&source, &check);
+            return recorder.record(source, check, alerts);
         }
         self.health.finish(&source, &check);
+        let alerts = self.alerts.evaluate(&source, &check);
         let store = Arc::clone(&self.store);
+        let wake = Arc::clone(&self.alerts);
         tokio::spawn(async move {
-            let written = match check.trigger {
-                Trigger::Schedule => store.insert_check(&check).await,
-                Trigger::Manual => store.update_check(&check).await,
-            };
-            if let Err(e) = written {
-                tracing::error!(source = %source.name, check = %check.id, error = %e, "check result not stored");
+            let insert = check.trigger == Trigger::Schedule;
+            match store.record_check(&check, insert, &alerts).await {
+                Ok(()) if !alerts.notifications.is_empty() => wake.wake.notify_one(),
+                Ok(()) => {}
+                Err(e) => {
+                    tracing::error!(source = %source.name, check = %check.id, error = %e, "check result not stored");
+                }
             }
         });
     }
@@ -144,6 +157,8 @@ impl Service {
             memory_limit: config.checks.memory_mib << 20,
             allow_link_local: config.checks.allow_link_local,
             cache_dir: Some(config.cache_dir.clone().unwrap_or_else(|| config.data_dir.join("compiled"))),
+            // Checked with the rest of the configuration, so this cannot fail here.
+            tls_roots: std::sync::Arc::new(config.tls.roots().unwrap_or_default()),
             ..RuntimeConfig::default()
         })?);
         let registry =
@@ -178,13 +193,18 @@ impl Service {
         }
 
         let metrics = Arc::new(Metrics::new());
-        let recorder = shared.then(|| group::Recorder::spawn(Arc::clone(&store)));
+        let alerts = Arc::new(Alerts::new(config.alert_routes()?, config.maintenance_windows()?));
+        alerts.warm(store.alert_states().await?);
+        alerts.silences.set(store.list_silences(chrono::Utc::now()).await?);
+        delivery::spawn(Arc::clone(&store), Arc::clone(&alerts), Arc::clone(&metrics), Client::new()?);
+        let recorder = shared.then(|| group::Recorder::spawn(Arc::clone(&store), Arc::clone(&alerts)));
         let ctx = Arc::new(Ctx {
             runtime,
             registry,
             store: Arc::clone(&store),
             health,
             metrics,
+            alerts,
             replica,
             recorder,
         });
@@ -325,6 +345,7 @@ impl Service {
         let deleted = self.ctx.store.delete_source(id).await?;
         if deleted {
             self.send(Event::Remove(id));
+            self.ctx.alerts.remove(id);
         }
         Ok(deleted)
     }

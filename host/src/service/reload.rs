@@ -1,6 +1,7 @@
 //! Reloading the configuration file on `SIGHUP`: parsed and validated first
 //! (the same checks as at start), applied only when valid. A reload upserts
-//! the file's sources and replaces the API keys and plugin pins; any other
+//! the file's sources and replaces the API keys, plugin pins, alert routes
+//! and maintenance windows; any other
 //! key takes effect at the next start. On error the old configuration keeps
 //! serving and the reason is logged.
 
@@ -81,11 +82,13 @@ impl Service {
         let config = Config::load(path)?;
         let keys = config.api_keys()?;
         let specs = validate_sources(&self.ctx.registry, &config)?;
+        let (routes, windows) = (config.alert_routes()?, config.maintenance_windows()?);
         for (spec, secrets) in &specs {
             let source = self.ctx.store.upsert_source(spec, secrets).await?;
             self.send(Event::Upsert(source));
         }
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys;
+        self.ctx.alerts.reconfigure(routes, windows);
         self.ctx.registry.set_pins(config.plugins.pin_set());
         self.ctx.registry.sync_dir(&self.ctx.runtime, &self.plugins_dir).await;
         Ok(())

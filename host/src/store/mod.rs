@@ -15,6 +15,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::alerts::outbox::{AlertWrite, Notification, Settle, StoredState};
+use crate::alerts::silences::Silence;
 use crate::model::{CheckRecord, Source, SourceSpec};
 
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +77,33 @@ pub trait Store: Send + Sync + 'static {
     /// How many of a source's checks created at or after `since` finished,
     /// and how many of those were OK (for uptime).
     async fn outcome_counts(&self, source_id: Uuid, since: DateTime<Utc>) -> StoreResult<OutcomeCounts>;
+
+    // Alerts (DESIGN §8; `crate::alerts::outbox` says why these shapes).
+
+    /// Stores a finished check (inserted when `insert`, else updated: a
+    /// manual check's row exists from its request) together with the route
+    /// states and notifications it caused, in one transaction. A state is
+    /// written only when its `version` is newer than the stored one.
+    async fn record_check(&self, check: &CheckRecord, insert: bool, alerts: &AlertWrite) -> StoreResult<()>;
+    /// Every route's stored view of every source, to warm memory at start.
+    async fn alert_states(&self) -> StoreResult<Vec<StoredState>>;
+    /// Claims up to `limit` pending notifications due at `now`, each the
+    /// oldest pending one of its (route, source), and leases them until
+    /// `lease_until` (they are due again then, unless settled).
+    async fn claim_notifications(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<Notification>>;
+    /// Records how a claimed notification's send ended; counts the attempt.
+    async fn settle_notification(&self, id: Uuid, settle: &Settle) -> StoreResult<()>;
+    /// Pending notifications per route name.
+    async fn pending_notifications(&self) -> StoreResult<Vec<(String, u64)>>;
+    async fn create_silence(&self, silence: &Silence) -> StoreResult<()>;
+    /// Silences that have not ended at `now`, by start.
+    async fn list_silences(&self, now: DateTime<Utc>) -> StoreResult<Vec<Silence>>;
+    async fn delete_silence(&self, id: Uuid) -> StoreResult<bool>;
     /// The group schedule and shared latest results, when several replicas
     /// share this store; None when one process owns it.
     fn group(&self) -> Option<&dyn Group> {

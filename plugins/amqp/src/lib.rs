@@ -9,8 +9,8 @@
 //! whole frame to the parser, so a peer that is not a broker is "unexpected
 //! protocol" without waiting on a parser's idea of "incomplete".
 
+use sonde_sdk::net::Stream as TcpStream;
 use std::io::{Read, Write};
-use std::net::TcpStream;
 
 use amq_protocol::frame::{AMQPFrame, ProtocolVersion, WriteContext, gen_frame, parse_frame};
 use amq_protocol::protocol::{AMQPClass, connection};

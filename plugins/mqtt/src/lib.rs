@@ -6,8 +6,8 @@
 //! server of another kind that greets first, a broker speaking garbage) is
 //! "unexpected protocol" rather than a parser's guess.
 
+use sonde_sdk::net::Stream as TcpStream;
 use std::io::{Read, Write};
-use std::net::TcpStream;
 
 use bytes::BytesMut;
 use mqttbytes::{v4, v5};

@@ -102,7 +102,7 @@ impl Probe for Mysql {
                 return Err(CheckError::invalid_config(format!("{field} must not contain NUL")));
             }
         }
-        let stream = sonde_sdk::net::connect(&config.host, config.port)?;
+        let stream = sonde_sdk::net::connect_std(&config.host, config.port)?;
         check_on(stream, &config)
     }
 }

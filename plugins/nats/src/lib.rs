@@ -6,8 +6,8 @@
 //! without an async runtime, so it is written here. TLS, NKeys and JWTs are
 //! not supported: a server that requires TLS is reported as such.
 
+use sonde_sdk::net::Stream as TcpStream;
 use std::io::{Read, Write};
-use std::net::TcpStream;
 
 use schemars::JsonSchema;
 use serde::Deserialize;

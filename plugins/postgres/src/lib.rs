@@ -5,8 +5,8 @@
 //! Healthy reports `server_version` in details and, as `items`, the tables
 //! the user can see outside `pg_catalog` and `information_schema`.
 
+use sonde_sdk::net::Stream as TcpStream;
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
 
 use bytes::BytesMut;
 use fallible_iterator::FallibleIterator;

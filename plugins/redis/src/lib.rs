@@ -6,16 +6,20 @@
 //! `AUTH`/`SELECT` when configured) decide health; `INFO` and `DBSIZE` are
 //! best-effort facts, so a user whose ACL forbids them, or a server that
 //! renamed them, is still healthy.
+//!
+//! With `tls.mode` other than `disable` the connection is TLS from the first
+//! byte (Redis has no STARTTLS; `prefer` cannot be negotiated, so it means
+//! TLS too). The host does the handshake and verification.
 
+use sonde_sdk::net::Stream as TcpStream;
 use std::io::{Read, Write};
-use std::net::TcpStream;
 
 use redis_protocol::resp2::decode::decode;
 use redis_protocol::resp2::encode::encode;
 use redis_protocol::resp2::types::{OwnedFrame, Resp2Frame};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Secret, messages};
+use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Secret, Tls, TlsMode, messages};
 
 /// A Redis server (or anything speaking RESP: Valkey, KeyDB, Dragonfly).
 #[derive(Deserialize, JsonSchema)]
@@ -39,6 +43,9 @@ struct Config {
     /// Logical database to `SELECT`; the server's default (0) when absent.
     #[serde(default)]
     database: Option<u32>,
+    /// TLS from the first byte; off (`disable`) by default.
+    #[serde(default)]
+    tls: Tls,
 }
 
 fn default_port() -> u16 {
@@ -62,8 +69,11 @@ impl Probe for Redis {
 
     fn check(config: Config) -> Result<Healthy, CheckError> {
         validate(&config).map_err(CheckError::InvalidConfig)?;
-        let mut conn =
-            Conn { stream: sonde_sdk::net::connect(&config.host, config.port)?, buf: Vec::new(), replies: 0 };
+        let mut stream = sonde_sdk::net::connect(&config.host, config.port)?;
+        if config.tls.mode_or(TlsMode::Disable) != TlsMode::Disable {
+            stream.start_tls(&config.tls)?;
+        }
+        let mut conn = Conn { stream, buf: Vec::new(), replies: 0 };
 
         if let Some(password) = &config.password {
             let mut args: Vec<&[u8]> = vec![b"AUTH"];

@@ -30,25 +30,40 @@
 //! # Layout
 //! - [`outcome`]: `Healthy`, `Problem`, `CheckError` and the I/O error mapping.
 //! - [`secret`]: the `Secret` string type.
-//! - [`net`]: connecting to a configured endpoint.
+//! - [`net`]: connecting to a configured endpoint; a [`net::Stream`] that
+//!   can be upgraded to TLS in place.
+//! - [`tls`]: the `tls` config object every TCP probe embeds.
+//! - [`conn`]: the `host`/`port`/`user`/`password` fields probes share.
 //! - [`bindings`]: the raw WIT bindings (one `generate!`), for the macro.
 
+pub mod conn;
 pub mod net;
 pub mod outcome;
 pub mod secret;
+pub mod tls;
 
 pub use outcome::{CheckError, Healthy, Problem, io_problem, messages};
 pub use schemars;
 pub use secret::Secret;
 pub use serde;
 pub use serde_json;
+pub use tls::{Tls, TlsMode};
 
-/// Raw bindings of `wit/probe.wit`, used by [`export_probe!`].
+/// Raw bindings of `wit/0.2.0` (`sonde:probe@0.2.0`, with `wasi:tls`),
+/// used by [`export_probe!`] and [`net`]. `wasi:io` is wasip2's, so the
+/// streams of a `wasi:sockets` connection can be handed to `wasi:tls`.
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit",
+        path: "../../wit/0.2.0",
         world: "plugin",
+        features: ["tls"],
+        with: {
+            "wasi:io/streams@0.2.12": wasip2::io::streams,
+            "wasi:io/poll@0.2.12": wasip2::io::poll,
+            "wasi:io/error@0.2.12": wasip2::io::error,
+            "wasi:tls/types@0.2.0-draft": generate,
+        },
         pub_export_macro: true,
         export_macro_name: "__export_plugin_world",
         default_bindings_module: "::sonde_sdk::bindings",

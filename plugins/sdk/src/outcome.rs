@@ -105,9 +105,9 @@ pub mod messages {
 
 /// `EMFILE` ("no file descriptors available") as std reports it.
 #[cfg(target_os = "wasi")]
-const EMFILE: i32 = 33;
+pub(crate) const EMFILE: i32 = 33;
 #[cfg(not(target_os = "wasi"))]
-const EMFILE: i32 = 24;
+pub(crate) const EMFILE: i32 = 24;
 
 /// Maps an I/O failure to a stable message, keeping the original in `extra`.
 ///

@@ -33,7 +33,8 @@ async fn plugins_and_load_errors_are_listed() {
     for p in [tcp, hostile] {
         let sha = p["sha256"].as_str().unwrap_or("");
         assert!(sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()), "{p}");
-        assert!(p["wit_version"].as_str().is_some_and(|v| v.contains("0.1.0")), "{p}");
+        let series = ["sonde:probe@0.1.0", "sonde:probe@0.2.0"];
+        assert!(p["wit_version"].as_str().is_some_and(|v| series.contains(&v)), "{p}");
         assert!(["version", "description"].iter().all(|k| p[*k].is_string()), "{p}");
     }
 

@@ -1,65 +1,43 @@
 //! The real `sonde serve` for the live tests: a config in a temp dir, the
 //! binary's HTTP API, its log and its pid; and plugin bytes to drop in.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use sonde_test_support::{closed_port, fixture};
 
+pub use crate::serve::wait_for;
+use crate::serve::{self, Serve};
+
 pub const KEY: &str = "test-admin-key-0123";
 
 pub struct Server {
-    child: Child,
-    pub base: String,
-    log: PathBuf,
+    pub serve: Serve,
     pub key: String,
 }
 
 impl Server {
-    /// Writes `sonde.toml` (with `extra` appended) and starts the binary.
+    /// Writes `sonde.toml` (an admin key, then `extra`) in `dir` and starts
+    /// the binary.
     pub fn start(dir: &Path, extra: &str) -> Self {
-        let port = closed_port();
-        std::fs::create_dir_all(dir.join("plugins")).expect("mkdir");
-        std::fs::write(dir.join("sonde.toml"), config(dir, port, extra)).expect("config");
-        let log = dir.join("serve.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_sonde"))
-            .args(["serve", "--config"])
-            .arg(dir.join("sonde.toml"))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("start sonde serve");
-        let server = Self { child, base: format!("http://127.0.0.1:{port}"), log, key: KEY.into() };
-        wait_for("sonde serve to come up", Duration::from_secs(10), || server.get("/v1/plugins").0 == 200);
+        let serve = Serve::start_in(dir, closed_port(), &admin(extra), |_| {});
+        let server = Self { serve, key: KEY.into() };
         // The watch starts right after; give it its first look.
         wait_for("the watch", Duration::from_secs(5), || server.logs().contains("watching plugins_dir"));
         server
     }
 
-    fn agent() -> ureq::Agent {
-        ureq::Agent::config_builder().http_status_as_error(false).build().into()
-    }
-
     pub fn get(&self, path: &str) -> (u16, Value) {
-        match Self::agent().get(format!("{}{path}", self.base)).header("x-api-key", &self.key).call() {
-            Ok(mut r) => (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null)),
-            Err(_) => (0, Value::Null),
-        }
+        self.serve.call("GET", path, &self.key, None)
     }
 
     pub fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let mut r = Self::agent()
-            .post(format!("{}{path}", self.base))
-            .header("x-api-key", &self.key)
-            .send_json(body)
-            .expect("POST");
-        (r.status().as_u16(), r.body_mut().read_json().unwrap_or(Value::Null))
+        self.serve.call("POST", path, &self.key, Some(&body))
     }
 
     pub fn logs(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.serve.logs()
     }
 
     pub fn plugins(&self) -> Value {
@@ -106,52 +84,19 @@ impl Server {
         (last["status"].as_str().unwrap_or_default().to_string(), last["reason"].clone())
     }
 
-    /// The process id of `sonde serve`, to read its /proc entries.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     pub fn hangup(&self) {
-        let ok = Command::new("kill").args(["-HUP", &self.child.id().to_string()]).status().expect("kill");
-        assert!(ok.success());
+        self.serve.hangup();
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The test's TOML after the admin key every live test uses.
+fn admin(extra: &str) -> String {
+    format!("\n[[keys]]\nkey = \"{KEY}\"\nrole = \"admin\"\n{extra}\n")
 }
 
+/// The whole `sonde.toml` a live test writes itself (to reload it).
 pub fn config(dir: &Path, port: u16, extra: &str) -> String {
-    format!(
-        r#"
-listen = "127.0.0.1:{port}"
-data_dir = {data:?}
-plugins_dir = {plugins:?}
-cache_dir = {cache:?}
-
-[[keys]]
-key = "{KEY}"
-role = "admin"
-{extra}
-"#,
-        data = dir.join("data"),
-        plugins = dir.join("plugins"),
-        cache = crate::common::cache_dir(),
-    )
-}
-
-pub fn wait_for(what: &str, within: Duration, mut cond: impl FnMut() -> bool) {
-    let end = Instant::now() + within;
-    while Instant::now() < end {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(cond(), "timed out waiting for {what}");
+    serve::config_text(dir, port, &admin(extra))
 }
 
 pub fn hostile() -> Vec<u8> {

@@ -64,7 +64,7 @@ fn outcome(server: &Server, name: &str) -> Value {
 }
 
 fn metrics(server: &Server) -> String {
-    let mut r = ureq::get(format!("{}/metrics", server.base)).call().expect("GET /metrics");
+    let mut r = ureq::get(format!("{}/metrics", server.serve.base)).call().expect("GET /metrics");
     r.body_mut().read_to_string().expect("metrics text")
 }
 
@@ -83,7 +83,7 @@ fn hoarding_guests_get_their_outcome_while_the_host_stays_flat() {
     // Warm up with an ordinary check only: the baseline must not already
     // hold what a hoard left behind.
     assert_eq!(server.check(&steady).0, "SUCCESS");
-    let pid = server.pid();
+    let pid = server.serve.pid();
     let base = sample(pid);
 
     let stop = AtomicBool::new(false);

@@ -135,7 +135,7 @@ fn sighup_applies_a_valid_config_and_keeps_the_old_one_on_error() {
         )
     };
     let mut server = Server::start(dir.path(), &source("first"));
-    let port: u16 = server.base.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+    let port = server.serve.port;
     let names = |server: &Server| -> Vec<String> {
         let list = server.get("/api/v1/sources").1;
         list.as_array().into_iter().flatten().filter_map(|s| s["name"].as_str().map(str::to_string)).collect()

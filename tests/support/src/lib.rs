@@ -8,6 +8,7 @@
 //! - [`SilentListener`], [`FullBacklog`], [`closed_port`]: loopback peers for
 //!   timeouts and refusals. Nothing here ever leaves 127.0.0.1.
 
+pub mod certs;
 pub mod http_server;
 pub mod mosquitto;
 pub mod mysql;

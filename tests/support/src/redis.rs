@@ -36,6 +36,45 @@ impl RedisServer {
     }
 }
 
+impl RedisServer {
+    /// A private `redis-server` that speaks only TLS, with `pair` as its
+    /// certificate; with `client_ca`, it demands a client certificate that
+    /// chains to it.
+    pub fn with_tls(
+        pair: &crate::certs::Pair,
+        ca: &std::path::Path,
+        demand_client_cert: bool,
+    ) -> Option<Self> {
+        let dir = Spawned::temp_dir("redis-tls");
+        let (cert, key, ca) = (pair.cert_file.clone(), pair.key_file.clone(), ca.to_path_buf());
+        let process = Spawned::start("redis-server", dir, move |port| {
+            let path = |p: &std::path::Path| p.display().to_string();
+            let auth = if demand_client_cert { "yes" } else { "no" };
+            vec![
+                "--port".into(),
+                "0".into(),
+                "--tls-port".into(),
+                port.to_string(),
+                "--bind".into(),
+                "127.0.0.1".into(),
+                "--tls-cert-file".into(),
+                path(&cert),
+                "--tls-key-file".into(),
+                path(&key),
+                "--tls-ca-cert-file".into(),
+                path(&ca),
+                "--tls-auth-clients".into(),
+                auth.into(),
+                "--save".into(),
+                "".into(),
+                "--appendonly".into(),
+                "no".into(),
+            ]
+        })?;
+        Some(Self { port: process.port, _process: process })
+    }
+}
+
 /// An ACL user on the shared Redis at 127.0.0.1:6379 with all commands and
 /// keys and one password, created (or reset) now and deleted on drop. The
 /// name carries the test process's id, so concurrent tests do not share one.

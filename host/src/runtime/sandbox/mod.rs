@@ -11,6 +11,7 @@
 //! | stdout, stderr | [`output`]: captured, tail kept, capped |
 //! | memory | [`crate::runtime::limits`] |
 //! | clocks, random | wasmtime-wasi's defaults |
+//! | TLS | [`tls`]: by the host, under the source's policy (0.2 plugins) |
 
 pub mod dns;
 pub mod http;
@@ -18,6 +19,7 @@ pub mod net;
 pub mod output;
 pub mod resolver;
 pub mod sockets;
+pub mod tls;
 
 use std::sync::Arc;
 
@@ -25,6 +27,7 @@ use tokio::time::Instant;
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+use wasmtime_wasi_tls::{WasiTlsCtx, WasiTlsCtxBuilder, WasiTlsCtxView, WasiTlsView};
 
 use super::limits::Limits;
 use net::NetPolicy;
@@ -35,6 +38,7 @@ pub struct Sandbox {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     hooks: http::HttpPolicy,
+    tls: WasiTlsCtx,
     pub(crate) table: ResourceTable,
     pub(crate) limits: Limits,
     pub(crate) net: Arc<NetPolicy>,
@@ -49,7 +53,9 @@ pub struct Spec {
     /// Entries the call's host `ResourceTable` may hold at once.
     pub max_handles: usize,
     /// How `wasi:http` verifies `https` peers.
-    pub tls: Arc<rustls::ClientConfig>,
+    pub http_tls: Arc<rustls::ClientConfig>,
+    /// The check's `wasi:tls` session: its policy and what it saw.
+    pub tls: Arc<tls::Session>,
 }
 
 /// The guest's captured stdout and stderr.
@@ -75,7 +81,12 @@ impl Sandbox {
         let sandbox = Self {
             wasi: builder.build(),
             http: http_ctx,
-            hooks: http::HttpPolicy { net: Arc::clone(&spec.net), deadline: spec.deadline, tls: spec.tls },
+            hooks: http::HttpPolicy {
+                net: Arc::clone(&spec.net),
+                deadline: spec.deadline,
+                tls: spec.http_tls,
+            },
+            tls: WasiTlsCtxBuilder::new().provider(Box::new(tls::Provider(spec.tls))).build(),
             table,
             limits: Limits { memory_bytes: spec.memory_bytes, table_elements: 100_000 },
             net: spec.net,
@@ -96,12 +107,22 @@ impl WasiHttpView for Sandbox {
     }
 }
 
-/// The imports every plugin may use: WASI 0.2 and `wasi:http`, with the
-/// resolver pinned and socket creation counted.
+impl WasiTlsView for Sandbox {
+    fn tls(&mut self) -> WasiTlsCtxView<'_> {
+        WasiTlsCtxView { ctx: &mut self.tls, table: &mut self.table }
+    }
+}
+
+/// The imports every plugin may use: WASI 0.2, `wasi:http` and `wasi:tls`
+/// (behind its `tls` feature gate, on), with the resolver pinned and socket
+/// creation counted.
 pub fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<Sandbox>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    let mut tls = wasmtime_wasi_tls::p2::LinkOptions::default();
+    tls.tls(true);
+    wasmtime_wasi_tls::p2::add_to_linker(&mut linker, &tls)?;
     dns::add_to_linker(&mut linker)?;
     sockets::add_to_linker(&mut linker)?;
     Ok(linker)

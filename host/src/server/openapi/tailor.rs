@@ -44,6 +44,7 @@ pub fn tailor(mut doc: Value, plugins: &[Plugin], audience: Audience<'_>) -> Val
         })
         .collect();
     source_bodies(&mut doc, &types, audience);
+    silence_body(&mut doc, audience);
     test_body(&mut doc, &types);
     organization_params(&mut doc, audience);
     links(&mut doc);
@@ -178,6 +179,17 @@ fn source_bodies(doc: &mut Value, types: &[String], audience: Audience<'_>) {
     *body_schema(doc, "/api/v1/sources/", "post") =
         json!({ "oneOf": create, "discriminator": { "propertyName": "type", "mapping": mapping } });
     *body_schema(doc, "/api/v1/sources/{source_id}", "put") = json!({ "oneOf": update });
+}
+
+/// `POST /v1/silences`: an organization key silences only its own
+/// organization (another one is a 404, as if it did not exist).
+fn silence_body(doc: &mut Value, audience: Audience<'_>) {
+    if let Audience::Organization(own) = audience {
+        doc["components"]["schemas"]["SilenceBody"]["properties"]["organization"] = json!({
+            "type": ["string", "null"], "enum": [own, null],
+            "description": "The key's own organization (implied when left out)",
+        });
+    }
 }
 
 /// The Aitronos test: a stored source by id, or a branch per plugin.

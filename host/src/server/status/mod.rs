@@ -149,12 +149,14 @@ async fn source_row(
     let store = service.store();
     let day = store.outcome_counts(source.id, now - chrono::Duration::hours(24)).await?;
     let week = store.outcome_counts(source.id, now - chrono::Duration::days(7)).await?;
+    let silenced = service.silenced(&source);
     Ok(SourceRow {
         name: source.name,
         organization: source.organization,
         source_type: source.source_type,
         config: source.config.to_string(),
         paused: source.state == SourceState::Paused,
+        silenced,
         last: health.last,
         checking: health.current.is_some(),
         history,

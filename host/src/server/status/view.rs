@@ -19,6 +19,8 @@ pub struct SourceRow {
     /// The public config, compact JSON (secrets are never in it).
     pub config: String,
     pub paused: bool,
+    /// A silence or maintenance window holds its alerts now.
+    pub silenced: bool,
     pub last: Option<CheckRecord>,
     /// A check queued or running right now.
     pub checking: bool,
@@ -159,6 +161,7 @@ fn source_row(now: DateTime<Utc>, s: &SourceRow) -> Markup {
             td {
                 span class={ "badge " (status_class(status)) } { (status_label(status)) }
                 @if s.paused { " " span.badge.s-paused { "paused" } }
+                @if s.silenced { " " span.badge.s-silenced title="Alerts are held by a silence or maintenance window; checks go on" { "silenced" } }
                 @if s.checking { div.muted { "checking…" } }
             }
             td {

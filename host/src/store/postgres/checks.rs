@@ -27,7 +27,7 @@ const LATEST_FROM_C: &str = "INSERT INTO latest (source_id, last_check, last_cre
        current_check = CASE WHEN excluded.current_check IS NOT NULL THEN excluded.current_check \
          WHEN latest.current_check = excluded.last_check THEN NULL ELSE latest.current_check END";
 
-pub(super) async fn insert(pool: &PgPool, c: &CheckRecord) -> StoreResult<()> {
+pub(super) async fn insert<'e>(pool: impl sqlx::PgExecutor<'e>, c: &CheckRecord) -> StoreResult<()> {
     let sql = format!(
         "WITH c AS (INSERT INTO checks ({CHECK_COLUMNS}) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
@@ -57,7 +57,10 @@ pub(super) async fn insert(pool: &PgPool, c: &CheckRecord) -> StoreResult<()> {
 /// Updates a check; once it is finished, in the same statement: it becomes
 /// the source's latest result and the lease its replica held on it, if any,
 /// is released. Returns the status of the result it replaced.
-pub(super) async fn update(pool: &PgPool, c: &CheckRecord) -> StoreResult<Option<CheckStatus>> {
+pub(super) async fn update<'e>(
+    pool: impl sqlx::PgExecutor<'e>,
+    c: &CheckRecord,
+) -> StoreResult<Option<CheckStatus>> {
     let sql = format!(
         "WITH c AS (UPDATE checks SET status = $2, attempts = $3, message = $4, extra = $5, details = $6, \
            items = $7, started_at = $8, reported_at = $9, duration_ms = $10, replica = $11 WHERE id = $1 \

@@ -9,11 +9,13 @@
 //! - [`sources`]: sources and their secrets.
 //! - [`checks`]: checks, history, pruning; keeps `latest` in step.
 //! - [`group`]: leases and the shared latest results.
+//! - [`alerts`]: route states, the outbox and silences.
 //!
 //! Every connection has a `statement_timeout`, and waiting for a pooled
 //! connection is bounded, so an unreachable database turns into a quick
 //! [`StoreError::Backend`] (a 503 for readers) instead of a hung request.
 
+mod alerts;
 mod checks;
 mod group;
 mod rows;
@@ -29,6 +31,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use uuid::Uuid;
 
 use super::{OutcomeCounts, Retention, Store, StoreError, StoreResult};
+use crate::alerts::outbox::{AlertWrite, Notification, Settle, StoredState};
+use crate::alerts::silences::Silence;
 use crate::model::{CheckRecord, Source, SourceSpec};
 use rows::backend;
 
@@ -168,7 +172,46 @@ impl Store for PgStore {
     }
 
     async fn prune(&self, retention: Retention, now: DateTime<Utc>) -> StoreResult<u64> {
-        checks::prune(&self.pool, retention, now).await
+        let removed = checks::prune(&self.pool, retention, now).await?;
+        self.prune_alerts(now).await?;
+        Ok(removed)
+    }
+
+    async fn record_check(&self, check: &CheckRecord, insert: bool, write: &AlertWrite) -> StoreResult<()> {
+        self.record_check_with(check, insert, write).await
+    }
+
+    async fn alert_states(&self) -> StoreResult<Vec<StoredState>> {
+        self.stored_alert_states().await
+    }
+
+    async fn claim_notifications(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<Notification>> {
+        self.claim(now, lease_until, limit).await
+    }
+
+    async fn settle_notification(&self, id: Uuid, settle: &Settle) -> StoreResult<()> {
+        self.settle(id, settle).await
+    }
+
+    async fn pending_notifications(&self) -> StoreResult<Vec<(String, u64)>> {
+        self.pending().await
+    }
+
+    async fn create_silence(&self, silence: &Silence) -> StoreResult<()> {
+        self.insert_silence(silence).await
+    }
+
+    async fn list_silences(&self, now: DateTime<Utc>) -> StoreResult<Vec<Silence>> {
+        self.silences(now).await
+    }
+
+    async fn delete_silence(&self, id: Uuid) -> StoreResult<bool> {
+        self.remove_silence(id).await
     }
 
     async fn ping(&self) -> StoreResult<()> {

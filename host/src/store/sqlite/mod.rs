@@ -14,9 +14,14 @@ use sqlx::{AssertSqlSafe, Row, SqlitePool};
 use uuid::Uuid;
 
 use super::{OutcomeCounts, Retention, Store, StoreError, StoreResult};
+use crate::alerts::outbox::{AlertWrite, Notification, Settle, StoredState};
+use crate::alerts::silences::Silence;
 use crate::model::{CheckRecord, Source, SourceSpec};
 
+mod alerts;
 mod rows;
+
+use alerts::write_check;
 
 use rows::{
     CHECK_COLUMNS, SOURCE_COLUMNS, backend, bind_definition, check_from_row, conflict_or, source_from_row, ts,
@@ -192,49 +197,13 @@ impl Store for SqliteStore {
     }
 
     async fn insert_check(&self, c: &CheckRecord) -> StoreResult<()> {
-        let sql =
-            format!("INSERT INTO checks ({CHECK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-        sqlx::query(AssertSqlSafe(sql))
-            .bind(c.id.to_string())
-            .bind(c.source_id.to_string())
-            .bind(c.trigger.as_str())
-            .bind(c.status.as_str())
-            .bind(i64::from(c.attempts))
-            .bind(&c.message)
-            .bind(&c.extra)
-            .bind(c.details.as_ref().map(Value::to_string))
-            .bind(c.items.map(|i| i64::try_from(i).unwrap_or(i64::MAX)))
-            .bind(ts(c.created_at))
-            .bind(c.started_at.map(ts))
-            .bind(c.reported_at.map(ts))
-            .bind(c.duration_ms.map(|d| i64::try_from(d).unwrap_or(i64::MAX)))
-            .bind(&c.replica)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        write_check(&mut conn, c, true).await
     }
 
     async fn update_check(&self, c: &CheckRecord) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE checks SET status = ?, attempts = ?, message = ?, extra = ?, details = ?, items = ?, \
-             started_at = ?, reported_at = ?, duration_ms = ?, replica = ? WHERE id = ?",
-        )
-        .bind(c.status.as_str())
-        .bind(i64::from(c.attempts))
-        .bind(&c.message)
-        .bind(&c.extra)
-        .bind(c.details.as_ref().map(Value::to_string))
-        .bind(c.items.map(|i| i64::try_from(i).unwrap_or(i64::MAX)))
-        .bind(c.started_at.map(ts))
-        .bind(c.reported_at.map(ts))
-        .bind(c.duration_ms.map(|d| i64::try_from(d).unwrap_or(i64::MAX)))
-        .bind(&c.replica)
-        .bind(c.id.to_string())
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        write_check(&mut conn, c, false).await
     }
 
     async fn latest_checks(&self) -> StoreResult<Vec<CheckRecord>> {
@@ -298,12 +267,50 @@ impl Store for SqliteStore {
         .execute(&self.pool)
         .await
         .map_err(backend)?;
+        self.prune_alerts(now).await?;
         Ok(by_age.rows_affected() + by_count.rows_affected())
     }
 
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(backend)?;
         Ok(())
+    }
+
+    async fn record_check(&self, check: &CheckRecord, insert: bool, write: &AlertWrite) -> StoreResult<()> {
+        self.record_check_with(check, insert, write).await
+    }
+
+    async fn alert_states(&self) -> StoreResult<Vec<StoredState>> {
+        self.stored_alert_states().await
+    }
+
+    async fn claim_notifications(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<Notification>> {
+        self.claim(now, lease_until, limit).await
+    }
+
+    async fn settle_notification(&self, id: Uuid, settle: &Settle) -> StoreResult<()> {
+        self.settle(id, settle).await
+    }
+
+    async fn pending_notifications(&self) -> StoreResult<Vec<(String, u64)>> {
+        self.pending().await
+    }
+
+    async fn create_silence(&self, silence: &Silence) -> StoreResult<()> {
+        self.insert_silence(silence).await
+    }
+
+    async fn list_silences(&self, now: DateTime<Utc>) -> StoreResult<Vec<Silence>> {
+        self.silences(now).await
+    }
+
+    async fn delete_silence(&self, id: Uuid) -> StoreResult<bool> {
+        self.remove_silence(id).await
     }
 
     async fn outcome_counts(&self, source_id: Uuid, since: DateTime<Utc>) -> StoreResult<OutcomeCounts> {

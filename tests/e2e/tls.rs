@@ -1,0 +1,42 @@
+//! TLS done by the host, per probe, against real local servers with
+//! throwaway certificates: one table of cases ([`matrix`]) that every
+//! TLS-speaking probe runs, and the probe-independent cases here.
+
+mod matrix;
+mod redis;
+
+use std::time::Duration;
+
+use serde_json::json;
+use sonde::runtime::Status;
+
+use crate::common::check_probe;
+
+/// A guest that never finishes the handshake (the peer accepts and stays
+/// silent) times out at the source's deadline, like any other wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_handshake_with_a_silent_peer_times_out_at_the_deadline() {
+    let peer = sonde_test_support::SilentListener::start();
+    let config = json!({"host": "127.0.0.1", "port": peer.port, "tls": {"mode": "require"}});
+    let r = check_probe("redis", config, Duration::from_millis(800)).await;
+    assert_eq!(r.status, Status::Timeout, "{r:?}");
+    // The check's own duration: loading (a compile, on a cold cache) is not
+    // part of the deadline.
+    assert!(r.duration < Duration::from_secs(2), "took {:?}", r.duration);
+    assert_eq!(peer.accepted(), 1);
+}
+
+/// The client key is the host's alone: a bad `tls` object is FAILED before
+/// the guest runs, naming the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_policy_errors_are_failed_naming_the_key() {
+    for (tls, key) in [
+        (json!({"mode": "verify-full", "ca": "not a certificate"}), "tls.ca"),
+        (json!({"mode": "require", "client_cert": "x"}), "tls.client_cert"),
+    ] {
+        let config = json!({"host": "127.0.0.1", "port": 1, "tls": tls});
+        let r = check_probe("redis", config, Duration::from_secs(5)).await;
+        assert_eq!(r.status, Status::Failed, "{tls}: {r:?}");
+        assert!(r.message.as_deref().is_some_and(|m| m.contains(key)), "{tls}: {r:?}");
+    }
+}
