@@ -130,7 +130,23 @@ pub(super) async fn history(
     rows.iter().map(check_from_row).collect()
 }
 
+/// Key of the advisory lock that one pruning replica holds at a time.
+const PRUNE_LOCK: i64 = 0x736f_6e64_6570_7275; // "sondepru"
+
 pub(super) async fn prune(pool: &PgPool, retention: Retention, now: DateTime<Utc>) -> StoreResult<u64> {
+    // Every replica runs the pruner; one at a time does the work, the
+    // others find the lock taken and skip this round.
+    let mut tx = pool.begin().await.map_err(backend)?;
+    let row = sqlx::query("SELECT pg_try_advisory_xact_lock($1) AS mine")
+        .bind(PRUNE_LOCK)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+    if !row.try_get::<bool, _>("mine").map_err(backend)? {
+        return Ok(0);
+    }
+    // A large history takes longer to prune than a request may wait.
+    sqlx::query("SET LOCAL statement_timeout = '300s'").execute(&mut *tx).await.map_err(backend)?;
     let cutoff = now - chrono::Duration::from_std(retention.max_age).unwrap_or(chrono::Duration::MAX);
     // What a source's latest result points at is kept whatever its age.
     let by_age = sqlx::query(
@@ -138,7 +154,7 @@ pub(super) async fn prune(pool: &PgPool, retention: Retention, now: DateTime<Utc
          AND NOT EXISTS (SELECT 1 FROM latest l WHERE l.last_check = c.id)",
     )
     .bind(cutoff)
-    .execute(pool)
+    .execute(&mut *tx)
     .await
     .map_err(backend)?;
     let by_count = sqlx::query(
@@ -147,9 +163,10 @@ pub(super) async fn prune(pool: &PgPool, retention: Retention, now: DateTime<Utc
          AND NOT EXISTS (SELECT 1 FROM latest l WHERE l.last_check = c.id)",
     )
     .bind(i64::from(retention.max_per_source))
-    .execute(pool)
+    .execute(&mut *tx)
     .await
     .map_err(backend)?;
+    tx.commit().await.map_err(backend)?;
     Ok(by_age.rows_affected() + by_count.rows_affected())
 }
 
