@@ -211,3 +211,35 @@ impl CheckRecord {
         self.duration_ms = u64::try_from((reported - started).num_milliseconds()).ok();
     }
 }
+
+/// What is known of one source right now.
+#[derive(Debug, Clone, Default)]
+pub struct SourceHealth {
+    /// The newest finished check.
+    pub last: Option<CheckRecord>,
+    /// A check queued or running, if any.
+    pub current: Option<CheckRecord>,
+}
+
+impl SourceHealth {
+    /// The earliest `not_after` of the peer chain the newest finished check
+    /// saw (its `details.tls`): the TLS expiry gauge and the page's days
+    /// left. Read from the stored check, it is the same on every replica;
+    /// a check that never reached a handshake has none.
+    pub fn tls_not_after(&self) -> Option<DateTime<Utc>> {
+        self.last.as_ref()?.details.as_ref()?["tls"]["peer"]
+            .as_array()?
+            .iter()
+            .filter_map(|c| DateTime::parse_from_rfc3339(c["not_after"].as_str()?).ok())
+            .map(|t| t.with_timezone(&Utc))
+            .min()
+    }
+
+    /// The most recent check, finished or not.
+    pub fn newest(&self) -> Option<&CheckRecord> {
+        match (&self.current, &self.last) {
+            (Some(c), Some(l)) => Some(if c.created_at >= l.created_at { c } else { l }),
+            (c, l) => c.as_ref().or(l.as_ref()),
+        }
+    }
+}

@@ -161,12 +161,15 @@ impl Api {
     pub async fn checked(&self, name: &str) -> CheckRecord {
         let s = self.source(name).await;
         let requested = self.service.request_check(&s).await.expect("request");
-        let done = eventually(Duration::from_secs(10), || {
-            self.service.health(s.id).last.is_some_and(|c| c.id == requested.id)
-        })
-        .await;
-        assert!(done, "the check of {name} never finished");
-        self.service.health(s.id).last.expect("finished")
+        let end = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let last = self.service.health(s.id).await.expect("health").last;
+            if let Some(c) = last.filter(|c| c.id == requested.id) {
+                return c;
+            }
+            assert!(tokio::time::Instant::now() < end, "the check of {name} never finished");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
     }
 }
 

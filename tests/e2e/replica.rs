@@ -1,5 +1,11 @@
 //! The replica id of `sonde serve`: `--replica-id`, else `SONDE_REPLICA_ID`,
-//! named in every check it runs (`GET /v1/sources/{source_id}/checks`).
+//! named in every check it runs (`GET /v1/sources/{source_id}/checks`);
+//! and several replicas sharing one PostgreSQL ([`group`], [`outage`],
+//! [`cost`]).
+
+mod cost;
+mod group;
+mod outage;
 
 use std::time::{Duration, Instant};
 

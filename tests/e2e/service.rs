@@ -102,14 +102,17 @@ async fn retries_follow_the_policy_for_error_and_timeout_only() {
         checks.push((name, s.clone(), service.request_check(&s).await.expect("request")));
     }
     for (name, s, requested) in checks {
-        let done = eventually(Duration::from_secs(10), || {
-            let service = service.clone();
-            let s = s.clone();
-            async move { service.health(s.id).last.is_some_and(|c| c.id == requested.id) }
-        })
-        .await;
+        let done =
+            eventually(Duration::from_secs(10), || {
+                let service = service.clone();
+                let s = s.clone();
+                async move {
+                    service.health(s.id).await.expect("health").last.is_some_and(|c| c.id == requested.id)
+                }
+            })
+            .await;
         assert!(done, "{name} never finished");
-        let c = service.health(s.id).last.expect("finished");
+        let c = service.health(s.id).await.expect("health").last.expect("finished");
         let (status, attempts) = match name {
             "crashes" => (CheckStatus::Error, 3),
             "hangs" => (CheckStatus::Timeout, 3),
@@ -203,7 +206,7 @@ async fn deleting_a_source_cancels_its_running_check() {
     );
     assert!(service.get_source(s.id).await.expect("get").is_none());
     assert!(service.history(s.id, 10, None).await.expect("history").is_empty());
-    assert!(service.health(s.id).newest().is_none());
+    assert!(service.health(s.id).await.expect("health").newest().is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

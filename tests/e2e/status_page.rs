@@ -77,7 +77,7 @@ async fn without_the_cookie_it_is_a_login_form_and_no_secret_ever_shows() {
     let leaky = api.source("leaky").await;
     let check = api.service.request_check(&leaky).await.expect("check");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while api.service.health(leaky.id).last.is_none_or(|c| c.id != check.id) {
+    while api.service.health(leaky.id).await.expect("health").last.is_none_or(|c| c.id != check.id) {
         assert!(Instant::now() < deadline, "leaky was never checked");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

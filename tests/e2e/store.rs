@@ -1,15 +1,81 @@
-//! The SQLite store on its own: history retention by count and by age, and
-//! secrets kept apart from every read path.
+//! The store suite: one set of tests, run against both backends, the
+//! embedded SQLite store and PostgreSQL (a fresh database per test on the
+//! local server, dropped afterwards). Each case is `store::<case>::sqlite`
+//! and `store::<case>::postgres`; the PostgreSQL half skips without the
+//! server, and fails without it under `CI=true`.
+//!
+//! Cases: history retention by count and by age; secrets kept apart from
+//! every read path and names unique per organization; replace and delete;
+//! a check's round trip with every field; history pages; recovery reads
+//! (unfinished, latest); outcome counts; the alert outbox and silences.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use serde_json::json;
 use sonde::model::{CheckRecord, CheckStatus, Policy, SourceSpec, SourceState, Trigger};
+use sonde::store::postgres::{PgOptions, PgStore};
 use sonde::store::sqlite::SqliteStore;
 use sonde::store::{Retention, Store, StoreError};
+use sonde_test_support::pgdb::TestDatabase;
 
-fn spec(name: &str) -> SourceSpec {
+mod group;
+
+/// A store under test and what keeps it alive (its directory or database).
+pub struct Backend {
+    pub store: Arc<dyn Store>,
+    _dir: Option<tempfile::TempDir>,
+    pub db: Option<TestDatabase>,
+}
+
+impl Backend {
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = SqliteStore::open(dir.path()).await.expect("open sqlite");
+        Self { store: Arc::new(store), _dir: Some(dir), db: None }
+    }
+
+    /// None (skipped) without the local PostgreSQL, outside CI.
+    pub async fn postgres() -> Option<Self> {
+        let db = TestDatabase::create()?;
+        let store = PgStore::open(&db.url(), &PgOptions::default()).await.expect("open postgres");
+        Some(Self { store: Arc::new(store), _dir: None, db: Some(db) })
+    }
+}
+
+/// `store::<case>::{sqlite, postgres}` for an `async fn case(Backend)`.
+macro_rules! both_backends {
+    ($($case:ident),* $(,)?) => {$(
+        mod $case {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$case(super::Backend::sqlite().await).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(backend) = super::Backend::postgres().await {
+                    super::$case(backend).await;
+                }
+            }
+        }
+    )*};
+}
+
+both_backends!(
+    history_is_bounded_by_count_and_by_age,
+    secrets_live_apart_and_names_are_unique_per_organization,
+    replace_keeps_the_id_and_delete_takes_the_history,
+    a_check_round_trips_every_field,
+    history_pages_newest_first,
+    recovery_reads_find_unfinished_and_latest_checks,
+    outcome_counts_cover_finished_checks_in_the_window,
+    the_alert_outbox_claims_in_order_leases_and_settles,
+    silences_are_stored_and_listed_until_they_end,
+);
+
+pub fn spec(name: &str) -> SourceSpec {
     SourceSpec {
         name: name.into(),
         organization: "org_a".into(),
@@ -28,19 +94,17 @@ fn finished_check(source: uuid::Uuid, age: Duration) -> CheckRecord {
     c
 }
 
-#[tokio::test]
-async fn history_is_bounded_by_count_and_by_age() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let store = SqliteStore::open(dir.path()).await.expect("open");
+async fn history_is_bounded_by_count_and_by_age(b: Backend) {
+    let store = b.store.as_ref();
     let a = store.create_source(&spec("a"), &json!({})).await.expect("a");
-    let b = store.create_source(&spec("b"), &json!({})).await.expect("b");
+    let bs = store.create_source(&spec("b"), &json!({})).await.expect("b");
     for i in 0..10 {
         store.insert_check(&finished_check(a.id, Duration::from_secs(i * 60))).await.expect("insert");
     }
-    store.insert_check(&finished_check(b.id, Duration::from_secs(3600 * 24 * 30))).await.expect("old");
-    store.insert_check(&finished_check(b.id, Duration::from_secs(1))).await.expect("new");
+    store.insert_check(&finished_check(bs.id, Duration::from_secs(3600 * 24 * 30))).await.expect("old");
+    store.insert_check(&finished_check(bs.id, Duration::from_secs(1))).await.expect("new");
     // An unfinished check is never pruned by age.
-    let mut pending = CheckRecord::new(b.id, Trigger::Manual, CheckStatus::Scheduled);
+    let mut pending = CheckRecord::new(bs.id, Trigger::Manual, CheckStatus::Scheduled);
     pending.created_at = Utc::now() - chrono::Duration::days(40);
     store.insert_check(&pending).await.expect("pending");
 
@@ -52,18 +116,18 @@ async fn history_is_bounded_by_count_and_by_age() {
     let kept = store.history(a.id, 100, None).await.expect("history");
     assert_eq!(kept.len(), 4);
     assert!(kept.windows(2).all(|w| w[0].created_at >= w[1].created_at), "newest first");
-    let kept_b = store.history(b.id, 100, None).await.expect("history");
+    let kept_b = store.history(bs.id, 100, None).await.expect("history");
     assert_eq!(kept_b.len(), 2, "the recent check and the pending one");
 }
 
-#[tokio::test]
-async fn secrets_live_apart_and_names_are_unique_per_organization() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let store = SqliteStore::open(dir.path()).await.expect("open");
+async fn secrets_live_apart_and_names_are_unique_per_organization(b: Backend) {
+    let store = b.store.as_ref();
     let s = store.create_source(&spec("a"), &json!({"password": "hunter2"})).await.expect("create");
     assert_eq!(store.source_secrets(s.id).await.expect("secrets"), json!({"password": "hunter2"}));
     let listed = format!("{:?}", store.list_sources().await.expect("list"));
     assert!(!listed.contains("hunter2"));
+    let got = format!("{:?}", store.get_source(s.id).await.expect("get"));
+    assert!(!got.contains("hunter2"));
     assert!(matches!(store.create_source(&spec("a"), &json!({})).await, Err(StoreError::Conflict { .. })));
     let other_org = SourceSpec { organization: "org_b".into(), ..spec("a") };
     store.create_source(&other_org, &json!({})).await.expect("same name, other organization");
@@ -74,6 +138,129 @@ async fn secrets_live_apart_and_names_are_unique_per_organization() {
     let moved = store.upsert_source(&changed, &json!({})).await.expect("upsert");
     assert_eq!(moved.id, s.id);
     assert!(moved.updated_at > s.updated_at);
+    assert_eq!(store.source_secrets(s.id).await.expect("secrets"), json!({}), "upsert replaces secrets");
+    if let Some(db) = &b.db {
+        // PostgreSQL: the secret is in its own table and nowhere else.
+        assert_eq!(db.query("SELECT count(*) FROM sources WHERE config::text LIKE '%hunter2%'"), "0");
+    }
+}
+
+async fn replace_keeps_the_id_and_delete_takes_the_history(b: Backend) {
+    let store = b.store.as_ref();
+    let s = store.create_source(&spec("a"), &json!({"password": "x"})).await.expect("create");
+    store.create_source(&spec("b"), &json!({})).await.expect("create b");
+    let paused =
+        SourceSpec { state: SourceState::Paused, workspace: Some(uuid::Uuid::new_v4()), ..spec("a2") };
+    let r = store.replace_source(s.id, &paused, &json!({"password": "y"})).await.expect("replace");
+    assert_eq!(
+        (r.id, r.name.as_str(), r.state, r.workspace),
+        (s.id, "a2", SourceState::Paused, paused.workspace)
+    );
+    assert_eq!(store.get_source(s.id).await.expect("get"), Some(r.clone()));
+    assert_eq!(store.source_secrets(s.id).await.expect("secrets"), json!({"password": "y"}));
+    let clash = store.replace_source(s.id, &spec("b"), &json!({})).await;
+    assert!(matches!(clash, Err(StoreError::Conflict { .. })), "{clash:?}");
+    let missing = store.replace_source(uuid::Uuid::new_v4(), &spec("c"), &json!({})).await;
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+
+    store.insert_check(&finished_check(s.id, Duration::from_secs(1))).await.expect("check");
+    assert!(store.delete_source(s.id).await.expect("delete"));
+    assert!(!store.delete_source(s.id).await.expect("delete again"));
+    assert_eq!(store.get_source(s.id).await.expect("get"), None);
+    assert!(store.history(s.id, 10, None).await.expect("history").is_empty());
+    let names: Vec<String> = store.list_sources().await.expect("list").into_iter().map(|s| s.name).collect();
+    assert_eq!(names, ["b"]);
+}
+
+async fn a_check_round_trips_every_field(b: Backend) {
+    let store = b.store.as_ref();
+    let s = store.create_source(&spec("a"), &json!({})).await.expect("create");
+    let mut c = CheckRecord::new(s.id, Trigger::Manual, CheckStatus::Scheduled);
+    store.insert_check(&c).await.expect("insert");
+    c.status = CheckStatus::Error;
+    c.attempts = 4;
+    c.message = Some("connection refused".into());
+    c.extra = Some("{\"errno\": 111}".into());
+    c.details = Some(json!({"server_version": "15", "n": [1, 2]}));
+    c.items = Some(42);
+    c.started_at = Some(c.created_at + chrono::Duration::milliseconds(5));
+    c.reported_at = Some(c.created_at + chrono::Duration::milliseconds(105));
+    c.duration_ms = Some(100);
+    c.replica = Some("replica-a".into());
+    store.update_check(&c).await.expect("update");
+    let got = store.history(s.id, 10, None).await.expect("history");
+    // Both stores keep microseconds.
+    let micros = |t: chrono::DateTime<Utc>| t.timestamp_micros();
+    assert_eq!(got.len(), 1);
+    let g = &got[0];
+    assert_eq!((g.id, g.trigger, g.status, g.attempts), (c.id, Trigger::Manual, CheckStatus::Error, 4));
+    assert_eq!((&g.message, &g.extra, &g.details, g.items), (&c.message, &c.extra, &c.details, c.items));
+    assert_eq!((g.duration_ms, &g.replica), (Some(100), &c.replica));
+    assert_eq!(micros(g.created_at), micros(c.created_at));
+    assert_eq!(g.started_at.map(micros), c.started_at.map(micros));
+    assert_eq!(g.reported_at.map(micros), c.reported_at.map(micros));
+}
+
+async fn history_pages_newest_first(b: Backend) {
+    let store = b.store.as_ref();
+    let s = store.create_source(&spec("a"), &json!({})).await.expect("create");
+    for i in 0..7 {
+        store.insert_check(&finished_check(s.id, Duration::from_secs(i * 10))).await.expect("insert");
+    }
+    let first = store.history(s.id, 3, None).await.expect("page 1");
+    assert_eq!(first.len(), 3);
+    let next = store.history(s.id, 3, Some(first[2].created_at)).await.expect("page 2");
+    let last = store.history(s.id, 3, Some(next[2].created_at)).await.expect("page 3");
+    assert_eq!((next.len(), last.len()), (3, 1));
+    let all: Vec<_> = first.iter().chain(&next).chain(&last).map(|c| c.created_at).collect();
+    assert!(all.windows(2).all(|w| w[0] > w[1]), "strictly newest first, no repeats: {all:?}");
+}
+
+async fn recovery_reads_find_unfinished_and_latest_checks(b: Backend) {
+    let store = b.store.as_ref();
+    let a = store.create_source(&spec("a"), &json!({})).await.expect("a");
+    let bs = store.create_source(&spec("b"), &json!({})).await.expect("b");
+    let old = finished_check(a.id, Duration::from_secs(60));
+    store.insert_check(&old).await.expect("old");
+    let mut running = CheckRecord::new(a.id, Trigger::Manual, CheckStatus::Running);
+    running.created_at = Utc::now();
+    store.insert_check(&running).await.expect("running");
+    let only_b = finished_check(bs.id, Duration::from_secs(5));
+    store.insert_check(&only_b).await.expect("b");
+
+    let unfinished: Vec<_> =
+        store.unfinished_checks().await.expect("unfinished").into_iter().map(|c| c.id).collect();
+    assert_eq!(unfinished, [running.id]);
+    let mut latest: Vec<_> = store.latest_checks().await.expect("latest").into_iter().map(|c| c.id).collect();
+    latest.sort();
+    let mut want = vec![running.id, only_b.id];
+    want.sort();
+    assert_eq!(latest, want, "the newest of each source, finished or not");
+    let mut finished: Vec<_> =
+        store.latest_finished_checks().await.expect("finished").into_iter().map(|c| c.id).collect();
+    finished.sort();
+    let mut want = vec![old.id, only_b.id];
+    want.sort();
+    assert_eq!(finished, want, "the newest finished of each source");
+    store.ping().await.expect("ping");
+}
+
+async fn outcome_counts_cover_finished_checks_in_the_window(b: Backend) {
+    let store = b.store.as_ref();
+    let s = store.create_source(&spec("a"), &json!({})).await.expect("a");
+    for (age, status) in
+        [(10, CheckStatus::Ok), (20, CheckStatus::Error), (30, CheckStatus::Ok), (4000, CheckStatus::Ok)]
+    {
+        let mut c = finished_check(s.id, Duration::from_secs(age));
+        c.status = status;
+        store.insert_check(&c).await.expect("insert");
+    }
+    store
+        .insert_check(&CheckRecord::new(s.id, Trigger::Manual, CheckStatus::Scheduled))
+        .await
+        .expect("pending");
+    let counts = store.outcome_counts(s.id, Utc::now() - chrono::Duration::hours(1)).await.expect("counts");
+    assert_eq!((counts.ok, counts.finished), (2, 3));
 }
 
 /// The alert outbox through the `Store` trait alone (so a second backend
@@ -81,13 +268,11 @@ async fn secrets_live_apart_and_names_are_unique_per_organization() {
 /// their check; claims take only the oldest pending one per route and
 /// source and lease it; settling releases the next; an older state never
 /// overwrites a newer one.
-#[tokio::test]
-async fn the_alert_outbox_claims_in_order_leases_and_settles() {
+async fn the_alert_outbox_claims_in_order_leases_and_settles(b: Backend) {
     use sonde::alerts::outbox::{AlertWrite, Notification, Settle, StoredState};
     use sonde::alerts::rules::RouteState;
 
-    let dir = tempfile::tempdir().expect("tmp");
-    let store = SqliteStore::open(dir.path()).await.expect("open");
+    let store = b.store.as_ref();
     let a = store.create_source(&spec("a"), &json!({})).await.expect("a");
     let now = Utc::now();
     let note = |seq: u64| Notification {
@@ -142,12 +327,10 @@ async fn the_alert_outbox_claims_in_order_leases_and_settles() {
     assert!(store.pending_notifications().await.expect("pending").is_empty());
 }
 
-#[tokio::test]
-async fn silences_are_stored_and_listed_until_they_end() {
+async fn silences_are_stored_and_listed_until_they_end(b: Backend) {
     use sonde::alerts::silences::Silence;
 
-    let dir = tempfile::tempdir().expect("tmp");
-    let store = SqliteStore::open(dir.path()).await.expect("open");
+    let store = b.store.as_ref();
     let now = Utc::now();
     let silence = |minutes: i64, sources: Option<Vec<String>>| Silence {
         id: uuid::Uuid::new_v4(),

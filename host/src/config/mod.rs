@@ -40,6 +40,12 @@ pub struct Config {
     /// "sqlite", or a postgres:// URL.
     #[serde(default = "default_store")]
     pub store: String,
+    /// The environment variable holding the postgres:// URL instead (so a
+    /// password stays out of the file); `store` is then left out.
+    pub store_env: Option<String>,
+    /// The PostgreSQL store's connections and leases.
+    #[serde(default)]
+    pub postgres: PostgresConfig,
     #[serde(default = "default_plugins_dir")]
     pub plugins_dir: PathBuf,
     /// Where compiled plugins are cached; default `<data_dir>/compiled`.
@@ -134,6 +140,44 @@ pub struct DefaultsConfig {
     pub retries: Option<u32>,
     #[serde(with = "humantime_serde")]
     pub retry_interval: Option<Duration>,
+}
+
+/// `[postgres]`: how a replica uses the shared store, all optional.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PostgresConfig {
+    /// Connections this replica opens at most.
+    pub max_connections: u32,
+    /// Longest one statement may run.
+    #[serde(with = "humantime_serde")]
+    pub statement_timeout: Duration,
+    /// How long a claimed check stays this replica's without renewal: a
+    /// replica that dies loses its checks to the others after this long.
+    #[serde(with = "humantime_serde")]
+    pub lease: Duration,
+    /// How often a replica looks for due checks.
+    #[serde(with = "humantime_serde")]
+    pub poll: Duration,
+}
+
+impl Default for PostgresConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            statement_timeout: Duration::from_secs(5),
+            lease: Duration::from_secs(15),
+            poll: Duration::from_millis(250),
+        }
+    }
+}
+
+/// Which store to open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreChoice {
+    /// The embedded SQLite store in `data_dir`.
+    Sqlite,
+    /// PostgreSQL at this URL, shared with other replicas.
+    Postgres(String),
 }
 
 /// Limits on checking, all optional.
@@ -258,13 +302,19 @@ impl Config {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
-        if self.store != "sqlite" {
-            let reason = if self.store.starts_with("postgres://") || self.store.starts_with("postgresql://") {
-                "the PostgreSQL store is not available in this build; use \"sqlite\""
-            } else {
-                "must be \"sqlite\" or a postgres:// URL"
-            };
-            return Err(self.invalid("store", reason));
+        self.store_choice()?;
+        let pg = &self.postgres;
+        if pg.max_connections < 2 {
+            // One for the scheduler's claims, at least one for requests.
+            return Err(self.invalid("postgres.max_connections", "must be at least 2"));
+        }
+        for (k, d) in [("statement_timeout", pg.statement_timeout), ("lease", pg.lease), ("poll", pg.poll)] {
+            if d.is_zero() {
+                return Err(self.invalid(format!("postgres.{k}"), "must be longer than zero"));
+            }
+        }
+        if pg.poll >= pg.lease {
+            return Err(self.invalid("postgres.poll", "must be shorter than `postgres.lease`"));
         }
         if self.checks.max_concurrent == 0 {
             return Err(self.invalid("checks.max_concurrent", "must be at least 1"));
@@ -315,6 +365,29 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The store to open, with `store_env` resolved. Errors never echo the
+    /// URL, which may carry a password.
+    pub fn store_choice(&self) -> Result<StoreChoice, ConfigError> {
+        let is_pg = |u: &str| u.starts_with("postgres://") || u.starts_with("postgresql://");
+        match &self.store_env {
+            Some(var) => {
+                if self.store != "sqlite" {
+                    return Err(self.invalid("store_env", "give exactly one of `store` and `store_env`"));
+                }
+                let url = std::env::var(var).map_err(|_| {
+                    self.invalid("store_env", format!("environment variable {var} is not set"))
+                })?;
+                if !is_pg(&url) {
+                    return Err(self.invalid("store_env", format!("{var} must hold a postgres:// URL")));
+                }
+                Ok(StoreChoice::Postgres(url))
+            }
+            None if self.store == "sqlite" => Ok(StoreChoice::Sqlite),
+            None if is_pg(&self.store) => Ok(StoreChoice::Postgres(self.store.clone())),
+            None => Err(self.invalid("store", "must be \"sqlite\" or a postgres:// URL")),
+        }
     }
 
     /// The configured keys, with `key_env` references resolved.

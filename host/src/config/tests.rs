@@ -54,9 +54,17 @@ fn duplicate_sources_and_bad_organizations_are_named() {
 }
 
 #[test]
-fn a_postgres_store_is_refused_clearly() {
-    let e = err("store = \"postgres://localhost/sonde\"");
-    assert!(e.contains("`store`") && e.contains("not available"), "{e}");
+fn a_postgres_store_is_taken_from_the_file_or_the_environment() {
+    let c = Config::parse("store = \"postgres://127.0.0.1/sonde\"", "t.toml").expect("valid");
+    assert_eq!(c.store_choice().expect("store"), StoreChoice::Postgres("postgres://127.0.0.1/sonde".into()));
+    let e = err("store = \"mysql://127.0.0.1/sonde\"");
+    assert!(e.contains("`store`") && e.contains("postgres://"), "{e}");
+    let e = err("store_env = \"SONDE_TEST_UNSET_STORE_URL\"");
+    assert!(e.contains("`store_env`") && e.contains("not set"), "{e}");
+    let e = err("store = \"postgres://127.0.0.1/a\"\nstore_env = \"PATH\"");
+    assert!(e.contains("exactly one"), "{e}");
+    let e = err("[postgres]\nlease = \"1s\"\npoll = \"2s\"");
+    assert!(e.contains("postgres.poll"), "{e}");
 }
 
 #[test]
@@ -67,6 +75,19 @@ fn plugin_pins_must_be_sha256_digests() {
     let c = Config::parse(&format!("[plugins]\npins = [\"{pin}\"]"), "t.toml").expect("valid");
     assert_eq!(c.plugins.pin_set(), Some([pin.to_ascii_lowercase()].into()));
     assert_eq!(Config::parse("", "t.toml").expect("valid").plugins.pin_set(), None);
+}
+
+#[test]
+fn the_three_replica_example_is_valid() {
+    // As examples/replicas/sonde.toml, with the URL given inline instead of
+    // through an environment variable (tests do not set the environment).
+    let text = include_str!("../../../examples/replicas/sonde.toml")
+        .replace("store_env   = \"SONDE_STORE_URL\"", "store = \"postgres://sonde@127.0.0.1/sonde\"")
+        .replace("key_env = \"SONDE_ADMIN_KEY\"", "key = \"admin-key-123\"")
+        .replace("key_env      = \"SONDE_ACME_KEY\"", "key = \"acme-key-123\"");
+    let c = Config::parse(&text, "examples/replicas/sonde.toml").expect("valid");
+    assert!(matches!(c.store_choice().expect("store"), StoreChoice::Postgres(_)));
+    assert_eq!(c.postgres.lease, Duration::from_secs(15));
 }
 
 #[test]

@@ -120,6 +120,12 @@ impl From<StoreError> for ApiError {
                 ApiError::Conflict(format!("A source named {name:?} already exists in {organization}"))
             }
             StoreError::NotFound => ApiError::NotFound("Source not found"),
+            // The database is away (or too slow): a 503 the client may retry,
+            // never a 500.
+            StoreError::Backend(e) => {
+                tracing::warn!(error = %e, "store unavailable");
+                ApiError::Unavailable("The store is unavailable; try again shortly")
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -125,7 +125,7 @@ pub async fn status(
     if source.workspace != Some(kb_id) {
         return Err(ApiError::NotFound("Source not found"));
     }
-    let health = state.service.health(source.id);
+    let health = state.service.health(source.id).await?;
     Ok(Json(SyncStatus::new(&source, &health)))
 }
 
@@ -166,10 +166,7 @@ mod tests {
         last.items = Some(7);
         let mut current = CheckRecord::new(s.id, Trigger::Manual, CheckStatus::Running);
         current.created_at = last.created_at + chrono::Duration::seconds(1);
-        let out = SyncStatus::new(
-            &s,
-            &SourceHealth { last: Some(last), current: Some(current.clone()), tls_not_after: None },
-        );
+        let out = SyncStatus::new(&s, &SourceHealth { last: Some(last), current: Some(current.clone()) });
         assert_eq!(out.last_sync_job_id, Some(current.id));
         assert_eq!(out.last_sync_status, Some("RUNNING"));
         assert_eq!((out.last_sync_completed_at, out.error_message), (None, None));

@@ -104,10 +104,12 @@ pub async fn sources(
     for s in &sources {
         *count.entry(s.name.as_str()).or_default() += 1;
     }
+    let health = state.service.health_all().await?;
     let mut out = BTreeMap::new();
     for s in &sources {
         // While a check runs, Hasura shows the previous result.
-        let Some(status) = state.service.health(s.id).last.as_ref().and_then(HealthStatus::from_check) else {
+        let last = health.get(&s.id).and_then(|h| h.last.as_ref());
+        let Some(status) = last.and_then(HealthStatus::from_check) else {
             continue;
         };
         let key = if count[s.name.as_str()] > 1 {

@@ -35,13 +35,15 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
     let service = &state.service;
     let sources =
         service.list_sources().await.map_err(|_| ApiError::Unavailable("the store is unavailable"))?;
+    let mut health =
+        service.health_all().await.map_err(|_| ApiError::Unavailable("the store is unavailable"))?;
     let source_down = service.alert_views(&sources);
     let mut tls_not_after = std::collections::HashMap::new();
     let sources = sources
         .into_iter()
         .map(|s| {
-            let health = service.health(s.id);
-            if let Some(at) = health.tls_not_after {
+            let health = health.remove(&s.id).unwrap_or_default();
+            if let Some(at) = health.tls_not_after() {
                 tls_not_after.insert(s.id, at);
             }
             (s, health.last)

@@ -4,11 +4,13 @@
 //! - [`registry`]: loaded plugins by source type.
 //! - [`scheduler`]: the one task that decides when checks run.
 //! - [`fair`]: global and per-organization concurrency.
-//! - [`health`]: the latest result per source, in memory.
+//! - [`health`]: the latest result per source, in memory (one process).
+//! - [`group`]: claims and lease renewals, when replicas share the store.
 //!
 //! [`Service`] is what the HTTP routes and the CLI use.
 
 pub mod fair;
+pub mod group;
 pub mod health;
 pub mod registry;
 pub mod reload;
@@ -26,11 +28,12 @@ use uuid::Uuid;
 use crate::alerts::Alerts;
 use crate::alerts::delivery;
 use crate::alerts::http::Client;
-use crate::config::{ApiKey, Config, ConfigError};
+use crate::config::{ApiKey, Config, ConfigError, StoreChoice};
 use crate::metrics::Metrics;
 use crate::model::{CheckRecord, CheckStatus, Policy, Source, SourceSpec, SourceState, Trigger};
 use crate::runtime::{Cause, CheckReport, Runtime, RuntimeConfig, RuntimeError};
 use crate::schema::{Violation, merge_secrets};
+use crate::store::postgres::{PgOptions, PgStore};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Retention, Store, StoreError};
 pub use health::SourceHealth;
@@ -68,24 +71,29 @@ pub struct Ctx {
     pub alerts: Arc<Alerts>,
     /// This instance's name in the checks it runs.
     pub replica: String,
+    /// Batches results into the group's store; None when one process owns it.
+    pub recorder: Option<group::Recorder>,
 }
 
 impl Ctx {
-    /// One attempt for `source`, with its secrets merged back in.
-    async fn attempt(&self, source: &Source) -> CheckReport {
+    /// One attempt for `source`, with its secrets merged back in: those
+    /// given (read with a group claim), else read from the store now.
+    async fn attempt(&self, source: &Source, secrets: Option<&Value>) -> CheckReport {
         let Some(plugin) = self.registry.get(&source.source_type) else {
             return CheckReport::failed(format!("no plugin for source type {:?}", source.source_type));
         };
-        let secrets = match self.store.source_secrets(source.id).await {
-            Ok(s) => s,
-            Err(e) => {
-                return CheckReport::error(Cause::Host, "the store is unavailable", Some(e.to_string()));
-            }
+        let secrets = match secrets {
+            Some(s) => s.clone(),
+            None => match self.store.source_secrets(source.id).await {
+                Ok(s) => s,
+                Err(e) => {
+                    return CheckReport::error(Cause::Host, "the store is unavailable", Some(e.to_string()));
+                }
+            },
         };
         let config = merge_secrets(&source.config, &secrets);
         let report = self.runtime.check(&plugin, &config, source.policy.timeout).await;
         self.metrics.observe_attempt(&source.source_type, &report);
-        self.health.observe_tls(source.id, report.status == crate::runtime::Status::Ok, report.tls_not_after);
         tracing::debug!(
             source = %source.name, source_type = %source.source_type, status = %report.status,
             duration_ms = report.duration.as_millis() as u64, "attempt finished"
@@ -97,6 +105,10 @@ impl Ctx {
     /// routes see it here, in check order (this runs on the scheduler's
     /// loop), and what they decide is stored in the check's transaction.
     fn record(&self, source: Source, check: CheckRecord) {
+        if let Some(recorder) = &self.recorder {
+            let alerts = self.alerts.evaluate(&source, &check);
+            return recorder.record(source, check, alerts);
+        }
         self.health.finish(&source, &check);
         let alerts = self.alerts.evaluate(&source, &check);
         let store = Arc::clone(&self.store);
@@ -157,23 +169,57 @@ impl Service {
         // before anything is written.
         let specs = reload::validate_sources(&registry, config)?;
 
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.data_dir).await?);
+        let replica = config.replica_id.clone().unwrap_or_else(default_replica_id);
+        let store: Arc<dyn Store> = match config.store_choice()? {
+            StoreChoice::Sqlite => Arc::new(SqliteStore::open(&config.data_dir).await?),
+            StoreChoice::Postgres(url) => {
+                let pg = &config.postgres;
+                let options = PgOptions {
+                    max_connections: pg.max_connections,
+                    statement_timeout: pg.statement_timeout,
+                    application_name: format!("sonde {replica}"),
+                    ..PgOptions::default()
+                };
+                Arc::new(PgStore::open(&url, &options).await?)
+            }
+        };
+        let shared = store.group().is_some();
         for (spec, secrets) in &specs {
             store.upsert_source(spec, secrets).await?;
         }
         let health = Arc::new(health::Health::default());
-        health.warm(store.latest_finished_checks().await?);
+        if !shared {
+            health.warm(store.latest_finished_checks().await?);
+        }
 
         let metrics = Arc::new(Metrics::new());
         let alerts = Arc::new(Alerts::new(config.alert_routes()?, config.maintenance_windows()?));
         alerts.warm(store.alert_states().await?);
         alerts.silences.set(store.list_silences(chrono::Utc::now()).await?);
         delivery::spawn(Arc::clone(&store), Arc::clone(&alerts), Arc::clone(&metrics), Client::new()?);
-        let replica = config.replica_id.clone().unwrap_or_else(default_replica_id);
-        let ctx =
-            Arc::new(Ctx { runtime, registry, store: Arc::clone(&store), health, metrics, alerts, replica });
+        let recorder = shared.then(|| group::Recorder::spawn(Arc::clone(&store), Arc::clone(&alerts)));
+        let ctx = Arc::new(Ctx {
+            runtime,
+            registry,
+            store: Arc::clone(&store),
+            health,
+            metrics,
+            alerts,
+            replica,
+            recorder,
+        });
         let gauges = Arc::new(Gauges::default());
-        let events = Scheduler::spawn(Arc::clone(&ctx), config.checks.max_concurrent, Arc::clone(&gauges));
+        let events =
+            Scheduler::spawn(Arc::clone(&ctx), config.checks.max_concurrent, Arc::clone(&gauges), shared);
+        if shared {
+            group::spawn(
+                Arc::clone(&ctx),
+                events.clone(),
+                Arc::clone(&gauges),
+                config.checks.max_concurrent,
+                group::Timing { lease: config.postgres.lease, poll: config.postgres.poll },
+            );
+        }
         let service = Arc::new(Self {
             ctx,
             events,
@@ -186,13 +232,22 @@ impl Service {
             default_policy: config.default_policy(),
         });
 
-        for source in store.list_sources().await? {
-            service.send(Event::Upsert(source));
+        // In a group, claims bring the sources they need instead.
+        if !shared {
+            for source in store.list_sources().await? {
+                service.send(Event::Upsert(source));
+            }
         }
         // Checks a previous process left queued or running are run again.
-        let sources: std::collections::HashMap<Uuid, Source> =
-            store.list_sources().await?.into_iter().map(|s| (s.id, s)).collect();
-        for mut check in store.unfinished_checks().await? {
+        // In a group, others may be running them right now: there, leases
+        // that expire hand them over instead (`group`).
+        let sources: std::collections::HashMap<Uuid, Source> = if shared {
+            Default::default()
+        } else {
+            store.list_sources().await?.into_iter().map(|s| (s.id, s)).collect()
+        };
+        let unfinished = if shared { Vec::new() } else { store.unfinished_checks().await? };
+        for mut check in unfinished {
             let Some(source) = sources.get(&check.source_id) else { continue };
             tracing::info!(source = %source.name, check = %check.id, "rerunning a check interrupted by a restart");
             check.status = CheckStatus::Scheduled;
@@ -321,7 +376,11 @@ impl Service {
 
     /// Queues a check of `source` ahead of its schedule; returns it SCHEDULED.
     pub async fn request_check(&self, source: &Source) -> Result<CheckRecord, StoreError> {
-        let check = CheckRecord::new(source.id, Trigger::Manual, CheckStatus::Scheduled);
+        let mut check = CheckRecord::new(source.id, Trigger::Manual, CheckStatus::Scheduled);
+        if self.ctx.store.group().is_some() {
+            // This replica runs it; if it dies first, another one adopts it.
+            check.replica = Some(self.ctx.replica.clone());
+        }
         self.ctx.store.insert_check(&check).await?;
         self.ctx.health.begin(&check);
         self.send(Event::RunNow(source.clone(), check.clone()));
@@ -350,11 +409,25 @@ impl Service {
     /// Runs one check of a stored source now and waits for it.
     pub async fn check_now(&self, source: &Source) -> CheckReport {
         let _permit = self.inline.acquire().await;
-        self.ctx.attempt(source).await
+        self.ctx.attempt(source, None).await
     }
 
-    pub fn health(&self, id: Uuid) -> SourceHealth {
-        self.ctx.health.get(id)
+    /// A source's latest results: from this process's memory when it owns
+    /// the store, from the store when replicas share it (so that every
+    /// replica answers the same).
+    pub async fn health(&self, id: Uuid) -> Result<SourceHealth, StoreError> {
+        match self.ctx.store.group() {
+            Some(group) => group.health(id).await,
+            None => Ok(self.ctx.health.get(id)),
+        }
+    }
+
+    /// [`Service::health`] of every source, in one read.
+    pub async fn health_all(&self) -> Result<std::collections::HashMap<Uuid, SourceHealth>, StoreError> {
+        match self.ctx.store.group() {
+            Some(group) => group.health_all().await,
+            None => Ok(self.ctx.health.all()),
+        }
     }
 
     pub async fn history(

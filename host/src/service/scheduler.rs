@@ -10,6 +10,10 @@
 //! Each attempt runs in its own task and reports back; retries (TIMEOUT and
 //! ERROR only, `retries` times, `retry_interval` apart) go back on the heap
 //! rather than sleeping on a concurrency slot.
+//!
+//! When replicas share the store (`group`), due times live in the store
+//! instead: the heap holds only retries, and scheduled checks arrive as
+//! [`Event::Claimed`] from [`super::group`], each leased to this replica.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -26,6 +30,7 @@ use super::Ctx;
 use super::fair::FairQueue;
 use crate::model::{CheckRecord, CheckStatus, Source, SourceState, Trigger};
 use crate::runtime::CheckReport;
+use crate::store::Claim;
 
 /// What changes the schedule.
 #[derive(Debug)]
@@ -38,6 +43,8 @@ pub enum Event {
     RunNow(Source, CheckRecord),
     /// One attempt of a job ended.
     AttemptDone(Job, Box<CheckReport>),
+    /// Due checks this replica claimed from the group's schedule.
+    Claimed(Vec<Claim>),
 }
 
 /// One check of one source, carried across its attempts.
@@ -46,6 +53,9 @@ pub struct Job {
     pub source: Source,
     pub check: CheckRecord,
     generation: u64,
+    /// The source's secrets when the claim brought them (group), so the
+    /// attempt needs no read of its own.
+    secrets: Option<Arc<serde_json::Value>>,
 }
 
 enum Due {
@@ -77,16 +87,23 @@ pub struct Scheduler {
     /// Running attempts by check id, with their source.
     running: HashMap<Uuid, (Uuid, String, AbortHandle)>,
     gauges: Arc<Gauges>,
+    /// Whether the group's store schedules (see the module docs).
+    group: bool,
 }
 
 /// Where the first check of a source falls within its interval.
-fn spread(id: Uuid, interval: Duration) -> Duration {
+pub(crate) fn spread(id: Uuid, interval: Duration) -> Duration {
     let ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX).max(1);
     Duration::from_millis(u64::try_from(id.as_u128() % u128::from(ms)).unwrap_or(0))
 }
 
 impl Scheduler {
-    pub fn spawn(ctx: Arc<Ctx>, max_concurrent: usize, gauges: Arc<Gauges>) -> mpsc::UnboundedSender<Event> {
+    pub fn spawn(
+        ctx: Arc<Ctx>,
+        max_concurrent: usize,
+        gauges: Arc<Gauges>,
+        group: bool,
+    ) -> mpsc::UnboundedSender<Event> {
         let (tx, rx) = mpsc::unbounded_channel();
         let scheduler = Self {
             ctx,
@@ -98,6 +115,7 @@ impl Scheduler {
             fair: FairQueue::new(max_concurrent),
             running: HashMap::new(),
             gauges,
+            group,
         };
         tokio::spawn(scheduler.run(rx));
         tx
@@ -138,7 +156,7 @@ impl Scheduler {
                 let id = source.id;
                 let generation = self.sources.get(&id).map_or(0, |e| e.generation + 1);
                 let busy = self.sources.get(&id).is_some_and(|e| e.busy);
-                if source.state == SourceState::Active {
+                if source.state == SourceState::Active && !self.group {
                     let first = Instant::now() + spread(id, source.policy.interval);
                     self.at(first, Due::Scheduled { source: id, generation });
                 }
@@ -162,9 +180,24 @@ impl Scheduler {
             }
             Event::RunNow(source, check) => {
                 let generation = self.sources.get(&source.id).map_or(0, |e| e.generation);
-                self.fair.push_front(&source.organization.clone(), Job { source, check, generation });
+                self.fair.push_front(
+                    &source.organization.clone(),
+                    Job { source, check, generation, secrets: None },
+                );
             }
             Event::AttemptDone(job, report) => self.attempt_done(job, *report),
+            Event::Claimed(claims) => {
+                for Claim { source, check, secrets, .. } in claims {
+                    let id = source.id;
+                    let generation = self.sources.get(&id).map_or(0, |e| e.generation);
+                    let entry = Entry { source: source.clone(), generation, busy: true };
+                    self.sources.insert(id, entry);
+                    let org = source.organization.clone();
+                    let secrets = Some(Arc::new(secrets));
+                    self.fair.push(&org, Job { source, check, generation, secrets });
+                }
+                self.count_organizations();
+            }
         }
     }
 
@@ -199,7 +232,7 @@ impl Scheduler {
                         entry.busy = true;
                         let check = CheckRecord::new(source, Trigger::Schedule, CheckStatus::Scheduled);
                         let org = src.organization.clone();
-                        self.fair.push(&org, Job { source: src, check, generation });
+                        self.fair.push(&org, Job { source: src, check, generation, secrets: None });
                     }
                     self.at(next, Due::Scheduled { source, generation });
                 }
@@ -218,7 +251,8 @@ impl Scheduler {
                 continue;
             };
             let paused = entry.source.state == SourceState::Paused;
-            if paused && job.check.trigger == Trigger::Schedule && job.check.attempts == 0 {
+            // A claimed check is stored RUNNING under a lease: it runs.
+            if paused && !self.group && job.check.trigger == Trigger::Schedule && job.check.attempts == 0 {
                 self.fair.finished(&org);
                 if let Some(e) = self.sources.get_mut(&job.source.id) {
                     e.busy = false;
@@ -234,7 +268,7 @@ impl Scheduler {
             let (ctx, tx) = (Arc::clone(&self.ctx), self.tx.clone());
             let (check_id, source_id) = (job.check.id, job.source.id);
             let task = tokio::spawn(async move {
-                let report = ctx.attempt(&job.source).await;
+                let report = ctx.attempt(&job.source, job.secrets.as_deref()).await;
                 let _ = tx.send(Event::AttemptDone(job, Box::new(report)));
             });
             self.running.insert(check_id, (source_id, org, task.abort_handle()));

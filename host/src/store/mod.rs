@@ -1,10 +1,15 @@
 //! Persistence of sources and checks, behind a narrow trait.
 //!
 //! The scheduler and the routes only see [`Store`]; the embedded SQLite
-//! backend ([`sqlite`]) is the default, and a PostgreSQL backend shared by
-//! several replicas can implement the same trait without touching them.
+//! backend ([`sqlite`]) is the default for one process, and the PostgreSQL
+//! backend ([`postgres`]) is shared by several replicas, which coordinate
+//! through its [`Group`] half (DESIGN §9).
 
+pub mod group;
+pub mod postgres;
 pub mod sqlite;
+
+pub use group::{Claim, Group};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -99,6 +104,11 @@ pub trait Store: Send + Sync + 'static {
     /// Silences that have not ended at `now`, by start.
     async fn list_silences(&self, now: DateTime<Utc>) -> StoreResult<Vec<Silence>>;
     async fn delete_silence(&self, id: Uuid) -> StoreResult<bool>;
+    /// The group schedule and shared latest results, when several replicas
+    /// share this store; None when one process owns it.
+    fn group(&self) -> Option<&dyn Group> {
+        None
+    }
 }
 
 /// Finished checks in a window, and the OK ones among them.

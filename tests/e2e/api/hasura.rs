@@ -8,7 +8,7 @@ use axum::http::{Request, StatusCode};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::{ACME, ADMIN, Api, assert_refused, eventually, keys};
+use super::{ACME, ADMIN, Api, assert_refused, keys};
 
 const HEALTHZ: &str = "/healthz/sources";
 
@@ -116,10 +116,17 @@ async fn sources_without_a_finished_check_are_absent() {
     // A check that is running and will not finish within the test.
     let running = api.source("hz-running").await;
     let requested = api.service.request_check(&running).await.expect("request");
-    let started = eventually(Duration::from_secs(5), || {
-        api.service.health(running.id).current.is_some_and(|c| c.id == requested.id && c.started_at.is_some())
-    })
-    .await;
+    let end = tokio::time::Instant::now() + Duration::from_secs(5);
+    let started = loop {
+        let current = api.service.health(running.id).await.expect("health").current;
+        if current.is_some_and(|c| c.id == requested.id && c.started_at.is_some()) {
+            break true;
+        }
+        if tokio::time::Instant::now() > end {
+            break false;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
     assert!(started, "the check of hz-running never started");
     api.checked("hz-ok").await;
 

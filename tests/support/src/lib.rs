@@ -13,6 +13,7 @@ pub mod http_server;
 pub mod mosquitto;
 pub mod mysql;
 pub mod nats;
+pub mod pgdb;
 pub mod postgres;
 pub mod python;
 pub mod redis;

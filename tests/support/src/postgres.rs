@@ -1,4 +1,6 @@
-//! A private PostgreSQL server for the auth paths the shared one (which
+//! A private PostgreSQL server for what the shared one cannot be used for:
+//! outages (it can be stopped and restarted, [`PrivatePostgres::stop`]), and
+//! the auth paths the shared one (which
 //! trusts every local login) cannot exercise: `password`, `md5` and
 //! `scram-sha-256` logins, one user each.
 //!
@@ -28,6 +30,8 @@ pub struct PrivatePostgres {
     child: Option<Child>,
     /// The OS user the server runs as, when not the caller.
     owner: Option<(u32, u32)>,
+    /// `-c` settings for `ssl=on` and the certificates, if any.
+    ssl_args: Vec<String>,
 }
 
 impl PrivatePostgres {
@@ -61,7 +65,7 @@ impl PrivatePostgres {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).expect("temp dir");
         let owner = postgres_os_user(&dir);
-        let mut server = Self { port: closed_port(), dir, child: None, owner };
+        let mut server = Self { port: closed_port(), dir, child: None, owner, ssl_args: Vec::new() };
         if let Some((uid, gid)) = owner {
             let status =
                 Command::new("chown").arg(format!("{uid}:{gid}")).arg(&server.dir).status().expect("chown");
@@ -103,34 +107,9 @@ impl PrivatePostgres {
         )
         .expect("pg_hba.conf");
 
-        let log = fs::File::create(server.dir.join("postgres.log")).expect("log file");
-        let mut cmd = Command::new(bin.join("postgres"));
-        cmd.arg("-D")
-            .arg(&data)
-            .arg("-k")
-            .arg(&server.dir)
-            .args(["-p", &server.port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
-            .args(&ssl_args)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log file"))
-            .stderr(log);
-        if let Some((uid, gid)) = owner {
-            cmd.uid(uid).gid(gid);
-        }
-        server.child = Some(cmd.spawn().expect("starting postgres"));
-
-        // Ready when psql gets in over the socket.
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if server.psql("SELECT 1").status.success() {
-                break;
-            }
-            if let Some(Ok(Some(status))) = server.child.as_mut().map(|c| c.try_wait()) {
-                panic!("postgres exited with {status}: {}", server.log());
-            }
-            assert!(Instant::now() < deadline, "postgres did not get ready: {}", server.log());
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        server.ssl_args = ssl_args;
+        server.spawn_server();
+        server.wait_ready();
 
         let sql = format!(
             "SET password_encryption = 'scram-sha-256';\n\
@@ -167,15 +146,94 @@ impl PrivatePostgres {
         args
     }
 
+    /// Starts the server process on the data directory and port.
+    fn spawn_server(&mut self) {
+        let bin = bin_dir().expect("PostgreSQL binaries");
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("postgres.log"))
+            .expect("log file");
+        let mut cmd = Command::new(bin.join("postgres"));
+        cmd.arg("-D")
+            .arg(self.dir.join("data"))
+            .arg("-k")
+            .arg(&self.dir)
+            .args(["-p", &self.port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+            .args(&self.ssl_args)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log);
+        if let Some((uid, gid)) = self.owner {
+            cmd.uid(uid).gid(gid);
+        }
+        self.child = Some(cmd.spawn().expect("starting postgres"));
+    }
+
+    /// Waits until psql gets in over the socket.
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if self.psql("SELECT 1").status.success() {
+                break;
+            }
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
+                panic!("postgres exited with {status}: {}", self.log());
+            }
+            assert!(Instant::now() < deadline, "postgres did not get ready: {}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops the server (fast shutdown: sessions are cut, as in an outage);
+    /// [`PrivatePostgres::restart`] brings it back on the same port and data.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the stopped server again and waits until it answers.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "the server is running");
+        self.spawn_server();
+        self.wait_ready();
+    }
+
+    /// CPU seconds (user + system) used so far by the server: the postmaster
+    /// and the backends, background workers and autovacuum it started.
+    pub fn cpu_seconds(&self) -> f64 {
+        let Some(root) = self.child.as_ref().map(Child::id) else { return 0.0 };
+        let mut ticks = 0.0;
+        for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else { continue };
+            let Some((head, tail)) = stat.rsplit_once(')') else { continue };
+            let pid: u32 = head.split_whitespace().next().and_then(|p| p.parse().ok()).unwrap_or(0);
+            let fields: Vec<&str> = tail.split_whitespace().collect();
+            let ppid: u32 = fields.get(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+            if pid == root || ppid == root {
+                let t = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+                ticks += t(11) + t(12);
+            }
+        }
+        ticks / 100.0
+    }
+
     /// Runs SQL as the superuser over the unix socket.
     pub fn psql(&self, sql: &str) -> Output {
+        self.psql_in("postgres", sql)
+    }
+
+    /// [`PrivatePostgres::psql`] in `database`, output unaligned, tuples only.
+    pub fn psql_in(&self, database: &str, sql: &str) -> Output {
         let bin = bin_dir().expect("PostgreSQL binaries");
         run(
             Command::new(bin.join("psql"))
                 .arg("-h")
                 .arg(&self.dir)
-                .args(["-p", &self.port.to_string(), "-U", "postgres", "-d", "postgres"])
-                .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql]),
+                .args(["-p", &self.port.to_string(), "-U", "postgres", "-d", database])
+                .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql]),
             self.owner,
         )
     }

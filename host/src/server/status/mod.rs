@@ -138,7 +138,7 @@ async fn source_row(
     source: Source,
     now: chrono::DateTime<Utc>,
 ) -> Result<SourceRow, StoreError> {
-    let health = service.health(source.id);
+    let health = service.health(source.id).await?;
     let mut history: Vec<_> = service
         .history(source.id, STRIP_LEN, None)
         .await?
@@ -150,6 +150,7 @@ async fn source_row(
     let day = store.outcome_counts(source.id, now - chrono::Duration::hours(24)).await?;
     let week = store.outcome_counts(source.id, now - chrono::Duration::days(7)).await?;
     let silenced = service.silenced(&source);
+    let tls_not_after = health.tls_not_after();
     Ok(SourceRow {
         name: source.name,
         organization: source.organization,
@@ -162,6 +163,6 @@ async fn source_row(
         history,
         day,
         week,
-        tls_not_after: health.tls_not_after,
+        tls_not_after,
     })
 }

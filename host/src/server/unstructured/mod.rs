@@ -232,7 +232,7 @@ pub async fn latest_check(
     path: PathParams,
 ) -> Result<Json<ConnectionCheck>, ApiError> {
     let source = visible(&state, &caller, path.uuid("source_id")?).await?;
-    let health = state.service.health(source.id);
+    let health = state.service.health(source.id).await?;
     let newest = health.newest().ok_or(ApiError::NotFound("No connection check for this source yet"))?;
     Ok(Json(ConnectionCheck::from(newest)))
 }

@@ -1,0 +1,221 @@
+//! The group side of scheduling, when replicas share a store (DESIGN §9).
+//!
+//! The schedule lives in the store, not in this process's heap: one task
+//! per replica claims due checks every `poll` (as many as it has room for,
+//! so a busy replica leaves work to idle ones), hands them to the
+//! [`Scheduler`](super::scheduler::Scheduler) as [`Event::Claimed`], and
+//! renews all of this replica's leases in one statement a few times per
+//! lease period, adopting meanwhile the manual checks of replicas that
+//! stopped renewing. The same task notices the store going away and coming
+//! back, and logs each once.
+//!
+//! Results are written in batches by a [`Recorder`], with retries until the
+//! store takes them, so a check that finished during an outage is recorded
+//! when the database returns.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::Ctx;
+use super::health::log_transition;
+use super::scheduler::{Event, Gauges};
+use crate::alerts::Alerts;
+use crate::alerts::outbox::AlertWrite;
+use crate::model::{CheckRecord, Source};
+use crate::store::Store;
+
+/// `[postgres] lease` and `poll`.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub lease: Duration,
+    pub poll: Duration,
+}
+
+/// Starts the claiming task of this replica.
+pub fn spawn(
+    ctx: Arc<Ctx>,
+    events: mpsc::UnboundedSender<Event>,
+    gauges: Arc<Gauges>,
+    max_concurrent: usize,
+    timing: Timing,
+) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(timing.poll);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Renewing three times per lease survives two missed renewals.
+        let renew_every = timing.lease / 3;
+        // The first tick renews, so this replica counts as alive at once.
+        let mut last_renew = tokio::time::Instant::now() - renew_every;
+        let mut outage = Outage::default();
+        loop {
+            tick.tick().await;
+            let Some(group) = ctx.store.group() else { return };
+            if last_renew.elapsed() >= renew_every {
+                match group.renew(&ctx.replica, timing.lease).await {
+                    Ok(_) => last_renew = tokio::time::Instant::now(),
+                    Err(e) => {
+                        outage.failed(&e.to_string());
+                        continue;
+                    }
+                }
+                // Manual checks of replicas that died: as rare as that, so
+                // looked for at the renewal pace, not every poll.
+                match group.adopt_orphans(&ctx.replica, timing.lease, 64).await {
+                    Ok(orphans) => {
+                        for claim in orphans {
+                            tracing::info!(source = %claim.source.name, check = %claim.check.id,
+                                "rerunning a manual check whose replica stopped");
+                            if events.send(Event::RunNow(claim.source, claim.check)).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(e) => outage.failed(&e.to_string()),
+                }
+            }
+            let busy = gauges.queued.load(Relaxed) + gauges.running.load(Relaxed);
+            let room = u32::try_from(max_concurrent.saturating_sub(busy)).unwrap_or(u32::MAX);
+            if room == 0 {
+                continue;
+            }
+            match group.claim_due(&ctx.replica, timing.lease, room).await {
+                Ok(claims) => {
+                    outage.succeeded();
+                    for claim in &claims {
+                        if claim.resumed {
+                            tracing::info!(source = %claim.source.name, check = %claim.check.id,
+                                "taking over a check whose replica's lease expired");
+                        }
+                    }
+                    if !claims.is_empty() && events.send(Event::Claimed(claims)).is_err() {
+                        return; // the scheduler stopped: shutting down
+                    }
+                }
+                Err(e) => outage.failed(&e.to_string()),
+            }
+        }
+    });
+}
+
+/// Logs "down" once when the store stops answering and "back" once when it
+/// answers again.
+#[derive(Debug, Default)]
+struct Outage {
+    down: bool,
+}
+
+impl Outage {
+    fn failed(&mut self, error: &str) {
+        if !self.down {
+            self.down = true;
+            tracing::error!(error, "store down: no checks are claimed until it answers again");
+        }
+    }
+
+    fn succeeded(&mut self) {
+        if self.down {
+            self.down = false;
+            tracing::info!("store back: claiming checks again");
+        }
+    }
+}
+
+/// Most checks one result statement carries.
+const BATCH: usize = 256;
+/// How long the first result of a batch waits for company.
+const GATHER: Duration = Duration::from_millis(20);
+
+/// Writes finished checks to the group's store in batches: one statement
+/// for all the results that finished within [`GATHER`] of each other,
+/// retried until the store takes it, so results that finish during an
+/// outage are written when the database returns.
+/// A check whose result to write, and what alert routes decided on it.
+type Result = (Source, CheckRecord, AlertWrite);
+
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    tx: mpsc::UnboundedSender<Result>,
+}
+
+impl Recorder {
+    pub fn spawn(store: Arc<dyn Store>, alerts: Arc<Alerts>) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(write_results(store, alerts, rx));
+        Self { tx }
+    }
+
+    /// Queues a finished check for the next batch.
+    pub fn record(&self, source: Source, check: CheckRecord, alerts: AlertWrite) {
+        // Closed only when the runtime shuts down.
+        let _ = self.tx.send((source, check, alerts));
+    }
+}
+
+/// Writes a result that alert routes acted on in one transaction with
+/// their states and notifications, retrying until stored.
+async fn write_with_alerts(store: &dyn Store, wake: &Alerts, check: &CheckRecord, alerts: &AlertWrite) {
+    let mut wait = Duration::from_millis(250);
+    while let Err(e) = store.record_check(check, false, alerts).await {
+        tracing::debug!(check = %check.id, error = %e, "check result not stored yet; retrying");
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(5));
+    }
+    if !alerts.notifications.is_empty() {
+        wake.wake.notify_one();
+    }
+}
+
+async fn write_results(store: Arc<dyn Store>, wake: Arc<Alerts>, mut rx: mpsc::UnboundedReceiver<Result>) {
+    let mut pending: std::collections::VecDeque<Result> = Default::default();
+    loop {
+        if pending.is_empty() {
+            match rx.recv().await {
+                Some(first) => pending.push_back(first),
+                None => return,
+            }
+            tokio::time::sleep(GATHER).await;
+        }
+        while let Ok(more) = rx.try_recv() {
+            pending.push_back(more);
+        }
+        // One check per source per statement; a second waits for the next.
+        let mut seen = std::collections::HashSet::new();
+        let mut batch = Vec::new();
+        let mut later = std::collections::VecDeque::new();
+        while let Some(item) = pending.pop_front() {
+            if !item.2.is_empty() {
+                // Alert writes go with their check, in one transaction.
+                write_with_alerts(store.as_ref(), &wake, &item.1, &item.2).await;
+                continue;
+            }
+            if batch.len() < BATCH && seen.insert(item.0.id) {
+                batch.push(item);
+            } else {
+                later.push_back(item);
+            }
+        }
+        pending = later;
+        if batch.is_empty() {
+            continue;
+        }
+        let checks: Vec<CheckRecord> = batch.iter().map(|(_, c, _)| c.clone()).collect();
+        let mut wait = Duration::from_millis(250);
+        let previous = loop {
+            let Some(group) = store.group() else { return };
+            match group.finish_many(&checks).await {
+                Ok(previous) => break previous,
+                Err(e) => {
+                    tracing::debug!(results = checks.len(), error = %e, "check results not stored yet; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(5));
+                }
+            }
+        };
+        for ((source, check, _), previous) in batch.iter().zip(previous) {
+            log_transition(source, previous, check);
+        }
+    }
+}
