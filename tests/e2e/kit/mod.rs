@@ -7,6 +7,7 @@
 //! compiled dependencies are reused between tests and runs, and go
 //! `--offline` from the registry cache the repository's builds filled.
 
+mod memcached;
 mod new;
 mod standalone;
 
