@@ -17,7 +17,9 @@ pub const SDK_DIR: &str = "vendor/sonde-sdk";
 /// Why `plugin new` could not write the crate.
 #[derive(Debug, thiserror::Error)]
 pub enum ScaffoldError {
-    #[error("{0:?} is not a probe name: use lowercase letters, digits, '_' and '-', starting with a letter (it becomes the source type)")]
+    #[error(
+        "{0:?} is not a probe name: use lowercase letters, digits, '_' and '-', starting with a letter (it becomes the source type)"
+    )]
     BadName(String),
     #[error("{} already exists and is not empty", .0.display())]
     NotEmpty(PathBuf),
@@ -75,7 +77,9 @@ pub fn create(name: &str, dir: Option<&Path>) -> Result<Created, ScaffoldError> 
         let text = String::from_utf8_lossy(bytes);
         let text = match *rel {
             "Cargo.toml" => manifest(&text, &names)?,
-            "Cargo.lock" => replace(&text, "name = \"echo-probe\"", &format!("name = \"{}\"", names.package))?,
+            "Cargo.lock" => {
+                replace(&text, "name = \"echo-probe\"", &format!("name = \"{}\"", names.package))?
+            }
             "src/lib.rs" => code(&text, &names)?,
             _ => text.into_owned(),
         };
@@ -111,8 +115,16 @@ fn manifest(text: &str, n: &Names) -> Result<String, ScaffoldError> {
 }
 
 fn code(text: &str, n: &Names) -> Result<String, ScaffoldError> {
-    let text = replace(text, "//! `echo`: a probe to start from.", &format!("//! `{}`: a probe, from Sonde's template.", n.source_type))?;
-    let text = replace(&text, "SOURCE_TYPE: &'static str = \"echo\"", &format!("SOURCE_TYPE: &'static str = \"{}\"", n.source_type))?;
+    let text = replace(
+        text,
+        "//! `echo`: a probe to start from.",
+        &format!("//! `{}`: a probe, from Sonde's template.", n.source_type),
+    )?;
+    let text = replace(
+        &text,
+        "SOURCE_TYPE: &'static str = \"echo\"",
+        &format!("SOURCE_TYPE: &'static str = \"{}\"", n.source_type),
+    )?;
     let text = replace(&text, "echo_probe.wasm", &format!("{}.wasm", n.lib))?;
     // The probe's type: `Echo` as a whole word only (not `Echoed`).
     let mut out = String::with_capacity(text.len());

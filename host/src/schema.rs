@@ -40,9 +40,7 @@ impl ConfigSchema {
         if !raw.is_object() {
             return Err("config-schema is not a JSON Schema object".into());
         }
-        let validator = jsonschema::draft202012::options()
-            .build(&raw)
-            .map_err(|e| invalid_schema(&e))?;
+        let validator = jsonschema::draft202012::options().build(&raw).map_err(|e| invalid_schema(&e))?;
         let mut secret_paths = Vec::new();
         collect_secrets(&raw, &raw, &mut Vec::new(), &mut secret_paths, 0);
         Ok(Self { raw, validator, secret_paths })

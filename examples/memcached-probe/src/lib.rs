@@ -71,7 +71,9 @@ impl Probe for Memcached {
 fn read_line(reader: &mut impl BufRead) -> Result<String, CheckError> {
     let mut line = String::new();
     if reader.read_line(&mut line)? == 0 {
-        return Err(Problem::new(messages::UNEXPECTED_PROTOCOL).with_extra("the server closed the connection").into());
+        return Err(Problem::new(messages::UNEXPECTED_PROTOCOL)
+            .with_extra("the server closed the connection")
+            .into());
     }
     Ok(line.trim_end().to_string())
 }
@@ -80,7 +82,9 @@ fn read_line(reader: &mut impl BufRead) -> Result<String, CheckError> {
 pub fn parse_version(line: &str) -> Result<String, CheckError> {
     match line.strip_prefix("VERSION ") {
         Some(v) if !v.is_empty() => Ok(v.to_string()),
-        _ => Err(Problem::new(messages::UNEXPECTED_PROTOCOL).with_extra(format!("expected VERSION, got {line:?}")).into()),
+        _ => Err(Problem::new(messages::UNEXPECTED_PROTOCOL)
+            .with_extra(format!("expected VERSION, got {line:?}"))
+            .into()),
     }
 }
 
@@ -125,7 +129,8 @@ mod tests {
     #[test]
     fn a_memcached_is_healthy_with_its_version_and_items() {
         let port = fake_server("VERSION 1.6.21\r\nSTAT pid 1\r\nSTAT curr_items 3\r\nEND\r\n");
-        let report = testing::check::<Memcached>(json!({"host": "127.0.0.1", "port": port})).expect("healthy");
+        let report =
+            testing::check::<Memcached>(json!({"host": "127.0.0.1", "port": port})).expect("healthy");
         assert_eq!(report.details, json!({"version": "1.6.21"}));
         assert_eq!(report.items, Some(3));
     }
@@ -133,15 +138,23 @@ mod tests {
     #[test]
     fn another_protocol_is_unexpected() {
         let port = fake_server("HTTP/1.1 400 Bad Request\r\n\r\n");
-        let err = testing::check::<Memcached>(json!({"host": "127.0.0.1", "port": port})).expect_err("not memcached");
-        assert!(matches!(err, CheckError::Unhealthy(ref p) if p.message == messages::UNEXPECTED_PROTOCOL), "{err:?}");
+        let err = testing::check::<Memcached>(json!({"host": "127.0.0.1", "port": port}))
+            .expect_err("not memcached");
+        assert!(
+            matches!(err, CheckError::Unhealthy(ref p) if p.message == messages::UNEXPECTED_PROTOCOL),
+            "{err:?}"
+        );
     }
 
     #[test]
     fn a_closed_port_is_refused() {
         let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-        let err = testing::check::<Memcached>(json!({"host": "127.0.0.1", "port": port})).expect_err("closed");
-        assert!(matches!(err, CheckError::Unhealthy(ref p) if p.message == messages::CONNECTION_REFUSED), "{err:?}");
+        let err =
+            testing::check::<Memcached>(json!({"host": "127.0.0.1", "port": port})).expect_err("closed");
+        assert!(
+            matches!(err, CheckError::Unhealthy(ref p) if p.message == messages::CONNECTION_REFUSED),
+            "{err:?}"
+        );
     }
 
     #[test]

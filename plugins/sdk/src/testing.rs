@@ -33,11 +33,16 @@ pub struct Report {
 pub fn check<P: Probe>(config: Value) -> Result<Report, CheckError> {
     match crate::__glue::check::<P>(&config.to_string()) {
         Ok(h) => Ok(Report {
-            details: h.details.and_then(|d| serde_json::from_str(&d).ok()).unwrap_or_else(|| Value::Object(Default::default())),
+            details: h
+                .details
+                .and_then(|d| serde_json::from_str(&d).ok())
+                .unwrap_or_else(|| Value::Object(Default::default())),
             items: h.items,
         }),
         Err(wit::CheckError::InvalidConfig(m)) => Err(CheckError::InvalidConfig(m)),
-        Err(wit::CheckError::Unhealthy(p)) => Err(CheckError::Unhealthy(Problem { message: p.message, extra: p.extra })),
+        Err(wit::CheckError::Unhealthy(p)) => {
+            Err(CheckError::Unhealthy(Problem { message: p.message, extra: p.extra }))
+        }
     }
 }
 

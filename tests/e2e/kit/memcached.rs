@@ -14,7 +14,8 @@ use super::{cargo, host_triple, root, sonde, stdout_json};
 
 #[test]
 fn the_memcached_example_passes_its_native_tests() {
-    let out = cargo(&root().join("examples/memcached-probe"), &["test", "--offline", "--target", &host_triple()]);
+    let out =
+        cargo(&root().join("examples/memcached-probe"), &["test", "--offline", "--target", &host_triple()]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("test result: ok. 5 passed"), "{text}");
 }
@@ -24,7 +25,10 @@ fn the_memcached_example_checks_a_real_memcached() {
     let plugin = fixture("memcached-probe");
     let plugin = plugin.to_str().expect("utf-8");
     let info = stdout_json(&sonde(&["plugin", "inspect", plugin]));
-    assert_eq!((info["source_type"].as_str(), info["wit_version"].as_str()), (Some("memcached"), Some("sonde:probe@0.2.0")));
+    assert_eq!(
+        (info["source_type"].as_str(), info["wit_version"].as_str()),
+        (Some("memcached"), Some("sonde:probe@0.2.0"))
+    );
     assert_eq!(info["config_schema"]["properties"]["port"]["default"], 11211);
 
     // -U 0: no UDP listener; -u: memcached refuses to run as root without it.
@@ -51,5 +55,9 @@ fn the_memcached_example_checks_a_real_memcached() {
     let config = json!({"host": "127.0.0.1", "port": closed_port()}).to_string();
     let out = sonde(&["check", "--plugin", plugin, "--config", &config, "--timeout", "3s"]);
     let v = stdout_json(&out);
-    assert_eq!((out.status.code(), v["error"]["message"].as_str()), (Some(1), Some("connection refused")), "{v}");
+    assert_eq!(
+        (out.status.code(), v["error"]["message"].as_str()),
+        (Some(1), Some("connection refused")),
+        "{v}"
+    );
 }

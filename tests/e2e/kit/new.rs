@@ -67,7 +67,10 @@ fn plugin_new_writes_a_standalone_crate_that_builds_inspects_checks_and_serves()
     let info = sonde(&["plugin", "inspect", wasm_s]);
     assert_eq!(info.status.code(), Some(0), "{}", String::from_utf8_lossy(&info.stderr));
     let info = stdout_json(&info);
-    assert_eq!((info["source_type"].as_str(), info["wit_version"].as_str()), (Some("my-echo"), Some("sonde:probe@0.2.0")));
+    assert_eq!(
+        (info["source_type"].as_str(), info["wit_version"].as_str()),
+        (Some("my-echo"), Some("sonde:probe@0.2.0"))
+    );
 
     let (port, _stop) = echo_server();
     let config = json!({"host": "127.0.0.1", "port": port}).to_string();

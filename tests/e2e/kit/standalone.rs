@@ -30,11 +30,21 @@ fn the_sdk_packages_without_the_workspace() {
     assert!(!inherits, "plugins/sdk/Cargo.toml must not inherit from a workspace");
     assert!(!manifest.contains(".."), "plugins/sdk/Cargo.toml must not point outside the crate");
     let lib = std::fs::read_to_string(sdk.join("src/lib.rs")).expect("lib.rs");
-    assert!(lib.contains(r#"path: "wit","#) && !lib.contains("../"), "the bindings must read the crate's own wit/");
+    assert!(
+        lib.contains(r#"path: "wit","#) && !lib.contains("../"),
+        "the bindings must read the crate's own wit/"
+    );
 
     let list = cargo(&sdk, &["package", "--list", "--allow-dirty", "--offline"]);
     let list = String::from_utf8_lossy(&list.stdout).into_owned();
-    for file in ["Cargo.toml", "src/lib.rs", "src/net_native.rs", "wit/probe.wit", "wit/deps/tls/types.wit", "wit/deps/io/io.wit"] {
+    for file in [
+        "Cargo.toml",
+        "src/lib.rs",
+        "src/net_native.rs",
+        "wit/probe.wit",
+        "wit/deps/tls/types.wit",
+        "wit/deps/io/io.wit",
+    ] {
         assert!(list.lines().any(|l| l == file), "{file} is not packaged:\n{list}");
     }
     cargo(&sdk, &["package", "--no-verify", "--allow-dirty", "--offline"]);
