@@ -1,7 +1,11 @@
-//! Builds the first-party probes in `plugins/` and embeds them.
+//! Builds the first-party probes in `plugins/` and embeds them, and packs
+//! the SDK and the probe template for `sonde plugin new`.
 
 #[path = "build_wasm.rs"]
 mod build_wasm;
+
+#[path = "build_kit.rs"]
+mod build_kit;
 
 use std::path::PathBuf;
 
@@ -18,7 +22,9 @@ fn main() {
         }
     }
     src.push_str("];\n");
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("builtin_plugins.rs");
-    std::fs::write(out, src).expect("writing builtin_plugins.rs");
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
+    std::fs::write(out_dir.join("builtin_plugins.rs"), src).expect("writing builtin_plugins.rs");
+    build_kit::generate(&root, &out_dir);
     println!("cargo:rerun-if-changed=build_wasm.rs");
+    println!("cargo:rerun-if-changed=build_kit.rs");
 }

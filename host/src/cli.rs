@@ -76,6 +76,16 @@ pub enum PluginCommand {
         /// The plugin file.
         file: PathBuf,
     },
+    /// Write a new probe crate from the template, with the SDK vendored
+    /// beside it (it is not on crates.io).
+    New {
+        /// The probe's source type ([a-z0-9_-]+, starting with a letter);
+        /// the crate is called NAME-probe.
+        name: String,
+        /// The crate's directory, absent or empty (default: ./NAME-probe).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Why a command could not run at all (exit code 2).
@@ -95,6 +105,8 @@ pub enum CommandError {
     Output(String),
     #[error(transparent)]
     Service(#[from] crate::service::ServiceError),
+    #[error(transparent)]
+    Scaffold(#[from] crate::scaffold::ScaffoldError),
     #[error("cannot listen on {addr}: {reason}")]
     Listen { addr: std::net::SocketAddr, reason: String },
 }
@@ -105,6 +117,7 @@ pub async fn run(cli: Cli) -> Result<u8, CommandError> {
         Command::Serve(args) => serve(args).await,
         Command::Check(args) => check(args).await,
         Command::Plugin(PluginCommand::Inspect { file }) => inspect(file).await,
+        Command::Plugin(PluginCommand::New { name, dir }) => new_plugin(&name, dir.as_deref()),
     }
 }
 
@@ -198,6 +211,19 @@ async fn inspect(file: PathBuf) -> Result<u8, CommandError> {
         "sha256": plugin.digest,
         "file": file,
     }))?;
+    Ok(0)
+}
+
+/// Prints what was written as JSON (like `inspect`), and the next steps on
+/// stderr for a person.
+fn new_plugin(name: &str, dir: Option<&std::path::Path>) -> Result<u8, CommandError> {
+    let created = crate::scaffold::create(name, dir)?;
+    print_json(&created)?;
+    eprintln!(
+        "next: cd {} && cargo build --release && sonde plugin inspect {}",
+        created.dir.display(),
+        created.artifact
+    );
     Ok(0)
 }
 

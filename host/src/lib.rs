@@ -17,6 +17,7 @@
 //! - [`alerts`]: alert routes, their outbox and delivery, silences.
 //! - [`server`]: the HTTP surfaces.
 //! - [`cli`]: the `sonde` command line.
+//! - [`scaffold`]: `sonde plugin new`, with the SDK the binary carries.
 
 pub mod alerts;
 pub mod bindings;
@@ -26,6 +27,7 @@ pub mod metrics;
 pub mod model;
 pub mod report;
 pub mod runtime;
+pub mod scaffold;
 pub mod schema;
 pub mod server;
 pub mod service;

@@ -40,9 +40,7 @@ impl ConfigSchema {
         if !raw.is_object() {
             return Err("config-schema is not a JSON Schema object".into());
         }
-        let validator = jsonschema::draft202012::options()
-            .build(&raw)
-            .map_err(|e| format!("config-schema is not a valid JSON Schema: {}", e.masked()))?;
+        let validator = jsonschema::draft202012::options().build(&raw).map_err(|e| invalid_schema(&e))?;
         let mut secret_paths = Vec::new();
         collect_secrets(&raw, &raw, &mut Vec::new(), &mut secret_paths, 0);
         Ok(Self { raw, validator, secret_paths })
@@ -268,6 +266,15 @@ impl Redactor {
     pub fn redact_opt(&self, text: Option<String>) -> Option<String> {
         text.map(|t| self.redact(&t))
     }
+}
+
+/// A schema that fails the 2020-12 meta-schema, located for its author: the
+/// JSON Pointer into `config-schema` to fix, and what is wrong there. The
+/// value is the plugin's own schema, not a secret, so it is shown.
+fn invalid_schema(e: &jsonschema::ValidationError<'_>) -> String {
+    let path = e.instance_path().to_string();
+    let at = if path.is_empty() { "the root".to_string() } else { path };
+    format!("config-schema is not a valid JSON Schema (2020-12): at {at}: {e}")
 }
 
 #[cfg(test)]

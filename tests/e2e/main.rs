@@ -17,6 +17,8 @@
 //! - `fuzz`: Schemathesis against its `/openapi.json`.
 //! - `python_probe`: a probe written in Python, built with componentize-py.
 //! - `unify`: the README's two commands share one build.
+//! - `kit`: what a probe author gets: the standalone SDK, `plugin new`, the
+//!   memcached example of docs/writing-a-probe.md.
 
 mod alerts;
 mod amqp;
@@ -29,6 +31,7 @@ mod examples;
 mod fuzz;
 mod hostile;
 mod http;
+mod kit;
 mod live;
 mod loading;
 mod metrics;

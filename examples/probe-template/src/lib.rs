@@ -4,6 +4,9 @@
 //! Build: `cargo build --release` (this directory's `.cargo/config.toml`
 //! targets wasm32-wasip2), then drop
 //! `target/wasm32-wasip2/release/echo_probe.wasm` into Sonde's `plugins_dir`.
+//! Try it first with `sonde check --plugin <that file> --config '{"host":…}'`.
+//! Unit tests run natively, where the SDK's `net` is `std::net`:
+//! `cargo test --target $(rustc -vV | sed -n 's/^host: //p')`.
 
 use std::io::{BufRead, BufReader, Write};
 
@@ -65,3 +68,43 @@ impl Probe for Echo {
 }
 
 sonde_sdk::export_probe!(Echo);
+
+/// Native tests: `sonde_sdk::testing` calls the probe as the host does,
+/// here against an echo server on loopback.
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    use sonde_sdk::serde_json::json;
+    use sonde_sdk::testing;
+
+    use super::*;
+
+    fn echo_server() -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let mut line = String::new();
+                if BufReader::new(&conn).read_line(&mut line).is_ok() {
+                    let _ = (&conn).write_all(line.as_bytes());
+                }
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn the_line_comes_back() {
+        let port = echo_server();
+        let report = testing::check::<Echo>(json!({"host": "127.0.0.1", "port": port})).expect("healthy");
+        assert_eq!(report.details, json!({"echoed": 4}));
+    }
+
+    #[test]
+    fn a_multi_line_line_is_invalid_config() {
+        let err = testing::check::<Echo>(json!({"host": "127.0.0.1", "line": "a\nb"})).expect_err("invalid");
+        assert!(matches!(err, CheckError::InvalidConfig(_)), "{err:?}");
+    }
+}

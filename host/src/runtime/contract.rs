@@ -29,6 +29,9 @@ impl Contract {
     /// Links `component`, which exports `sonde:probe/probe@{version}`.
     pub fn link(linker: &Linker<Sandbox>, component: &Component, version: &str) -> Result<Self, LoadError> {
         let wrong_world = |e: wasmtime::Error| LoadError::WrongWorld(format!("{e:#}"));
+        if series(version).is_some() {
+            super::plugin::check_probe_exports(component, version)?;
+        }
         match series(version) {
             Some("0.1") => {
                 let pre = linker.instantiate_pre(component).map_err(wrong_world)?;

@@ -44,8 +44,12 @@ pub enum LoadError {
     IncompatibleVersion { found: String, supported: String },
     #[error("info() failed: {0}")]
     Info(String),
-    #[error("info() gave source-type {0:?}, which does not match [a-z0-9_-]+")]
+    #[error(
+        "info() returned source-type {0:?}: a source-type must match [a-z0-9_-]+ (lowercase letters, digits, '_' and '-', e.g. \"postgres\"); with the Rust SDK it is Probe::SOURCE_TYPE"
+    )]
     SourceType(String),
+    #[error("{0}")]
+    MissingExport(String),
     #[error("{0}")]
     Schema(String),
     #[error("sha256 {0} is not pinned in the configuration (`plugins.pins`)")]
@@ -129,9 +133,39 @@ pub(crate) fn probe_export_version(component: &Component) -> Result<String, Load
         Some(found) => Ok(found.to_string()),
         None => {
             let list = if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") };
-            Err(LoadError::WrongWorld(format!("it does not export sonde:probe/probe (it exports {list})")))
+            Err(LoadError::WrongWorld(format!(
+                "it does not export sonde:probe/probe (it exports {list}); a probe is a component of the world `plugin` in sonde:probe@0.2.0 (wit/0.2.0/probe.wit), which exports the interface `probe`"
+            )))
         }
     }
+}
+
+/// The functions of `sonde:probe/probe`, as the WIT spells them (the same
+/// in every version so far), so a missing one is named in the author's terms.
+const PROBE_FUNCS: &[(&str, &str)] = &[
+    ("info", "func() -> probe-info"),
+    ("endpoints", "func(config: string) -> result<list<endpoint>, string>"),
+    ("check", "func(config: string) -> result<healthy, check-error>"),
+];
+
+/// Names the first function of `sonde:probe/probe@{version}` the component
+/// does not export. Linking would fail too, but in wasmtime's words.
+pub(crate) fn check_probe_exports(component: &Component, version: &str) -> Result<(), LoadError> {
+    let engine = component.engine();
+    let ty = component.component_type();
+    let name = format!("sonde:probe/probe@{version}");
+    let Some(ComponentItem::ComponentInstance(instance)) = ty.get_export(engine, &name).map(|e| e.ty) else {
+        return Ok(());
+    };
+    for (func, signature) in PROBE_FUNCS {
+        let found = instance.get_export(engine, func).map(|e| e.ty);
+        if !matches!(found, Some(ComponentItem::ComponentFunc(_))) {
+            return Err(LoadError::MissingExport(format!(
+                "the export {name} has no function `{func}`; add `{func}: {signature};` to the interface `probe` and implement it"
+            )));
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn check_source_type(s: &str) -> Result<(), LoadError> {

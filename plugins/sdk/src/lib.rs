@@ -1,31 +1,82 @@
 //! The Sonde probe SDK: write a probe plugin as one trait impl and one macro.
 //!
-//! ```ignore
-//! use sonde_sdk::{CheckError, Endpoint, Healthy, Probe};
+//! A probe is a WebAssembly component of the `plugin` world of
+//! `sonde:probe@0.2.0`; this crate carries that WIT in its own `wit/`
+//! directory, so it builds anywhere (start with `sonde plugin new NAME`,
+//! which writes a crate using a copy of this SDK). A complete probe, one
+//! that checks a line-based server and can speak TLS:
 //!
+//! ```no_run
+//! use std::io::{BufRead, BufReader, Write};
+//!
+//! use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Secret, Tls, TlsMode, messages};
+//!
+//! /// The source's config; the JSON Schema operators see is derived from it.
 //! #[derive(serde::Deserialize, schemars::JsonSchema)]
-//! struct Config { host: String, port: u16 }
+//! #[serde(deny_unknown_fields)]
+//! struct Config {
+//!     /// Host name or IP address.
+//!     host: String,
+//!     /// TCP port.
+//!     #[serde(default = "default_port")]
+//!     port: u16,
+//!     /// A secret: published as `writeOnly`, never shown by Sonde.
+//!     token: Option<Secret>,
+//!     /// The one `tls` object every TCP probe embeds; the host enforces it.
+//!     #[serde(default)]
+//!     tls: Tls,
+//! }
 //!
-//! struct Tcp;
-//! impl Probe for Tcp {
+//! fn default_port() -> u16 {
+//!     7
+//! }
+//!
+//! struct Echo;
+//!
+//! impl Probe for Echo {
 //!     type Config = Config;
-//!     const SOURCE_TYPE: &'static str = "tcp";
-//!     const DESCRIPTION: &'static str = "A TCP connection opens";
+//!     const SOURCE_TYPE: &'static str = "echo";
+//!     const DESCRIPTION: &'static str = "A line sent comes back";
+//!
 //!     fn endpoints(c: &Config) -> Result<Vec<Endpoint>, String> {
+//!         // Only these peers are reachable from inside `check`.
 //!         Ok(vec![Endpoint::new(&c.host, c.port)])
 //!     }
+//!
 //!     fn check(c: Config) -> Result<Healthy, CheckError> {
-//!         sonde_sdk::net::connect(&c.host, c.port)?;
-//!         Ok(Healthy::new())
+//!         // `?` on an io::Error gives the stable messages ("connection refused", …).
+//!         let mut stream = sonde_sdk::net::connect(&c.host, c.port)?;
+//!         if c.tls.mode_or(TlsMode::Disable) != TlsMode::Disable {
+//!             stream.start_tls(&c.tls)?; // the host handshakes and verifies
+//!         }
+//!         let line = c.token.as_ref().map_or("ping", |t| t.expose());
+//!         writeln!(stream, "{line}")?;
+//!         let mut answer = String::new();
+//!         BufReader::new(stream).read_line(&mut answer)?;
+//!         if answer.trim_end() != line {
+//!             return Err(Problem::new(messages::UNEXPECTED_PROTOCOL).with_extra("another line came back").into());
+//!         }
+//!         Ok(Healthy::new().detail("echoed", answer.trim_end().len()))
 //!     }
 //! }
-//! sonde_sdk::export_probe!(Tcp);
+//!
+//! sonde_sdk::export_probe!(Echo);
+//! # fn main() {}
 //! ```
 //!
 //! The config arrives deserialized into `Probe::Config`; JSON that does not
 //! fit becomes `invalid-config` (FAILED) without the probe seeing it. The JSON
 //! Schema the host validates against is derived from the same type, so the two
 //! cannot drift. Wrap secrets in [`Secret`] to mark them `writeOnly`.
+//!
+//! # Testing natively
+//!
+//! Built for any target but wasm32, [`net`] is `std::net` underneath (and
+//! [`net::Stream::start_tls`] reports that TLS needs the host), so a probe's
+//! `check` runs under a plain `cargo test --target <host triple>` against a
+//! listener the test opens; [`testing`] makes the calls as the host does
+//! (config JSON in, the reported details and items out). Under the sandbox,
+//! the same calls go through `wasi:sockets`.
 //!
 //! # Layout
 //! - [`outcome`]: `Healthy`, `Problem`, `CheckError` and the I/O error mapping.
@@ -34,12 +85,19 @@
 //!   can be upgraded to TLS in place.
 //! - [`tls`]: the `tls` config object every TCP probe embeds.
 //! - [`conn`]: the `host`/`port`/`user`/`password` fields probes share.
+//! - [`testing`]: native unit tests of a probe, calling it as the host does.
 //! - [`bindings`]: the raw WIT bindings (one `generate!`), for the macro.
 
 pub mod conn;
+#[cfg(target_arch = "wasm32")]
+pub mod net;
+// Native builds (a probe's unit tests) get the same API over std::net.
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "net_native.rs"]
 pub mod net;
 pub mod outcome;
 pub mod secret;
+pub mod testing;
 pub mod tls;
 
 pub use outcome::{CheckError, Healthy, Problem, io_problem, messages};
@@ -49,13 +107,13 @@ pub use serde;
 pub use serde_json;
 pub use tls::{Tls, TlsMode};
 
-/// Raw bindings of `wit/0.2.0` (`sonde:probe@0.2.0`, with `wasi:tls`),
-/// used by [`export_probe!`] and [`net`]. `wasi:io` is wasip2's, so the
+/// Raw bindings of this crate's `wit/` (`sonde:probe@0.2.0` with `wasi:tls`,
+/// a copy of the repository's `wit/0.2.0`), used by [`export_probe!`] and [`net`]. `wasi:io` is wasip2's, so the
 /// streams of a `wasi:sockets` connection can be handed to `wasi:tls`.
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/0.2.0",
+        path: "wit",
         world: "plugin",
         features: ["tls"],
         with: {

@@ -5,7 +5,7 @@
 //! that hoard host resources, with the process's descriptors and memory
 //! measured (`hoard`).
 
-mod harness;
+pub(crate) mod harness;
 mod hoard;
 
 use std::io::Write;
