@@ -65,9 +65,9 @@ pub const SECURITY_SCHEMES: [&str; 4] =
     ),
     components(
         schemas(ErrorDetail, HttpValidationError, FieldError, hasura::HealthCheckError),
-        responses(Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge, UnprocessableEntity, InternalError),
+        responses(Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge, UnprocessableEntity, InternalError, Unavailable),
     ),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &StoreOutages),
     tags(
         (name = "hasura", description = "Hasura's source health API"),
         (name = "unstructured", description = "Unstructured's sources and connection checks"),
@@ -77,6 +77,28 @@ pub const SECURITY_SCHEMES: [&str; 4] =
     ),
 )]
 pub struct ApiDoc;
+
+/// Every route that may answer 500 reads the store, and a store that does
+/// not answer (a PostgreSQL outage, DESIGN §9) is a 503 there: documented
+/// once, here, rather than on every handler.
+struct StoreOutages;
+
+impl Modify for StoreOutages {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::Ref;
+        for item in openapi.paths.paths.values_mut() {
+            let operations =
+                [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for op in operations.into_iter().flatten() {
+                if op.responses.responses.contains_key("500") && !op.responses.responses.contains_key("503") {
+                    op.responses
+                        .responses
+                        .insert("503".into(), RefOr::Ref(Ref::from_response_name("Unavailable")));
+                }
+            }
+        }
+    }
+}
 
 /// Adds the security schemes the handlers' `security(...)` lists name.
 struct SecuritySchemes;
@@ -165,6 +187,11 @@ pub struct PayloadTooLarge(pub ErrorDetail);
 #[derive(ToResponse)]
 #[response(example = json!({"detail": [{"loc": ["path", "source_id"], "msg": "Input should be a valid UUID", "type": "uuid_parsing"}]}))]
 pub struct UnprocessableEntity(pub HttpValidationError);
+
+/// The store does not answer right now (a database outage); try again.
+#[derive(ToResponse)]
+#[response(example = json!({"detail": "The store is unavailable; try again shortly"}))]
+pub struct Unavailable(pub ErrorDetail);
 
 /// The store failed; the reason is logged, not answered.
 #[derive(ToResponse)]
