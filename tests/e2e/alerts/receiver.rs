@@ -2,13 +2,14 @@
 //! the status it answered) and answers what the test says: 200 by default,
 //! 500 when told, or nothing at all (connection refused) until started.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use sonde_test_support::http_server::{Incoming, read_request};
 
 /// One request the receiver saw.
 #[derive(Debug, Clone)]
@@ -126,34 +127,7 @@ impl Drop for Receiver {
 }
 
 fn serve(mut stream: TcpStream, shared: &Shared) {
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 8192];
-    let head_end = loop {
-        if let Some(i) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => seen.extend_from_slice(&buf[..n]),
-        }
-    };
-    let head = String::from_utf8_lossy(&seen[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let path = lines.next().unwrap_or_default().split(' ').nth(1).unwrap_or_default().to_string();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let length = headers.iter().find(|(n, _)| n == "content-length").and_then(|(_, v)| v.parse().ok());
-    let mut body = seen[head_end + 4..].to_vec();
-    while length.is_some_and(|l| body.len() < l) {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => body.extend_from_slice(&buf[..n]),
-        }
-    }
+    let Some(Incoming { path, headers, body, .. }) = read_request(&mut stream) else { return };
     let status = shared.status.load(Ordering::Relaxed);
     shared.seen.lock().expect("seen").push(Received { path, headers, body, status });
     let reply = format!("HTTP/1.1 {status} Status\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");

@@ -121,17 +121,29 @@ impl Drop for Server {
     }
 }
 
-fn serve(mut stream: TcpStream, state: &State) {
+/// One HTTP/1.1 request as it came in: method, path, headers (names
+/// lowercased) and the body its `Content-Length` announced.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Reads one request from `stream` (blocking, 5 s per read); None when the
+/// peer hangs up first.
+pub fn read_request(stream: &mut TcpStream) -> Option<Incoming> {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let mut seen = Vec::new();
-    let mut buf = [0u8; 4096];
+    let mut buf = [0u8; 8192];
     let head_end = loop {
         if let Some(i) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
             break i;
         }
         match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => return None,
             Ok(n) => seen.extend_from_slice(&buf[..n]),
         }
     };
@@ -144,16 +156,21 @@ fn serve(mut stream: TcpStream, state: &State) {
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
-    // Drain a request body, if any, so the client sees a clean answer.
     let length =
         headers.iter().find(|(n, _)| n == "content-length").and_then(|(_, v)| v.parse::<usize>().ok());
-    let mut have = seen.len() - head_end - 4;
-    while length.is_some_and(|l| have < l) {
+    let mut body = seen[head_end + 4..].to_vec();
+    while length.is_some_and(|l| body.len() < l) {
         match stream.read(&mut buf) {
             Ok(0) | Err(_) => break,
-            Ok(n) => have += n,
+            Ok(n) => body.extend_from_slice(&buf[..n]),
         }
     }
+    Some(Incoming { method, path, headers, body })
+}
+
+fn serve(mut stream: TcpStream, state: &State) {
+    // The body is drained too, so the client sees a clean answer.
+    let Some(Incoming { method, path, headers, .. }) = read_request(&mut stream) else { return };
     state.requests.lock().expect("requests").push(Request {
         method: method.clone(),
         path: path.clone(),
