@@ -113,6 +113,11 @@ impl Serve {
         }
     }
 
+    /// The watched `plugins_dir`.
+    pub fn plugins_dir(&self) -> PathBuf {
+        self.dir.join("plugins")
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
