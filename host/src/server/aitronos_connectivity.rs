@@ -159,7 +159,6 @@ async fn stored(state: &AppState, caller: &Caller, organization: &str, id: &str)
         (status = 422, response = UnprocessableEntity),
         (status = 500, response = InternalError),
     ),
-    security(("bearer" = []), ("x-api-key" = []), ("unstructured-api-key" = []), ("X-Hasura-Admin-Secret" = [])),
 )]
 pub async fn test(
     State(state): State<AppState>,

@@ -108,7 +108,6 @@ pub async fn public(State(state): State<AppState>) -> (StatusCode, Json<Connecto
         (status = 503, description = "Service unavailable", body = ConnectorHealth,
             example = json!({"status": "unavailable", "available": false})),
     ),
-    security(("bearer" = []), ("x-api-key" = []), ("unstructured-api-key" = []), ("X-Hasura-Admin-Secret" = [])),
 )]
 pub async fn organization(
     State(state): State<AppState>,

@@ -106,7 +106,6 @@ fn invalid(field: &str, msg: String) -> ApiError {
         (status = 422, response = UnprocessableEntity),
         (status = 500, response = InternalError),
     ),
-    security(("bearer" = []), ("x-api-key" = []), ("unstructured-api-key" = []), ("X-Hasura-Admin-Secret" = [])),
 )]
 pub async fn list(
     State(state): State<AppState>,

@@ -113,7 +113,6 @@ impl SyncStatus {
         (status = 422, response = UnprocessableEntity),
         (status = 500, response = InternalError),
     ),
-    security(("bearer" = []), ("x-api-key" = []), ("unstructured-api-key" = []), ("X-Hasura-Admin-Secret" = [])),
 )]
 pub async fn status(
     State(state): State<AppState>,

@@ -85,7 +85,6 @@ impl HealthStatus {
         (status = 403, response = Forbidden),
         (status = 500, response = InternalError),
     ),
-    security(("bearer" = []), ("x-api-key" = []), ("unstructured-api-key" = []), ("X-Hasura-Admin-Secret" = [])),
 )]
 pub async fn sources(
     State(state): State<AppState>,

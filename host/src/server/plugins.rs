@@ -93,7 +93,6 @@ impl From<&PluginLoadError> for LoadErrorOut {
         (status = 200, description = "Plugins and load errors", body = PluginList),
         (status = 401, response = Unauthorized),
     ),
-    security(("bearer" = []), ("x-api-key" = []), ("unstructured-api-key" = []), ("X-Hasura-Admin-Secret" = [])),
 )]
 pub async fn list(State(state): State<AppState>, _caller: Caller) -> Json<PluginList> {
     let registry = state.service.registry();

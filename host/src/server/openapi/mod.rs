@@ -23,8 +23,8 @@ use super::auth::Caller;
 use super::error::{ErrorDetail, FieldError, HttpValidationError};
 use super::{aitronos_connectivity, aitronos_health, feather, hasura, plugins, unstructured};
 
-/// The names of the security schemes, as the `security(...)` lists of the
-/// handlers spell them. Every key header is accepted on every route that
+/// The names of the security schemes, required on every keyed route by
+/// [`KeyedRoutes`]. Every key header is accepted on every route that
 /// takes a key; `X-Hasura-Admin-Secret` carries admin keys only.
 pub const SECURITY_SCHEMES: [&str; 4] =
     ["bearer", "x-api-key", "unstructured-api-key", "X-Hasura-Admin-Secret"];
@@ -67,7 +67,7 @@ pub const SECURITY_SCHEMES: [&str; 4] =
         schemas(ErrorDetail, HttpValidationError, FieldError, hasura::HealthCheckError),
         responses(Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge, UnprocessableEntity, InternalError, Unavailable),
     ),
-    modifiers(&SecuritySchemes, &StoreOutages),
+    modifiers(&SecuritySchemes, &KeyedRoutes, &StoreOutages),
     tags(
         (name = "hasura", description = "Hasura's source health API"),
         (name = "unstructured", description = "Unstructured's sources and connection checks"),
@@ -77,6 +77,27 @@ pub const SECURITY_SCHEMES: [&str; 4] =
     ),
 )]
 pub struct ApiDoc;
+
+/// Every route that takes a key (it documents a 401) accepts it from every
+/// header in [`SECURITY_SCHEMES`]: said once, here, not on each handler.
+struct KeyedRoutes;
+
+impl Modify for KeyedRoutes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::SecurityRequirement;
+        let any_key: Vec<SecurityRequirement> =
+            SECURITY_SCHEMES.iter().map(|s| SecurityRequirement::new(*s, Vec::<String>::new())).collect();
+        for item in openapi.paths.paths.values_mut() {
+            let operations =
+                [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for op in operations.into_iter().flatten() {
+                if op.responses.responses.contains_key("401") {
+                    op.security = Some(any_key.clone());
+                }
+            }
+        }
+    }
+}
 
 /// Every route that may answer 500 reads the store, and a store that does
 /// not answer (a PostgreSQL outage, DESIGN §9) is a 503 there: documented

@@ -42,7 +42,6 @@ pub async fn visible(state: &AppState, caller: &Caller, id: Uuid) -> Result<Sour
         (status = 422, response = UnprocessableEntity),
         (status = 500, response = InternalError),
     ),
-    security(("bearer" = []), ("x-api-key" = []), ("unstructured-api-key" = []), ("X-Hasura-Admin-Secret" = [])),
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -79,7 +78,6 @@ pub async fn list(
         (status = 422, response = UnprocessableEntity),
         (status = 500, response = InternalError),
     ),
-    security(("bearer" = []), ("x-api-key" = []), ("unstructured-api-key" = []), ("X-Hasura-Admin-Secret" = [])),
 )]
 pub async fn create(
     State(state): State<AppState>,
@@ -105,7 +103,6 @@ pub async fn create(
         (status = 422, response = UnprocessableEntity),
         (status = 500, response = InternalError),
     ),
-    security(("bearer" = []), ("x-api-key" = []), ("unstructured-api-key" = []), ("X-Hasura-Admin-Secret" = [])),
 )]
 pub async fn get(
     State(state): State<AppState>,
@@ -136,7 +133,6 @@ pub async fn get(
         (status = 422, response = UnprocessableEntity),
         (status = 500, response = InternalError),
     ),
-    security(("bearer" = []), ("x-api-key" = []), ("unstructured-api-key" = []), ("X-Hasura-Admin-Secret" = [])),
 )]
 pub async fn replace(
     State(state): State<AppState>,
@@ -167,7 +163,6 @@ pub async fn replace(
         (status = 422, response = UnprocessableEntity),
         (status = 500, response = InternalError),
     ),
-    security(("bearer" = []), ("x-api-key" = []), ("unstructured-api-key" = []), ("X-Hasura-Admin-Secret" = [])),
 )]
 pub async fn delete(
     State(state): State<AppState>,
@@ -195,7 +190,6 @@ pub async fn delete(
         (status = 422, response = UnprocessableEntity),
         (status = 500, response = InternalError),
     ),
-    security(("bearer" = []), ("x-api-key" = []), ("unstructured-api-key" = []), ("X-Hasura-Admin-Secret" = [])),
 )]
 pub async fn start_check(
     State(state): State<AppState>,
@@ -224,7 +218,6 @@ pub async fn start_check(
         (status = 422, response = UnprocessableEntity),
         (status = 500, response = InternalError),
     ),
-    security(("bearer" = []), ("x-api-key" = []), ("unstructured-api-key" = []), ("X-Hasura-Admin-Secret" = [])),
 )]
 pub async fn latest_check(
     State(state): State<AppState>,
