@@ -43,15 +43,16 @@ pub fn spawn(
     timing: Timing,
 ) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(timing.poll);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // Renewing three times per lease survives two missed renewals.
         let renew_every = timing.lease / 3;
         // The first tick renews, so this replica counts as alive at once.
         let mut last_renew = tokio::time::Instant::now() - renew_every;
         let mut outage = Outage::default();
+        let mut first = true;
         loop {
-            tick.tick().await;
+            if !std::mem::take(&mut first) {
+                tokio::time::sleep(jittered(timing.poll)).await;
+            }
             let Some(group) = ctx.store.group() else { return };
             if last_renew.elapsed() >= renew_every {
                 match group.renew(&ctx.replica, timing.lease).await {
@@ -98,6 +99,19 @@ pub fn spawn(
             }
         }
     });
+}
+
+/// `poll` scaled by a random factor in [0.5, 1.5). A fixed period locks
+/// replicas into phase with the schedule: the one that finished a check
+/// also polls first when it is next due, and claims every run of that
+/// source. Jitter spreads the claims over the group, at the same mean pace.
+fn jittered(poll: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    // A fresh RandomState is randomly keyed: a cheap random u64 from std.
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u8(0);
+    let frac = (h.finish() >> 11) as f64 / (1u64 << 53) as f64;
+    poll.mul_f64(0.5 + frac)
 }
 
 /// Logs "down" once when the store stops answering and "back" once when it
