@@ -13,7 +13,7 @@ use wasmtime::component::{Component, Linker};
 use super::plugin::LoadError;
 use super::sandbox::Sandbox;
 use crate::bindings::v0_2;
-use crate::bindings::{CheckError, Endpoint, Healthy, PluginPre, ProbeInfo, Problem};
+use crate::bindings::{CheckError, Endpoint, Healthy, Plugin, PluginPre, ProbeInfo, Problem};
 
 /// `(major.minor, package)` of every contract version the host supports.
 pub const SUPPORTED: &[(&str, &str)] = &[("0.1", crate::bindings::WIT_PACKAGE), ("0.2", v0_2::WIT_PACKAGE)];
@@ -48,14 +48,31 @@ impl Contract {
         }
     }
 
+    /// A fresh instance in `store`: the one instance of a call or a check.
+    pub async fn instantiate(&self, store: &mut Store<Sandbox>) -> wasmtime::Result<Instance> {
+        Ok(match self {
+            Contract::V0_1(pre) => Instance::V0_1(pre.instantiate_async(&mut *store).await?),
+            Contract::V0_2(pre) => Instance::V0_2(pre.instantiate_async(&mut *store).await?),
+        })
+    }
+
+    /// Whether plugins of this version may use `wasi:tls`.
+    pub fn has_tls(&self) -> bool {
+        matches!(self, Contract::V0_2(_))
+    }
+}
+
+/// An instantiated plugin, for the contract version it was built against.
+pub enum Instance {
+    V0_1(Plugin),
+    V0_2(v0_2::Plugin),
+}
+
+impl Instance {
     pub async fn info(&self, store: &mut Store<Sandbox>) -> wasmtime::Result<ProbeInfo> {
         match self {
-            Contract::V0_1(pre) => {
-                let p = pre.instantiate_async(&mut *store).await?;
-                p.sonde_probe_probe().call_info(&mut *store).await
-            }
-            Contract::V0_2(pre) => {
-                let p = pre.instantiate_async(&mut *store).await?;
+            Instance::V0_1(p) => p.sonde_probe_probe().call_info(&mut *store).await,
+            Instance::V0_2(p) => {
                 let i = p.sonde_probe_probe().call_info(&mut *store).await?;
                 Ok(ProbeInfo {
                     source_type: i.source_type,
@@ -73,12 +90,8 @@ impl Contract {
         config: &str,
     ) -> wasmtime::Result<Result<Vec<Endpoint>, String>> {
         match self {
-            Contract::V0_1(pre) => {
-                let p = pre.instantiate_async(&mut *store).await?;
-                p.sonde_probe_probe().call_endpoints(&mut *store, config).await
-            }
-            Contract::V0_2(pre) => {
-                let p = pre.instantiate_async(&mut *store).await?;
+            Instance::V0_1(p) => p.sonde_probe_probe().call_endpoints(&mut *store, config).await,
+            Instance::V0_2(p) => {
                 let eps = p.sonde_probe_probe().call_endpoints(&mut *store, config).await?;
                 Ok(eps.map(|eps| eps.into_iter().map(|e| Endpoint { host: e.host, port: e.port }).collect()))
             }
@@ -91,13 +104,9 @@ impl Contract {
         config: &str,
     ) -> wasmtime::Result<Result<Healthy, CheckError>> {
         match self {
-            Contract::V0_1(pre) => {
-                let p = pre.instantiate_async(&mut *store).await?;
-                p.sonde_probe_probe().call_check(&mut *store, config).await
-            }
-            Contract::V0_2(pre) => {
+            Instance::V0_1(p) => p.sonde_probe_probe().call_check(&mut *store, config).await,
+            Instance::V0_2(p) => {
                 use v0_2::sonde::probe::types as v2;
-                let p = pre.instantiate_async(&mut *store).await?;
                 let r = p.sonde_probe_probe().call_check(&mut *store, config).await?;
                 Ok(match r {
                     Ok(h) => Ok(Healthy { details: h.details, items: h.items }),
@@ -108,11 +117,6 @@ impl Contract {
                 })
             }
         }
-    }
-
-    /// Whether plugins of this version may use `wasi:tls`.
-    pub fn has_tls(&self) -> bool {
-        matches!(self, Contract::V0_2(_))
     }
 }
 

@@ -10,8 +10,10 @@
 //! - [`outcome`]: statuses, reports, and trap classification.
 //! - [`builtin`]: the probes embedded in the binary.
 //!
-//! Every `endpoints` and `check` call gets its own `Store`, dropped when the
-//! call ends. One deadline covers both calls of an attempt; it is enforced by
+//! Every check attempt gets its own `Store` and one fresh instance in it,
+//! dropped when the attempt ends: the instance answers `endpoints` with no
+//! network at all, then `check` with exactly the resolved endpoints (one
+//! instantiation per check, not two). One deadline covers both calls; it is enforced by
 //! racing the calls against a timer (biased towards the timer, so an expired
 //! check is never polled again) while the epoch makes CPU-bound guests yield.
 
@@ -36,9 +38,10 @@ use wasmtime::{Engine, Store};
 
 use crate::bindings::{CheckError, Endpoint};
 use crate::schema::{ConfigSchema, Redactor};
+pub use engine::PoolTuning;
 pub use outcome::{Cause, CheckReport, Status};
-pub use plugin::{LoadError, Origin, Plugin, PluginInfo, PluginLoadError};
-use sandbox::net::{NetPolicy, SocketCaps};
+pub use plugin::{LoadError, Origin, Plugin, PluginInfo, PluginLoadError, ValidConfig};
+use sandbox::net::{Grant, NetPolicy, SocketCaps};
 pub use sandbox::resolver::{Resolver, StaticResolver, SystemResolver};
 use sandbox::tls::{Session, policy::TlsPolicy};
 use sandbox::{Outputs, Sandbox, Spec};
@@ -77,6 +80,8 @@ pub struct RuntimeConfig {
     pub info_timeout: Duration,
     /// CAs every source trusts beside the web PKI (`[tls] ca_files`).
     pub tls_roots: Arc<Vec<rustls::pki_types::TrustAnchor<'static>>>,
+    /// How instance slots are recycled between checks.
+    pub pool: PoolTuning,
 }
 
 impl Default for RuntimeConfig {
@@ -94,6 +99,7 @@ impl Default for RuntimeConfig {
             cache_dir: cache::default_dir(),
             info_timeout: Duration::from_secs(5),
             tls_roots: Arc::default(),
+            pool: PoolTuning::default(),
         }
     }
 }
@@ -196,7 +202,10 @@ impl Runtime {
 
         let deadline = Instant::now() + self.config.info_timeout;
         let (mut store, outputs) = self.store(Arc::new(NetPolicy::deny_all()), None, deadline);
-        let call = contract.info(&mut store);
+        let call = async {
+            let instance = contract.instantiate(&mut store).await?;
+            instance.info(&mut store).await
+        };
         let info = match within(deadline, call).await {
             None => return Err(LoadError::Info(format!("no answer within {:?}", self.config.info_timeout))),
             Some(Err(e)) => {
@@ -264,12 +273,28 @@ impl Runtime {
     /// Runs one attempt of a check: validate, `endpoints`, resolve, `check`,
     /// all within `timeout`. Never panics; every failure is a report.
     pub async fn check(&self, plugin: &Plugin, config: &Value, timeout: Duration) -> CheckReport {
+        self.run(plugin, config, plugin.schema.validate(config), timeout).await
+    }
+
+    /// [`Runtime::check`] of a config its caller has validated already
+    /// ([`Plugin::validate`]), so it is not validated twice.
+    pub async fn check_valid(&self, valid: ValidConfig<'_>, timeout: Duration) -> CheckReport {
+        self.run(valid.plugin, valid.config, Ok(()), timeout).await
+    }
+
+    async fn run(
+        &self,
+        plugin: &Plugin,
+        config: &Value,
+        validity: Result<(), Vec<crate::schema::Violation>>,
+        timeout: Duration,
+    ) -> CheckReport {
         let started_at = Utc::now();
         let t0 = Instant::now();
         let redactor = Redactor::new(plugin.schema.secrets_in(config));
         let mut trace = Trace::default();
 
-        let mut report = match plugin.schema.validate(config).map(|()| TlsPolicy::from_config(config)) {
+        let mut report = match validity.map(|()| TlsPolicy::from_config(config)) {
             Err(violations) => {
                 let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
                 CheckReport::failed(format!("config does not match the schema: {}", list.join("; ")))
@@ -309,15 +334,25 @@ impl Runtime {
         deadline: Instant,
         trace: &mut Trace,
     ) -> CheckReport {
-        // 1. Which peers does this config need? Asked with no network at all.
-        let (mut store, outputs) = self.store(Arc::new(NetPolicy::deny_all()), None, deadline);
+        // One instance answers both calls. Its network policy denies
+        // everything while it says which peers the config needs, and widens
+        // to exactly those before it runs the check.
+        let net = Arc::new(NetPolicy::deny_all());
+        let (mut store, outputs) = self.store(Arc::clone(&net), trace.tls.clone(), deadline);
         trace.outputs = Some(outputs.clone());
-        let endpoints: Vec<Endpoint> = match plugin.contract.endpoints(&mut store, config).await {
+        trace.net = Some(Arc::clone(&net));
+        let trapped = |e: wasmtime::Error| outcome::classify_trap(&e, &outputs.stderr.captured());
+        let instance = match plugin.contract.instantiate(&mut store).await {
+            Ok(instance) => instance,
+            Err(e) => return trapped(e),
+        };
+
+        // 1. Which peers does this config need? Asked with no network at all.
+        let endpoints: Vec<Endpoint> = match instance.endpoints(&mut store, config).await {
             Ok(Ok(endpoints)) => endpoints,
             Ok(Err(reason)) => return CheckReport::failed(reason),
-            Err(e) => return outcome::classify_trap(&e, &outputs.stderr.captured()),
+            Err(e) => return trapped(e),
         };
-        drop(store);
 
         // 2. Resolve them here, and allow exactly those addresses.
         let caps = SocketCaps {
@@ -325,8 +360,8 @@ impl Runtime {
             max_new_sockets: self.config.max_new_sockets,
         };
         let resolver = self.config.resolver.as_ref();
-        let net = match NetPolicy::resolve(&endpoints, self.config.allow_link_local, caps, resolver).await {
-            Ok(net) => Arc::new(net),
+        match Grant::resolve(&endpoints, self.config.allow_link_local, caps, resolver).await {
+            Ok(grant) => net.grant(grant),
             Err(e) => {
                 return CheckReport::error(
                     Cause::Unresolvable,
@@ -334,13 +369,10 @@ impl Runtime {
                     Some(e.to_string()),
                 );
             }
-        };
+        }
 
         // 3. The check itself.
-        let (mut store, outputs) = self.store(Arc::clone(&net), trace.tls.clone(), deadline);
-        trace.outputs = Some(outputs.clone());
-        trace.net = Some(net);
-        match plugin.contract.check(&mut store, config).await {
+        match instance.check(&mut store, config).await {
             Ok(Ok(healthy)) => {
                 let mut r = CheckReport::new(Status::Ok, Cause::Healthy, None);
                 r.details = healthy.details.map(|d| parse_details(&d));
@@ -349,7 +381,7 @@ impl Runtime {
             }
             Ok(Err(CheckError::InvalidConfig(reason))) => CheckReport::failed(reason),
             Ok(Err(CheckError::Unhealthy(p))) => CheckReport::error(Cause::Unhealthy, p.message, p.extra),
-            Err(e) => outcome::classify_trap(&e, &outputs.stderr.captured()),
+            Err(e) => trapped(e),
         }
     }
 }

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
 
-use crate::schema::ConfigSchema;
+use serde_json::Value;
+
+use crate::schema::{ConfigSchema, Violation};
 
 /// Where a plugin came from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -100,6 +102,19 @@ impl Plugin {
     pub fn schema(&self) -> &ConfigSchema {
         &self.schema
     }
+
+    /// Checks `config` against this plugin's schema, once: the answer is
+    /// what [`super::Runtime::check_valid`] takes.
+    pub fn validate<'a>(&'a self, config: &'a Value) -> Result<ValidConfig<'a>, Vec<Violation>> {
+        self.schema.validate(config).map(|()| ValidConfig { plugin: self, config })
+    }
+}
+
+/// A config that matched its plugin's schema.
+#[derive(Debug, Clone, Copy)]
+pub struct ValidConfig<'a> {
+    pub(super) plugin: &'a Plugin,
+    pub(super) config: &'a Value,
 }
 
 const MAGIC: &[u8; 4] = b"\0asm";

@@ -84,6 +84,9 @@ impl Ctx {
         };
         let secrets = match secrets {
             Some(s) => s.clone(),
+            // A probe without write-only fields has no secrets to read: no
+            // store round trip for it (most of a `tcp` check's cost at scale).
+            None if plugin.schema().secret_paths().is_empty() => Value::Object(Default::default()),
             None => match self.store.source_secrets(source.id).await {
                 Ok(s) => s,
                 Err(e) => {
@@ -397,11 +400,11 @@ impl Service {
     ) -> Result<CheckReport, SpecError> {
         let plugin =
             self.ctx.registry.get(source_type).ok_or_else(|| SpecError::UnknownType(source_type.into()))?;
-        if let Err(violations) = plugin.schema().validate(config) {
-            return Err(SpecError::Schema { source_type: source_type.into(), violations });
-        }
+        let valid = plugin
+            .validate(config)
+            .map_err(|violations| SpecError::Schema { source_type: source_type.into(), violations })?;
         let _permit = self.inline.acquire().await;
-        let report = self.ctx.runtime.check(&plugin, config, timeout).await;
+        let report = self.ctx.runtime.check_valid(valid, timeout).await;
         self.ctx.metrics.observe_attempt(source_type, &report);
         Ok(report)
     }

@@ -56,6 +56,8 @@ pub struct Job {
     /// The source's secrets when the claim brought them (group), so the
     /// attempt needs no read of its own.
     secrets: Option<Arc<serde_json::Value>>,
+    /// When a scheduled check fell due, for the start-delay histogram.
+    due: Option<Instant>,
 }
 
 enum Due {
@@ -89,6 +91,9 @@ pub struct Scheduler {
     gauges: Arc<Gauges>,
     /// Whether the group's store schedules (see the module docs).
     group: bool,
+    /// Whether the organizations must be counted again (once per burst of
+    /// events, not once per event: 100,000 upserts at start-up).
+    recount: bool,
 }
 
 /// Where the first check of a source falls within its interval.
@@ -116,6 +121,7 @@ impl Scheduler {
             running: HashMap::new(),
             gauges,
             group,
+            recount: false,
         };
         tokio::spawn(scheduler.run(rx));
         tx
@@ -135,6 +141,9 @@ impl Scheduler {
             // events is handled in one pass.
             while let Ok(event) = rx.try_recv() {
                 self.handle(event);
+            }
+            if std::mem::take(&mut self.recount) {
+                self.count_organizations();
             }
             self.fire_due(Instant::now());
             self.dispatch();
@@ -161,7 +170,7 @@ impl Scheduler {
                     self.at(first, Due::Scheduled { source: id, generation });
                 }
                 self.sources.insert(id, Entry { source, generation, busy });
-                self.count_organizations();
+                self.recount = true;
             }
             Event::Remove(id) => {
                 self.sources.remove(&id);
@@ -175,14 +184,14 @@ impl Scheduler {
                     }
                     *source != id
                 });
-                self.count_organizations();
+                self.recount = true;
                 self.ctx.health.remove(id);
             }
             Event::RunNow(source, check) => {
                 let generation = self.sources.get(&source.id).map_or(0, |e| e.generation);
                 self.fair.push_front(
                     &source.organization.clone(),
-                    Job { source, check, generation, secrets: None },
+                    Job { source, check, generation, secrets: None, due: None },
                 );
             }
             Event::AttemptDone(job, report) => self.attempt_done(job, *report),
@@ -194,9 +203,9 @@ impl Scheduler {
                     self.sources.insert(id, entry);
                     let org = source.organization.clone();
                     let secrets = Some(Arc::new(secrets));
-                    self.fair.push(&org, Job { source, check, generation, secrets });
+                    self.fair.push(&org, Job { source, check, generation, secrets, due: None });
                 }
-                self.count_organizations();
+                self.recount = true;
             }
         }
     }
@@ -232,7 +241,8 @@ impl Scheduler {
                         entry.busy = true;
                         let check = CheckRecord::new(source, Trigger::Schedule, CheckStatus::Scheduled);
                         let org = src.organization.clone();
-                        self.fair.push(&org, Job { source: src, check, generation, secrets: None });
+                        let job = Job { source: src, check, generation, secrets: None, due: Some(at) };
+                        self.fair.push(&org, job);
                     }
                     self.at(next, Due::Scheduled { source, generation });
                 }
@@ -264,6 +274,9 @@ impl Scheduler {
                 job.check.started_at = Some(Utc::now());
                 job.check.replica = Some(self.ctx.replica.clone());
                 self.ctx.health.begin(&job.check);
+                if let Some(due) = job.due {
+                    self.ctx.metrics.observe_start_delay(due.elapsed());
+                }
             }
             let (ctx, tx) = (Arc::clone(&self.ctx), self.tx.clone());
             let (check_id, source_id) = (job.check.id, job.source.id);

@@ -13,8 +13,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use wasmtime_wasi::sockets::SocketAddrUse;
 
@@ -49,9 +49,21 @@ pub struct SocketCaps {
     pub max_new_sockets: usize,
 }
 
-/// What one check may reach.
+/// What one check may reach: nothing until [`NetPolicy::grant`], then
+/// exactly the resolved endpoints. A check runs in one instance, so the same
+/// policy denies everything while the guest answers `endpoints` and widens,
+/// once, before it runs `check`.
 #[derive(Debug, Default)]
 pub struct NetPolicy {
+    grant: OnceLock<Grant>,
+    connects: AtomicUsize,
+    new_sockets: AtomicUsize,
+    denied: AtomicU64,
+}
+
+/// The addresses and budgets a check was granted.
+#[derive(Debug, Default)]
+pub struct Grant {
     /// Socket addresses TCP may connect to.
     allowed: HashSet<SocketAddr>,
     /// Declared names and the addresses the host resolved them to.
@@ -59,18 +71,10 @@ pub struct NetPolicy {
     /// `host:port` pairs outgoing HTTP may reach (host lowercased).
     http: HashSet<(String, u16)>,
     max_connects: usize,
-    connects: AtomicUsize,
     max_new_sockets: usize,
-    new_sockets: AtomicUsize,
-    denied: AtomicU64,
 }
 
-impl NetPolicy {
-    /// A policy that allows nothing: for `info` and `endpoints` calls.
-    pub fn deny_all() -> Self {
-        Self::default()
-    }
-
+impl Grant {
     /// Resolves `endpoints` with `resolver` and allows exactly their addresses.
     pub async fn resolve(
         endpoints: &[Endpoint],
@@ -78,7 +82,7 @@ impl NetPolicy {
         caps: SocketCaps,
         resolver: &dyn Resolver,
     ) -> Result<Self, ResolveError> {
-        let mut policy = Self {
+        let mut grant = Self {
             max_connects: caps.max_connects,
             max_new_sockets: caps.max_new_sockets,
             ..Self::default()
@@ -86,6 +90,7 @@ impl NetPolicy {
         for ep in endpoints {
             let host = ep.host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
             let ips: Vec<IpAddr> = match host.parse::<IpAddr>() {
+                // A literal needs no lookup (and no blocking thread).
                 Ok(ip) => vec![ip.to_canonical()],
                 Err(_) => resolver
                     .lookup(&host, ep.port)
@@ -97,27 +102,56 @@ impl NetPolicy {
             };
             let permitted: Vec<IpAddr> =
                 ips.into_iter().filter(|ip| allow_denied_ranges || !is_denied_range(*ip)).collect();
-            policy.allowed.extend(permitted.iter().map(|ip| SocketAddr::new(*ip, ep.port)));
+            grant.allowed.extend(permitted.iter().map(|ip| SocketAddr::new(*ip, ep.port)));
             // HTTP goes by name: reachable only if some address is permitted,
             // so a metadata address cannot be reached through wasi:http.
             if !permitted.is_empty() {
-                policy.http.insert((host.clone(), ep.port));
+                grant.http.insert((host.clone(), ep.port));
             }
-            policy.names.entry(host).or_default().extend(permitted);
+            grant.names.entry(host).or_default().extend(permitted);
         }
+        Ok(grant)
+    }
+}
+
+impl NetPolicy {
+    /// A policy that allows nothing (yet): for `info`, and for `endpoints`.
+    pub fn deny_all() -> Self {
+        Self::default()
+    }
+
+    /// A policy already granted what [`Grant::resolve`] returns.
+    pub async fn resolve(
+        endpoints: &[Endpoint],
+        allow_denied_ranges: bool,
+        caps: SocketCaps,
+        resolver: &dyn Resolver,
+    ) -> Result<Self, ResolveError> {
+        let policy = Self::deny_all();
+        policy.grant(Grant::resolve(endpoints, allow_denied_ranges, caps, resolver).await?);
         Ok(policy)
+    }
+
+    /// Widens a denying policy to `grant`. Only the first grant counts: a
+    /// policy never changes once it allows something.
+    pub fn grant(&self, grant: Grant) {
+        let _ = self.grant.set(grant);
+    }
+
+    fn granted(&self) -> Option<&Grant> {
+        self.grant.get()
     }
 
     /// The addresses a declared name resolves to inside the sandbox.
     pub fn lookup(&self, name: &str) -> Option<&[IpAddr]> {
         let name = name.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
-        self.names.get(&name).map(Vec::as_slice)
+        self.granted()?.names.get(&name).map(Vec::as_slice)
     }
 
     /// Whether outgoing HTTP may go to `host:port`.
     pub fn allows_http(&self, host: &str, port: u16) -> bool {
         let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
-        self.http.contains(&(host, port))
+        self.granted().is_some_and(|g| g.http.contains(&(host, port)))
     }
 
     /// The addresses outgoing HTTP to `host:port` goes to: the host's own
@@ -134,7 +168,8 @@ impl NetPolicy {
     /// Every attempt counts, so a guest that retries a refused creation in a
     /// loop stays refused.
     pub fn admit_new_socket(&self) -> bool {
-        self.new_sockets.fetch_add(1, Ordering::Relaxed) < self.max_new_sockets
+        let max = self.granted().map_or(0, |g| g.max_new_sockets);
+        self.new_sockets.fetch_add(1, Ordering::Relaxed) < max
     }
 
     /// Connects refused so far (not allowed, or over the cap).
@@ -151,8 +186,10 @@ impl NetPolicy {
             SocketAddrUse::TcpBind => addr.ip().is_unspecified() && addr.port() == 0,
             SocketAddrUse::TcpConnect => {
                 let addr = SocketAddr::new(addr.ip().to_canonical(), addr.port());
-                self.allowed.contains(&addr)
-                    && self.connects.fetch_add(1, Ordering::Relaxed) < self.max_connects
+                self.granted().is_some_and(|g| {
+                    g.allowed.contains(&addr)
+                        && self.connects.fetch_add(1, Ordering::Relaxed) < g.max_connects
+                })
             }
             _ => false,
         };
@@ -203,6 +240,24 @@ mod tests {
         assert!(!p.check("0.0.0.0:8080".parse().expect("addr"), SocketAddrUse::TcpBind));
         assert!(!p.check("127.0.0.1:5432".parse().expect("addr"), SocketAddrUse::UdpBind));
         assert_eq!(p.denied(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_policy_denies_until_granted_and_is_granted_once() {
+        let caps = SocketCaps { max_connects: 16, max_new_sockets: 16 };
+        let addr: SocketAddr = "127.0.0.1:5432".parse().expect("addr");
+        let p = NetPolicy::deny_all();
+        assert!(!p.check(addr, SocketAddrUse::TcpConnect));
+        assert!(!p.admit_new_socket());
+        assert!(p.lookup("127.0.0.1").is_none());
+        p.grant(Grant::resolve(&[ep("127.0.0.1", 5432)], false, caps, &SystemResolver).await.expect("grant"));
+        assert!(p.check(addr, SocketAddrUse::TcpConnect));
+        assert!(p.admit_new_socket());
+        let other =
+            Grant::resolve(&[ep("127.0.0.1", 5433)], false, caps, &SystemResolver).await.expect("grant");
+        p.grant(other);
+        assert!(!p.check("127.0.0.1:5433".parse().expect("addr"), SocketAddrUse::TcpConnect));
+        assert_eq!(p.denied(), 2);
     }
 
     #[tokio::test]
