@@ -6,6 +6,7 @@ mod expiry;
 mod http;
 mod matrix;
 mod mqtt;
+mod mysql;
 mod nats;
 mod postgres;
 mod redis;
