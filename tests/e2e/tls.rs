@@ -2,6 +2,7 @@
 //! throwaway certificates: one table of cases ([`matrix`]) that every
 //! TLS-speaking probe runs, and the probe-independent cases here.
 
+mod amqp;
 mod expiry;
 mod http;
 mod matrix;

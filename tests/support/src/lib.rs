@@ -6,7 +6,7 @@
 //! - [`require`]: a real server, or a skip (failure under `CI=true`).
 //! - [`python`]: the Python clients' environment, or a skip likewise.
 //! - [`spawned`], [`postgres`], [`mariadb`], [`redis`], …: private servers
-//!   from the installed binaries.
+//!   from the installed binaries; [`tls_proxy`]: TLS in front of a shared one.
 //! - [`SilentListener`], [`FullBacklog`], [`closed_port`]: loopback peers for
 //!   timeouts and refusals. Nothing here ever leaves 127.0.0.1.
 
@@ -21,6 +21,7 @@ pub mod postgres;
 pub mod python;
 pub mod redis;
 pub mod spawned;
+pub mod tls_proxy;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
