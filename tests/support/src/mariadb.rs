@@ -46,9 +46,15 @@ impl PrivateMariaDb {
         let as_root = std::fs::metadata(&dir).is_ok_and(|m| m.uid() == 0);
         // `--no-defaults` first (as both programs require): nothing from
         // /etc/mysql, so the system server's settings cannot leak in.
+        // A tmpdir of its own: at start-up mariadbd deletes every `#sql*`
+        // file in its tmpdir, which in /tmp would be other servers' (the
+        // shared one's, or a concurrent test's) temporary tables.
+        let tmp = dir.join("tmp");
+        std::fs::create_dir_all(&tmp).expect("tmpdir");
         let mut common = vec![
             "--no-defaults".to_string(),
             format!("--datadir={}", data.display()),
+            format!("--tmpdir={}", tmp.display()),
             "--innodb-log-file-size=4M".into(),
         ];
         if as_root {
