@@ -1,30 +1,19 @@
-//! The TLS table for the amqp probe (AMQPS: TLS from the first byte).
-//!
-//! Not against private RabbitMQ TLS listeners: a private node takes about
-//! ten seconds to boot, and the table needs one per certificate. Each case
-//! puts a TLS terminator of the tests' own instead
-//! ([`sonde_test_support::tls_proxy`]: rustls with the case's certificate,
-//! demanding a client one when asked) in front of the shared RabbitMQ on
-//! 127.0.0.1:5672, so the broker behind it is real; what the table does not
-//! exercise is RabbitMQ's own TLS stack. The plaintext case is the shared
-//! broker itself, which answers a ClientHello with its protocol header and
-//! hangs up.
-
-use std::net::SocketAddr;
+//! The TLS table against private RabbitMQ nodes whose only listener is TLS
+//! (AMQPS: TLS from the first byte), one node per case as for the other
+//! probes. The plaintext case is the shared broker on 127.0.0.1:5672, which
+//! answers a ClientHello with its protocol header and hangs up.
 
 use serde_json::{Value, json};
 use sonde_test_support::certs::{Pair, TestCa};
+use sonde_test_support::rabbitmq::PrivateRabbitMq;
 use sonde_test_support::require;
-use sonde_test_support::tls_proxy::TlsProxy;
 
 use super::matrix::{self, TlsTarget};
 
-const RABBITMQ: &str = "127.0.0.1:5672";
-
-/// The shared broker, behind a terminator or not.
-struct Broker {
-    port: u16,
-    _tls: Option<TlsProxy>,
+/// A private node with TLS, or the shared plaintext broker.
+enum Broker {
+    Tls(PrivateRabbitMq),
+    Shared,
 }
 
 struct Amqp;
@@ -33,18 +22,16 @@ impl TlsTarget for Amqp {
     const PROBE: &'static str = "amqp";
     type Server = Broker;
     fn start_tls(pair: &Pair, ca: &TestCa, demand: bool) -> Option<Broker> {
-        if !require("RabbitMQ", RABBITMQ) {
-            return None;
-        }
-        let upstream: SocketAddr = RABBITMQ.parse().expect("address");
-        let proxy = TlsProxy::start(pair, &ca.ca_file(), demand, upstream);
-        Some(Broker { port: proxy.port, _tls: Some(proxy) })
+        PrivateRabbitMq::with_tls(pair, &ca.ca_file(), demand).map(Broker::Tls)
     }
     fn start_plain() -> Option<Broker> {
-        require("RabbitMQ", RABBITMQ).then_some(Broker { port: 5672, _tls: None })
+        require("RabbitMQ", "127.0.0.1:5672").then_some(Broker::Shared)
     }
     fn port(server: &Broker) -> u16 {
-        server.port
+        match server {
+            Broker::Tls(node) => node.port,
+            Broker::Shared => 5672,
+        }
     }
     fn config(port: u16, tls: Value) -> Value {
         json!({"host": "127.0.0.1", "port": port, "tls": tls})

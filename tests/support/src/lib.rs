@@ -5,8 +5,8 @@
 //! - [`fixture`] / [`probe`]: paths of compiled guests.
 //! - [`require`]: a real server, or a skip (failure under `CI=true`).
 //! - [`python`]: the Python clients' environment, or a skip likewise.
-//! - [`spawned`], [`postgres`], [`mariadb`], [`redis`], …: private servers
-//!   from the installed binaries; [`tls_proxy`]: TLS in front of a shared one.
+//! - [`spawned`], [`postgres`], [`mariadb`], [`rabbitmq`], …: private servers
+//!   from the installed binaries.
 //! - [`SilentListener`], [`FullBacklog`], [`closed_port`]: loopback peers for
 //!   timeouts and refusals. Nothing here ever leaves 127.0.0.1.
 
@@ -19,9 +19,9 @@ pub mod nats;
 pub mod pgdb;
 pub mod postgres;
 pub mod python;
+pub mod rabbitmq;
 pub mod redis;
 pub mod spawned;
-pub mod tls_proxy;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
