@@ -7,6 +7,7 @@
 //! - `budget`: the socket budget and the host handle cap.
 //! - `pinning`: `wasi:http` goes to the host's resolution of a name.
 //! - `loading`: every way a plugin file can be wrong.
+//! - `schemas`: the built-in probes' published config schemas are strict.
 //! - `live`: the watched plugin directory and SIGHUP reloads.
 //! - `concurrency`: many deadlines at once.
 //! - `tcp`: the tcp probe against real peers.
@@ -45,6 +46,7 @@ mod python_probe;
 mod redis;
 mod replica;
 mod restart;
+mod schemas;
 mod sdk;
 mod serve;
 mod service;

@@ -2,10 +2,12 @@
 //! throwaway certificates: one table of cases ([`matrix`]) that every
 //! TLS-speaking probe runs, and the probe-independent cases here.
 
+mod amqp;
 mod expiry;
 mod http;
 mod matrix;
 mod mqtt;
+mod mysql;
 mod nats;
 mod postgres;
 mod redis;

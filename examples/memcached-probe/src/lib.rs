@@ -8,27 +8,20 @@ use std::io::{BufRead, BufReader, Write};
 
 use schemars::JsonSchema;
 use serde::Deserialize;
+use sonde_sdk::conn::Server;
 use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Tls, TlsMode, messages};
 
 /// A memcached server. The names (`host`, `port`, `tls`) are the ones every
 /// Sonde probe uses, so operators write the same config everywhere.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct Config {
-    /// Host name or IP address.
-    #[schemars(length(min = 1))]
-    pub host: String,
-    /// TCP port.
-    #[serde(default = "default_port")]
-    #[schemars(range(min = 1))]
-    pub port: u16,
+    /// `host`, and `port` (11211 when absent): the SDK's shared fields.
+    #[serde(flatten)]
+    pub server: Server<11211>,
     /// TLS to the server (memcached 1.6's `-Z`), done and verified by the host.
     #[serde(default)]
     pub tls: Tls,
-}
-
-fn default_port() -> u16 {
-    11211
 }
 
 pub struct Memcached;
@@ -39,12 +32,12 @@ impl Probe for Memcached {
     const DESCRIPTION: &'static str = "A memcached server answers `version`";
 
     fn endpoints(c: &Config) -> Result<Vec<Endpoint>, String> {
-        Ok(vec![Endpoint::new(&c.host, c.port)])
+        Ok(vec![c.server.endpoint()])
     }
 
     fn check(c: Config) -> Result<Healthy, CheckError> {
         // Connection errors become "connection refused", "timed out", … by `?`.
-        let mut stream = sonde_sdk::net::connect(&c.host, c.port)?;
+        let mut stream = sonde_sdk::net::connect(&c.server.host, c.server.port)?;
         // memcached speaks TLS from the first byte: no STARTTLS exchange.
         if c.tls.mode_or(TlsMode::Disable) != TlsMode::Disable {
             stream.start_tls(&c.tls)?;

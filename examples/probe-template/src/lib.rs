@@ -12,26 +12,23 @@ use std::io::{BufRead, BufReader, Write};
 
 use schemars::JsonSchema;
 use serde::Deserialize;
+use sonde_sdk::conn::Server;
 use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Secret, messages};
 
 /// What the probe needs; the JSON Schema operators see is derived from it.
+/// serde cannot deny unknown keys through `flatten`, so the schema does:
+/// the host rejects a config with a key it does not list.
 #[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 struct Config {
-    /// Host name or IP address.
-    host: String,
-    /// TCP port.
-    #[serde(default = "default_port")]
-    port: u16,
+    /// `host` and `port` (7 when absent), as every Sonde probe names them.
+    #[serde(flatten)]
+    server: Server<7>,
     /// Line to send; defaults to "ping".
     #[serde(default = "default_line")]
     line: String,
     /// An example secret: write-only, never shown by Sonde.
     token: Option<Secret>,
-}
-
-fn default_port() -> u16 {
-    7
 }
 
 fn default_line() -> String {
@@ -46,14 +43,14 @@ impl Probe for Echo {
     const DESCRIPTION: &'static str = "A line sent comes back";
 
     fn endpoints(c: &Config) -> Result<Vec<Endpoint>, String> {
-        Ok(vec![Endpoint::new(&c.host, c.port)])
+        Ok(vec![c.server.endpoint()])
     }
 
     fn check(c: Config) -> Result<Healthy, CheckError> {
         if c.line.contains('\n') {
             return Err(CheckError::invalid_config("line must be a single line"));
         }
-        let mut stream = sonde_sdk::net::connect(&c.host, c.port)?;
+        let mut stream = sonde_sdk::net::connect(&c.server.host, c.server.port)?;
         let greeting = c.token.as_ref().map_or(String::new(), |t| format!("{} ", t.expose()));
         writeln!(stream, "{greeting}{}", c.line)?;
         let mut answer = String::new();

@@ -8,6 +8,10 @@
 //! bytes itself (type, channel, size, payload, end octet) before handing a
 //! whole frame to the parser, so a peer that is not a broker is "unexpected
 //! protocol" without waiting on a parser's idea of "incomplete".
+//!
+//! With `tls.mode` other than `disable` the connection is TLS from the first
+//! byte (AMQPS, usually port 5671); the host does the handshake and
+//! verification.
 
 use sonde_sdk::net::Stream as TcpStream;
 use std::io::{Read, Write};
@@ -17,39 +21,42 @@ use amq_protocol::protocol::{AMQPClass, connection};
 use amq_protocol::types::{AMQPValue, FieldTable, LongString};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Secret, messages};
+use sonde_sdk::conn::{Account, DefaultUser, Server};
+use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Secret, Tls, TlsMode, messages};
 
 /// An AMQP 0-9-1 broker.
 #[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
+#[schemars(transform = words)]
 struct Config {
-    /// Host name or IP address.
-    #[schemars(length(min = 1))]
-    host: String,
-    /// TCP port (plain AMQP; TLS is not supported).
-    #[serde(default = "default_port")]
-    #[schemars(range(min = 1))]
-    port: u16,
-    /// User, authenticated with SASL PLAIN.
-    #[serde(default = "default_user")]
-    #[schemars(length(min = 1))]
-    user: String,
-    /// Password of `user`. When absent, RabbitMQ's out-of-the-box `guest`
-    /// is sent (that account only logs in from localhost).
-    #[serde(default)]
-    password: Option<Secret>,
+    #[serde(flatten)]
+    server: Server<5672>,
+    #[serde(flatten)]
+    account: Account<Amqp>,
     /// Virtual host to open.
     #[serde(default = "default_vhost")]
     #[schemars(length(min = 1, max = 255))]
     vhost: String,
+    /// TLS from the first byte (AMQP 0-9-1 has no STARTTLS, so `prefer`
+    /// means TLS too); off (`disable`) by default.
+    #[serde(default)]
+    tls: Tls,
 }
 
-fn default_port() -> u16 {
-    5672
-}
-
-fn default_user() -> String {
-    "guest".to_string()
+/// The shared connection fields, worded for AMQP brokers.
+fn words(schema: &mut schemars::Schema) {
+    sonde_sdk::conn::describe(
+        schema,
+        &[
+            ("port", "TCP port (5672; brokers usually serve AMQP over TLS on 5671)."),
+            ("user", "User, authenticated with SASL PLAIN."),
+            (
+                "password",
+                "Password of `user`. When absent, RabbitMQ's out-of-the-box `guest`\n\
+                 is sent (that account only logs in from localhost).",
+            ),
+        ],
+    );
 }
 
 fn default_vhost() -> String {
@@ -73,6 +80,10 @@ const VHOST_ACCESS_REFUSED: &str = "vhost access refused";
 
 struct Amqp;
 
+impl DefaultUser for Amqp {
+    const USER: &'static str = "guest";
+}
+
 impl Probe for Amqp {
     type Config = Config;
     const SOURCE_TYPE: &'static str = "amqp";
@@ -80,13 +91,17 @@ impl Probe for Amqp {
 
     fn endpoints(config: &Config) -> Result<Vec<Endpoint>, String> {
         validate(config)?;
-        Ok(vec![Endpoint::new(&config.host, config.port)])
+        Ok(vec![config.server.endpoint()])
     }
 
     fn check(config: Config) -> Result<Healthy, CheckError> {
         validate(&config).map_err(CheckError::InvalidConfig)?;
-        let password = config.password.as_ref().map_or("guest", Secret::expose);
-        let mut conn = Conn { stream: sonde_sdk::net::connect(&config.host, config.port)?, buf: Vec::new() };
+        let password = config.account.password.as_ref().map_or("guest", Secret::expose);
+        let mut stream = sonde_sdk::net::connect(&config.server.host, config.server.port)?;
+        if config.tls.mode_or(TlsMode::Disable) != TlsMode::Disable {
+            stream.start_tls(&config.tls)?;
+        }
+        let mut conn = Conn { stream, buf: Vec::new() };
 
         conn.send(&AMQPFrame::ProtocolHeader(ProtocolVersion::amqp_0_9_1()))?;
         let start = match conn.method(Stage::Start)? {
@@ -116,7 +131,7 @@ impl Probe for Amqp {
         conn.send_method(connection::AMQPMethod::StartOk(connection::StartOk {
             client_properties: client,
             mechanism: "PLAIN".into(),
-            response: LongString::from(format!("\0{}\0{password}", config.user)),
+            response: LongString::from(format!("\0{}\0{password}", config.account.user)),
             locale: "en_US".into(),
         }))?;
 

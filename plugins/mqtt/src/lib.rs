@@ -16,26 +16,18 @@ use bytes::BytesMut;
 use mqttbytes::{v4, v5};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Secret, Tls, TlsMode, messages};
+use sonde_sdk::conn::{Login, Server};
+use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Tls, TlsMode, messages};
 
 /// An MQTT broker.
 #[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
+#[schemars(transform = words)]
 struct Config {
-    /// Host name or IP address.
-    #[schemars(length(min = 1))]
-    host: String,
-    /// TCP port (1883; brokers usually serve MQTT over TLS on 8883).
-    #[serde(default = "default_port")]
-    #[schemars(range(min = 1))]
-    port: u16,
-    /// User name sent in CONNECT.
-    #[serde(default)]
-    #[schemars(length(min = 1))]
-    user: Option<String>,
-    /// Password sent in CONNECT; needs `user`.
-    #[serde(default)]
-    password: Option<Secret>,
+    #[serde(flatten)]
+    server: Server<1883>,
+    #[serde(flatten)]
+    login: Login,
     /// Client identifier sent in CONNECT (a clean session, so nothing is kept).
     #[serde(default = "default_client_id")]
     #[schemars(length(min = 1, max = 65535))]
@@ -50,8 +42,16 @@ struct Config {
     tls: Tls,
 }
 
-fn default_port() -> u16 {
-    1883
+/// The shared connection fields, worded for MQTT brokers.
+fn words(schema: &mut schemars::Schema) {
+    sonde_sdk::conn::describe(
+        schema,
+        &[
+            ("port", "TCP port (1883; brokers usually serve MQTT over TLS on 8883)."),
+            ("user", "User name sent in CONNECT."),
+            ("password", "Password sent in CONNECT; needs `user`."),
+        ],
+    );
 }
 
 fn default_client_id() -> String {
@@ -80,15 +80,19 @@ impl Probe for Mqtt {
 
     fn endpoints(config: &Config) -> Result<Vec<Endpoint>, String> {
         validate(config)?;
-        Ok(vec![Endpoint::new(&config.host, config.port)])
+        Ok(vec![config.server.endpoint()])
     }
 
     fn check(config: Config) -> Result<Healthy, CheckError> {
         validate(&config).map_err(CheckError::InvalidConfig)?;
-        let login = config.user.as_deref().map(|u| (u, config.password.as_ref().map_or("", |p| p.expose())));
+        let login = config
+            .login
+            .user
+            .as_deref()
+            .map(|u| (u, config.login.password.as_ref().map_or("", |p| p.expose())));
         let v5 = config.protocol_version == 5;
 
-        let mut stream = sonde_sdk::net::connect(&config.host, config.port)?;
+        let mut stream = sonde_sdk::net::connect(&config.server.host, config.server.port)?;
         if config.tls.mode_or(TlsMode::Disable) != TlsMode::Disable {
             stream.start_tls(&config.tls)?;
         }
@@ -166,7 +170,7 @@ impl Probe for Mqtt {
 /// What the schema cannot say. Checked in `endpoints` too, before anything
 /// is resolved.
 fn validate(config: &Config) -> Result<(), String> {
-    if config.password.is_some() && config.user.is_none() {
+    if config.login.password.is_some() && config.login.user.is_none() {
         return Err("`password` needs a `user`".into());
     }
     if config.client_id.is_empty() || config.client_id.len() > usize::from(u16::MAX) {

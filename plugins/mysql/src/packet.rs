@@ -3,7 +3,10 @@
 
 use sonde_sdk::{CheckError, Problem, messages};
 
-use crate::EOF;
+/// The first bytes of the generic response packets.
+pub(crate) const OK: u8 = 0x00;
+pub(crate) const EOF: u8 = 0xFE;
+pub(crate) const ERR: u8 = 0xFF;
 
 #[derive(Clone, Copy)]
 pub(crate) enum Phase {

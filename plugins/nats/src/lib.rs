@@ -19,26 +19,18 @@ use std::io::{Read, Write};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use sonde_sdk::conn::{Login, Server};
 use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Secret, Tls, TlsMode, messages};
 
 /// A NATS server.
 #[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
+#[schemars(transform = words)]
 struct Config {
-    /// Host name or IP address.
-    #[schemars(length(min = 1))]
-    host: String,
-    /// TCP port of the client protocol.
-    #[serde(default = "default_port")]
-    #[schemars(range(min = 1))]
-    port: u16,
-    /// User name; needs `password`.
-    #[serde(default)]
-    #[schemars(length(min = 1))]
-    user: Option<String>,
-    /// Password of `user`.
-    #[serde(default)]
-    password: Option<Secret>,
+    #[serde(flatten)]
+    server: Server<4222>,
+    #[serde(flatten)]
+    login: Login,
     /// Authentication token (`--auth`); not together with `user`.
     #[serde(default)]
     token: Option<Secret>,
@@ -47,8 +39,16 @@ struct Config {
     tls: Tls,
 }
 
-fn default_port() -> u16 {
-    4222
+/// The shared connection fields, worded for NATS.
+fn words(schema: &mut schemars::Schema) {
+    sonde_sdk::conn::describe(
+        schema,
+        &[
+            ("port", "TCP port of the client protocol."),
+            ("user", "User name; needs `password`."),
+            ("password", "Password of `user`."),
+        ],
+    );
 }
 
 /// Longer lines are not what a NATS server sends during a handshake.
@@ -63,7 +63,7 @@ impl Probe for Nats {
 
     fn endpoints(config: &Config) -> Result<Vec<Endpoint>, String> {
         credentials(config)?;
-        Ok(vec![Endpoint::new(&config.host, config.port)])
+        Ok(vec![config.server.endpoint()])
     }
 
     fn check(config: Config) -> Result<Healthy, CheckError> {
@@ -80,7 +80,10 @@ impl Probe for Nats {
             connect[key] = value.into();
         }
 
-        let mut conn = Lines { stream: sonde_sdk::net::connect(&config.host, config.port)?, buf: Vec::new() };
+        let mut conn = Lines {
+            stream: sonde_sdk::net::connect(&config.server.host, config.server.port)?,
+            buf: Vec::new(),
+        };
         let info = conn.info()?;
         if upgrade(&config.tls, &info)? {
             // Bytes after INFO and before the handshake would be read as the
@@ -142,7 +145,7 @@ fn upgrade(tls: &Tls, info: &Map<String, Value>) -> Result<bool, CheckError> {
 /// The CONNECT fields that authenticate, or why the config cannot work.
 /// Checked in `endpoints` too, before anything is resolved.
 fn credentials(config: &Config) -> Result<Vec<(&'static str, &str)>, String> {
-    match (&config.user, &config.password, &config.token) {
+    match (&config.login.user, &config.login.password, &config.token) {
         (Some(_), _, Some(_)) => Err("`user` and `token` exclude each other".into()),
         (Some(user), Some(password), None) => Ok(vec![("user", user.as_str()), ("pass", password.expose())]),
         (Some(_), None, None) => Err("`user` needs a `password`".into()),

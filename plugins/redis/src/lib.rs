@@ -19,27 +19,18 @@ use redis_protocol::resp2::encode::encode;
 use redis_protocol::resp2::types::{OwnedFrame, Resp2Frame};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Secret, Tls, TlsMode, messages};
+use sonde_sdk::conn::{Login, Server};
+use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Tls, TlsMode, messages};
 
 /// A Redis server (or anything speaking RESP: Valkey, KeyDB, Dragonfly).
 #[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
+#[schemars(transform = words)]
 struct Config {
-    /// Host name or IP address.
-    #[schemars(length(min = 1))]
-    host: String,
-    /// TCP port.
-    #[serde(default = "default_port")]
-    #[schemars(range(min = 1))]
-    port: u16,
-    /// ACL user (Redis 6+); needs `password`. Without it, `AUTH` is sent with
-    /// the password alone (the `default` user / `requirepass`).
-    #[serde(default)]
-    #[schemars(length(min = 1))]
-    user: Option<String>,
-    /// Password; when set, the probe authenticates first.
-    #[serde(default)]
-    password: Option<Secret>,
+    #[serde(flatten)]
+    server: Server<6379>,
+    #[serde(flatten)]
+    login: Login,
     /// Logical database to `SELECT`; the server's default (0) when absent.
     #[serde(default)]
     database: Option<u32>,
@@ -48,8 +39,19 @@ struct Config {
     tls: Tls,
 }
 
-fn default_port() -> u16 {
-    6379
+/// The shared connection fields, worded for Redis.
+fn words(schema: &mut schemars::Schema) {
+    sonde_sdk::conn::describe(
+        schema,
+        &[
+            (
+                "user",
+                "ACL user (Redis 6+); needs `password`. Without it, `AUTH` is sent with\n\
+                 the password alone (the `default` user / `requirepass`).",
+            ),
+            ("password", "Password; when set, the probe authenticates first."),
+        ],
+    );
 }
 
 /// Replies larger than this are not what a Redis sends to these commands.
@@ -64,20 +66,20 @@ impl Probe for Redis {
 
     fn endpoints(config: &Config) -> Result<Vec<Endpoint>, String> {
         validate(config)?;
-        Ok(vec![Endpoint::new(&config.host, config.port)])
+        Ok(vec![config.server.endpoint()])
     }
 
     fn check(config: Config) -> Result<Healthy, CheckError> {
         validate(&config).map_err(CheckError::InvalidConfig)?;
-        let mut stream = sonde_sdk::net::connect(&config.host, config.port)?;
+        let mut stream = sonde_sdk::net::connect(&config.server.host, config.server.port)?;
         if config.tls.mode_or(TlsMode::Disable) != TlsMode::Disable {
             stream.start_tls(&config.tls)?;
         }
         let mut conn = Conn { stream, buf: Vec::new(), replies: 0 };
 
-        if let Some(password) = &config.password {
+        if let Some(password) = &config.login.password {
             let mut args: Vec<&[u8]> = vec![b"AUTH"];
-            if let Some(user) = &config.user {
+            if let Some(user) = &config.login.user {
                 args.push(user.as_bytes());
             }
             args.push(password.expose().as_bytes());
@@ -125,7 +127,7 @@ impl Probe for Redis {
 
 /// What the schema cannot say. Checked before anything is resolved.
 fn validate(config: &Config) -> Result<(), String> {
-    if config.user.is_some() && config.password.is_none() {
+    if config.login.user.is_some() && config.login.password.is_none() {
         return Err("`user` needs a `password`".into());
     }
     Ok(())

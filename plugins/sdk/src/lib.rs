@@ -9,26 +9,22 @@
 //! ```no_run
 //! use std::io::{BufRead, BufReader, Write};
 //!
+//! use sonde_sdk::conn::Server;
 //! use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Secret, Tls, TlsMode, messages};
 //!
 //! /// The source's config; the JSON Schema operators see is derived from it.
+//! /// Unknown keys are refused by the schema (serde cannot, through `flatten`).
 //! #[derive(serde::Deserialize, schemars::JsonSchema)]
-//! #[serde(deny_unknown_fields)]
+//! #[schemars(deny_unknown_fields)]
 //! struct Config {
-//!     /// Host name or IP address.
-//!     host: String,
-//!     /// TCP port.
-//!     #[serde(default = "default_port")]
-//!     port: u16,
+//!     /// `host`, and `port` (7 when absent), named as in every probe.
+//!     #[serde(flatten)]
+//!     server: Server<7>,
 //!     /// A secret: published as `writeOnly`, never shown by Sonde.
 //!     token: Option<Secret>,
 //!     /// The one `tls` object every TCP probe embeds; the host enforces it.
 //!     #[serde(default)]
 //!     tls: Tls,
-//! }
-//!
-//! fn default_port() -> u16 {
-//!     7
 //! }
 //!
 //! struct Echo;
@@ -40,12 +36,12 @@
 //!
 //!     fn endpoints(c: &Config) -> Result<Vec<Endpoint>, String> {
 //!         // Only these peers are reachable from inside `check`.
-//!         Ok(vec![Endpoint::new(&c.host, c.port)])
+//!         Ok(vec![c.server.endpoint()])
 //!     }
 //!
 //!     fn check(c: Config) -> Result<Healthy, CheckError> {
 //!         // `?` on an io::Error gives the stable messages ("connection refused", …).
-//!         let mut stream = sonde_sdk::net::connect(&c.host, c.port)?;
+//!         let mut stream = sonde_sdk::net::connect(&c.server.host, c.server.port)?;
 //!         if c.tls.mode_or(TlsMode::Disable) != TlsMode::Disable {
 //!             stream.start_tls(&c.tls)?; // the host handshakes and verifies
 //!         }
@@ -84,7 +80,8 @@
 //! - [`net`]: connecting to a configured endpoint; a [`net::Stream`] that
 //!   can be upgraded to TLS in place.
 //! - [`tls`]: the `tls` config object every TCP probe embeds.
-//! - [`conn`]: the `host`/`port`/`user`/`password` fields probes share.
+//! - [`conn`]: the `host`/`port`/`user`/`password` fields probes share,
+//!   to embed with `#[serde(flatten)]`.
 //! - [`testing`]: native unit tests of a probe, calling it as the host does.
 //! - [`bindings`]: the raw WIT bindings (one `generate!`), for the macro.
 

@@ -31,6 +31,7 @@ pub struct Report {
 /// `check` as the host calls it: `config` is deserialized first, and JSON
 /// that does not fit is `InvalidConfig` without the probe seeing it.
 pub fn check<P: Probe>(config: Value) -> Result<Report, CheckError> {
+    unknown_keys::<P>(&config).map_err(CheckError::InvalidConfig)?;
     match crate::__glue::check::<P>(&config.to_string()) {
         Ok(h) => Ok(Report {
             details: h
@@ -48,6 +49,7 @@ pub fn check<P: Probe>(config: Value) -> Result<Report, CheckError> {
 
 /// `endpoints` as the host calls it.
 pub fn endpoints<P: Probe>(config: Value) -> Result<Vec<Endpoint>, String> {
+    unknown_keys::<P>(&config)?;
     let eps = crate::__glue::endpoints::<P>(&config.to_string())?;
     Ok(eps.into_iter().map(|e| Endpoint::new(e.host, e.port)).collect())
 }
@@ -55,4 +57,25 @@ pub fn endpoints<P: Probe>(config: Value) -> Result<Vec<Endpoint>, String> {
 /// The `config-schema` the probe publishes, parsed.
 pub fn config_schema<P: Probe>() -> Value {
     serde_json::from_str(&crate::__glue::info::<P>("0.0.0").config_schema).unwrap_or(Value::Null)
+}
+
+/// A key of `config` that the schema's `additionalProperties: false` rules
+/// out. The host validates against the whole schema; serde cannot refuse
+/// unknown keys through `#[serde(flatten)]` (the [`crate::conn`] types), so
+/// this is the part of that validation a native test would otherwise miss.
+fn unknown_keys<P: Probe>(config: &Value) -> Result<(), String> {
+    let schema = config_schema::<P>();
+    let (Some(config), Some(properties)) = (config.as_object(), schema["properties"].as_object()) else {
+        return Ok(());
+    };
+    if schema["additionalProperties"] != Value::Bool(false) {
+        return Ok(());
+    }
+    match config.keys().find(|k| !properties.contains_key(*k)) {
+        Some(key) => {
+            let known: Vec<&str> = properties.keys().map(String::as_str).collect();
+            Err(format!("config does not fit: unknown field `{key}`, expected one of {known:?}"))
+        }
+        None => Ok(()),
+    }
 }

@@ -5,17 +5,21 @@
 //! - [`fixture`] / [`probe`]: paths of compiled guests.
 //! - [`require`]: a real server, or a skip (failure under `CI=true`).
 //! - [`python`]: the Python clients' environment, or a skip likewise.
+//! - [`spawned`], [`postgres`], [`mariadb`], [`rabbitmq`], …: private servers
+//!   from the installed binaries.
 //! - [`SilentListener`], [`FullBacklog`], [`closed_port`]: loopback peers for
 //!   timeouts and refusals. Nothing here ever leaves 127.0.0.1.
 
 pub mod certs;
 pub mod http_server;
+pub mod mariadb;
 pub mod mosquitto;
 pub mod mysql;
 pub mod nats;
 pub mod pgdb;
 pub mod postgres;
 pub mod python;
+pub mod rabbitmq;
 pub mod redis;
 pub mod spawned;
 
