@@ -87,10 +87,13 @@ fn ms(d: Duration) -> String {
 
 /// `(count ≤ 1 s, count)` of the start-delay histogram in `/metrics`.
 fn start_delays(addr: &str) -> (f64, f64) {
+    // Several series per source: far past ureq's default 10 MB body limit.
     let text = ureq::get(&format!("http://{addr}/metrics"))
         .call()
         .expect("metrics")
         .body_mut()
+        .with_config()
+        .limit(1 << 30)
         .read_to_string()
         .expect("text");
     let lines = text.lines().map(|l| Ok(l.to_string()));

@@ -121,6 +121,30 @@ async fn metrics_count_checks_by_source_type_and_outcome() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_checks_report_how_late_they_started() {
+    let extra = "[[sources]]\nname = \"ticker\"\norganization = \"org_acme\"\ntype = \"hostile\"\n\
+                 config = { mode = \"ok\" }\ninterval = \"200ms\"\n";
+    let api = Api::start_with(extra).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, _, text) = get_text(&api, "/metrics").await;
+        let scrape = Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).expect("Prometheus text");
+        let count = value(&scrape, "sonde_check_start_delay_seconds_count", &[]).unwrap_or(0.0);
+        if count >= 3.0 {
+            let histogram = scrape.samples.iter().find(|s| s.metric == "sonde_check_start_delay_seconds");
+            let Some(Metric::Histogram(buckets)) = histogram.map(|s| &s.value) else {
+                panic!("no start-delay buckets: {text}");
+            };
+            // The line an operator watches is a bucket of its own.
+            assert!(buckets.iter().any(|b| b.less_than == 1.0), "{text}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "fewer than 3 scheduled starts in 10 s: {text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn livez_and_readyz_answer_without_a_key() {
     let api = Api::start().await;
     let (status, _, body) = get_text(&api, "/livez").await;

@@ -1,6 +1,8 @@
 //! The one wasmtime `Engine`: pooling allocator, epoch interruption, and the
-//! thread that ticks the epoch.
+//! thread that ticks the epoch while guests run.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
@@ -45,12 +47,13 @@ impl Default for PoolTuning {
     }
 }
 
-/// How often the epoch advances. Every running guest yields to the scheduler
-/// at each tick, so this is also the time slice of a CPU-bound guest.
-pub const EPOCH_TICK: Duration = Duration::from_micros(250);
-
-pub fn build(config: &RuntimeConfig) -> wasmtime::Result<Engine> {
-    let slots = config.max_instances;
+pub fn build(config: &RuntimeConfig) -> wasmtime::Result<(Engine, Ticker)> {
+    // Freed slots wait in per-core decommit queues, up to (batch - 1) per
+    // queue, before they can be handed out again: room for those beyond
+    // `max_instances`, so that many checks at once never find the pool full.
+    let queues = std::thread::available_parallelism().map_or(1, usize::from).min(16);
+    let queued = queues * config.pool.decommit_batch_size.saturating_sub(1);
+    let slots = config.max_instances.saturating_add(u32::try_from(queued).unwrap_or(u32::MAX));
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(slots)
         .total_memories(slots)
@@ -75,19 +78,95 @@ pub fn build(config: &RuntimeConfig) -> wasmtime::Result<Engine> {
         .async_stack_size(config.wasm_stack + 1024 * 1024)
         .parallel_compilation(true);
     let engine = Engine::new(&c)?;
-    spawn_epoch_ticker(&engine)?;
-    Ok(engine)
+    let ticker = Ticker::spawn(&engine, config.time_slice)?;
+    Ok((engine, ticker))
 }
 
-/// Ticks the epoch from a plain thread, which ends when the engine is gone.
-fn spawn_epoch_ticker(engine: &Engine) -> std::io::Result<()> {
-    let weak = engine.weak();
-    std::thread::Builder::new().name("sonde-epoch".into()).spawn(move || {
-        while let Some(engine) = weak.upgrade() {
-            engine.increment_epoch();
-            drop(engine);
-            std::thread::sleep(EPOCH_TICK);
+/// The thread that ticks the epoch, every time slice while any guest may be
+/// running and not at all while none is: an idle service does not wake up
+/// thousands of times a second.
+#[derive(Debug, Clone)]
+pub struct Ticker(Arc<TickerState>);
+
+#[derive(Debug)]
+struct TickerState {
+    /// Stores alive (each may run a guest).
+    live: AtomicUsize,
+    /// Ticks so far (what the tests watch).
+    ticks: AtomicU64,
+    thread: std::thread::Thread,
+}
+
+/// Held by every store: keeps the epoch ticking while it lives.
+#[derive(Debug)]
+pub struct Ticking(Arc<TickerState>);
+
+impl Ticker {
+    /// Ticks `engine` every `slice`, from a plain thread that ends when the
+    /// engine is gone.
+    fn spawn(engine: &Engine, slice: Duration) -> std::io::Result<Self> {
+        let weak = engine.weak();
+        let (tx, rx) = std::sync::mpsc::channel::<Arc<TickerState>>();
+        let handle = std::thread::Builder::new().name("sonde-epoch".into()).spawn(move || {
+            let Ok(state) = rx.recv() else { return };
+            while let Some(engine) = weak.upgrade() {
+                if state.live.load(Ordering::Acquire) == 0 {
+                    drop(engine);
+                    // Woken by the next store; the timeout lets the thread
+                    // notice a dropped engine.
+                    std::thread::park_timeout(Duration::from_secs(1));
+                    continue;
+                }
+                engine.increment_epoch();
+                state.ticks.fetch_add(1, Ordering::Relaxed);
+                drop(engine);
+                std::thread::sleep(slice);
+            }
+        })?;
+        let state = Arc::new(TickerState {
+            live: AtomicUsize::new(0),
+            ticks: AtomicU64::new(0),
+            thread: handle.thread().clone(),
+        });
+        let _ = tx.send(Arc::clone(&state));
+        Ok(Self(state))
+    }
+
+    /// Keeps the epoch ticking until the returned guard is dropped.
+    pub fn hold(&self) -> Ticking {
+        if self.0.live.fetch_add(1, Ordering::AcqRel) == 0 {
+            self.0.thread.unpark();
         }
-    })?;
-    Ok(())
+        Ticking(Arc::clone(&self.0))
+    }
+}
+
+impl Drop for Ticking {
+    fn drop(&mut self) {
+        self.0.live.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_epoch_ticks_only_while_a_store_is_held() {
+        let engine = Engine::default();
+        let ticker = Ticker::spawn(&engine, Duration::from_micros(100)).expect("ticker");
+        let ticks = || ticker.0.ticks.load(Ordering::Acquire);
+        std::thread::sleep(Duration::from_millis(20));
+        let idle = ticks();
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(ticks(), idle, "ticked with no store alive");
+        let held = ticker.hold();
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(ticks() > idle + 10, "only {} ticks in 50 ms with a store alive", ticks() - idle);
+        drop(held);
+        std::thread::sleep(Duration::from_millis(20));
+        let stopped = ticks();
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(ticks(), stopped, "kept ticking after the last store");
+    }
 }

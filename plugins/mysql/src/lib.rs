@@ -50,8 +50,8 @@ struct Config {
     #[serde(default = "default_query")]
     #[schemars(length(min = 1))]
     query: String,
-    /// TLS after the server's greeting (its SSL request); `prefer` (TLS
-    /// when the server offers it) by default, as MySQL clients.
+    /// TLS after the server's greeting (its SSL request); off by default
+    /// (DESIGN §4), `prefer` for TLS when the server offers it.
     #[serde(default)]
     tls: Tls,
 }

@@ -56,7 +56,7 @@ pub(crate) fn login<S: Transport>(
         return Err(unexpected("the server does not speak protocol 4.1".into()));
     }
     let version = server_version(&handshake.server_version_str());
-    let tls = ssl::wanted(config.tls.mode_or(TlsMode::Prefer), server)?;
+    let tls = ssl::wanted(config.tls.mode_or(TlsMode::Disable), server)?;
     let mut capabilities = WANTED & server;
     if tls {
         capabilities |= CapabilityFlags::CLIENT_SSL;

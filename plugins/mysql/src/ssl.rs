@@ -5,8 +5,8 @@
 //!
 //! | mode | server offers `CLIENT_SSL` | server does not |
 //! | --- | --- | --- |
-//! | `disable` | plaintext | plaintext |
-//! | `prefer` (default) | TLS | plaintext |
+//! | `disable` (default) | plaintext | plaintext |
+//! | `prefer` | TLS | plaintext |
 //! | `require`, `verify-ca`, `verify-full` | TLS | ERROR "server does not support TLS" |
 //!
 //! The host performs the handshake and verifies the server under the same

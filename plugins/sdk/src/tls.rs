@@ -29,8 +29,8 @@ pub enum TlsMode {
 #[serde(deny_unknown_fields)]
 pub struct Tls {
     /// `disable`, `prefer`, `require`, `verify-ca` or `verify-full`. When
-    /// absent, the probe's default: `prefer` for postgres and mysql (as
-    /// their own clients), `disable` for the others.
+    /// absent, the probe's default: `prefer` for postgres (as libpq),
+    /// `disable` for the others.
     #[serde(default)]
     pub mode: Option<TlsMode>,
     /// PEM of extra CAs to trust for this source (inline text, never a path),

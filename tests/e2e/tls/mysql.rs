@@ -44,9 +44,9 @@ async fn mysql_tls_client_certificate() {
     matrix::client_certificate::<Mysql>().await;
 }
 
-/// As MySQL's own clients: `prefer` (the default) upgrades when the greeting
-/// offers TLS and goes on in plaintext when it does not; `disable` never
-/// upgrades; `require` against TLS off is the stable ERROR.
+/// `prefer` upgrades when the greeting offers TLS and goes on in plaintext
+/// when it does not; `disable` (the default, DESIGN §4) never upgrades;
+/// `require` against TLS off is the stable ERROR.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mysql_tls_prefer_and_require_against_a_plaintext_server() {
     let Some(db) = PrivateMariaDb::start() else { return };
@@ -71,12 +71,18 @@ async fn mysql_tls_prefer_and_require_against_a_plaintext_server() {
     let pair = ca.server(Leaf::Good, "server");
     let Some(db) = PrivateMariaDb::with_tls(&pair, &ca.ca_file(), false) else { return };
     let plain = json!({"host": "127.0.0.1", "port": db.port});
-    let r = check_probe("mysql", plain.clone(), Duration::from_secs(10)).await;
+    let mut preferred = plain.clone();
+    preferred["tls"] = json!({"mode": "prefer"});
+    let r = check_probe("mysql", preferred, Duration::from_secs(10)).await;
     assert_eq!(r.status, Status::Ok, "{r:?}");
     assert_eq!(r.details.as_ref().expect("details")["tls"]["peer"][0]["not_after"], pair.not_after, "{r:?}");
-    let mut disabled = plain;
-    disabled["tls"] = json!({"mode": "disable"});
-    let r = check_probe("mysql", disabled, Duration::from_secs(10)).await;
-    assert_eq!(r.status, Status::Ok, "{r:?}");
-    assert!(r.details.as_ref().is_some_and(|d| d.get("tls").is_none()), "{r:?}");
+    for tls in [None, Some(json!({"mode": "disable"}))] {
+        let mut c = plain.clone();
+        if let Some(tls) = tls.clone() {
+            c["tls"] = tls;
+        }
+        let r = check_probe("mysql", c, Duration::from_secs(10)).await;
+        assert_eq!(r.status, Status::Ok, "{tls:?}: {r:?}");
+        assert!(r.details.as_ref().is_some_and(|d| d.get("tls").is_none()), "{tls:?}: {r:?}");
+    }
 }

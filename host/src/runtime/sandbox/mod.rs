@@ -29,6 +29,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use wasmtime_wasi_tls::{WasiTlsCtx, WasiTlsCtxBuilder, WasiTlsCtxView, WasiTlsView};
 
+use super::engine::Ticking;
 use super::limits::Limits;
 use net::NetPolicy;
 use output::Capture;
@@ -42,6 +43,8 @@ pub struct Sandbox {
     pub(crate) table: ResourceTable,
     pub(crate) limits: Limits,
     pub(crate) net: Arc<NetPolicy>,
+    /// Keeps the epoch ticking while this store lives.
+    _ticking: Ticking,
 }
 
 /// Everything one call's sandbox is made from.
@@ -54,6 +57,8 @@ pub struct Spec {
     pub max_handles: usize,
     /// The check's `wasi:tls` session: its policy and what it saw.
     pub tls: Arc<tls::Session>,
+    /// The epoch's ticking, held for the store's life.
+    pub ticking: Ticking,
 }
 
 /// The guest's captured stdout and stderr.
@@ -88,6 +93,7 @@ impl Sandbox {
             table,
             limits: Limits { memory_bytes: spec.memory_bytes, table_elements: 100_000 },
             net: spec.net,
+            _ticking: spec.ticking,
         };
         (sandbox, outputs)
     }

@@ -253,12 +253,12 @@ fn caching_sha2_after_an_auth_switch() {
     assert_auth_failed(run(Script::SwitchThenFull, "s3cret", "wrong"));
 }
 
-/// A server that offers TLS gets an SSL request by default (`prefer`), and
-/// full auth inside TLS gets the password itself, not the RSA exchange.
+/// A server that offers TLS gets an SSL request under `prefer`, and full
+/// auth inside TLS gets the password itself, not the RSA exchange.
 #[test]
 fn caching_sha2_full_auth_inside_tls_sends_the_password_in_clear() {
     for script in [Script::Full, Script::SwitchThenFull] {
-        let (r, seen) = run_with(script, Offer::Tls, "s3cret", "s3cret", json!({}));
+        let (r, seen) = run_with(script, Offer::Tls, "s3cret", "s3cret", json!({"mode": "prefer"}));
         r.expect("healthy");
         assert_eq!(seen, Seen { tls: true });
         let (r, seen) = run_with(script, Offer::Tls, "s3cret", "wrong", json!({"mode": "verify-full"}));
@@ -270,12 +270,15 @@ fn caching_sha2_full_auth_inside_tls_sends_the_password_in_clear() {
     assert_eq!(seen, Seen { tls: true });
 }
 
-/// `disable` never asks for TLS, even when offered: full auth goes the RSA way.
+/// `disable`, the default (DESIGN §4), never asks for TLS, even when
+/// offered: full auth goes the RSA way.
 #[test]
 fn disable_logs_in_in_plaintext_even_when_tls_is_offered() {
-    let (r, seen) = run_with(Script::Full, Offer::Tls, "s3cret", "s3cret", json!({"mode": "disable"}));
-    r.expect("healthy");
-    assert_eq!(seen, Seen { tls: false });
+    for tls in [json!({"mode": "disable"}), json!({})] {
+        let (r, seen) = run_with(Script::Full, Offer::Tls, "s3cret", "s3cret", tls);
+        r.expect("healthy");
+        assert_eq!(seen, Seen { tls: false });
+    }
 }
 
 /// `require` and stricter against a server without `CLIENT_SSL`: the stable
