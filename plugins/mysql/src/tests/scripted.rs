@@ -327,7 +327,7 @@ fn bytes_after_the_greeting_are_not_taken_into_tls() {
         let _ = stream.read_to_end(&mut rest);
         Ok(())
     });
-    let r = check_port(port, &config("s3cret", json!({})));
+    let r = check_port(port, &config("s3cret", json!({"mode": "prefer"})));
     server.join().expect("server thread").expect("server script");
     match r {
         Err(CheckError::Unhealthy(p)) => {
