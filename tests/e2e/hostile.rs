@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use sonde::runtime::{Cause, RuntimeConfig, Status};
+use sonde::runtime::{Cause, Plugin, Runtime, RuntimeConfig, Status};
 use sonde_test_support::SilentListener;
 
 use crate::common::{assert_still_works, check, hostile, runtime, runtime_with};
@@ -83,20 +83,26 @@ async fn megabytes_of_output_are_captured_capped_and_harmless() {
 async fn a_connect_to_an_undeclared_live_port_is_denied() {
     let rt = runtime();
     let p = hostile(&rt).await;
+    assert_undeclared_connect_refused(&rt, &p, "sneak").await;
+    assert_still_works(&rt, &p).await;
+}
+
+/// The hostile guest in `mode` declares one live listener and connects to
+/// another: ERROR at the connect, counted, and the other never sees it.
+pub async fn assert_undeclared_connect_refused(rt: &Runtime, p: &Plugin, mode: &str) {
     let declared = SilentListener::start();
     let undeclared = SilentListener::start();
     let config =
-        json!({"mode": "sneak", "host": "127.0.0.1", "port": declared.port, "target_port": undeclared.port});
-    let r = check(&rt, &p, config, Duration::from_secs(5)).await;
+        json!({"mode": mode, "host": "127.0.0.1", "port": declared.port, "target_port": undeclared.port});
+    let r = check(rt, p, config, Duration::from_secs(5)).await;
     assert_eq!(
         (r.status, r.message.as_deref()),
         (Status::Error, Some("permission denied by sandbox")),
-        "{r:?}"
+        "{mode}: {r:?}"
     );
-    assert_eq!(r.denied_connects, 1);
+    assert_eq!(r.denied_connects, 1, "{mode}");
     std::thread::sleep(Duration::from_millis(50));
-    assert_eq!(undeclared.accepted(), 0, "the undeclared listener saw a connection");
-    assert_still_works(&rt, &p).await;
+    assert_eq!(undeclared.accepted(), 0, "{mode}: the undeclared listener saw a connection");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -41,18 +41,7 @@ async fn tls_to_an_undeclared_address_is_refused_like_any_connect() {
     let rt = crate::common::runtime();
     let p = crate::common::hostile(&rt).await;
     assert_eq!(p.info.wit_version, "sonde:probe@0.2.0");
-    let (declared, undeclared) =
-        (sonde_test_support::SilentListener::start(), sonde_test_support::SilentListener::start());
-    let config = json!({"mode": "tls_sneak", "host": "127.0.0.1", "port": declared.port, "target_port": undeclared.port});
-    let r = crate::common::check(&rt, &p, config, Duration::from_secs(5)).await;
-    assert_eq!(
-        (r.status, r.message.as_deref()),
-        (Status::Error, Some("permission denied by sandbox")),
-        "{r:?}"
-    );
-    assert_eq!(r.denied_connects, 1);
-    std::thread::sleep(Duration::from_millis(50));
-    assert_eq!(undeclared.accepted(), 0, "the undeclared listener saw a connection");
+    crate::hostile::assert_undeclared_connect_refused(&rt, &p, "tls_sneak").await;
 }
 
 /// The client key is the host's alone: a bad `tls` object is FAILED before

@@ -1,8 +1,8 @@
 //! The one wasmtime `Engine`: pooling allocator, epoch interruption, and the
 //! thread that ticks the epoch while guests run.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
@@ -94,7 +94,7 @@ struct TickerState {
     live: AtomicUsize,
     /// Ticks so far (what the tests watch).
     ticks: AtomicU64,
-    thread: std::thread::Thread,
+    thread: OnceLock<std::thread::Thread>,
 }
 
 /// Held by every store: keeps the epoch ticking while it lives.
@@ -106,11 +106,15 @@ impl Ticker {
     /// engine is gone.
     fn spawn(engine: &Engine, slice: Duration) -> std::io::Result<Self> {
         let weak = engine.weak();
-        let (tx, rx) = std::sync::mpsc::channel::<Arc<TickerState>>();
+        let state = Arc::new(TickerState {
+            live: AtomicUsize::new(0),
+            ticks: AtomicU64::new(0),
+            thread: OnceLock::new(),
+        });
+        let ticking = Arc::clone(&state);
         let handle = std::thread::Builder::new().name("sonde-epoch".into()).spawn(move || {
-            let Ok(state) = rx.recv() else { return };
             while let Some(engine) = weak.upgrade() {
-                if state.live.load(Ordering::Acquire) == 0 {
+                if ticking.live.load(Ordering::Acquire) == 0 {
                     drop(engine);
                     // Woken by the next store; the timeout lets the thread
                     // notice a dropped engine.
@@ -118,24 +122,22 @@ impl Ticker {
                     continue;
                 }
                 engine.increment_epoch();
-                state.ticks.fetch_add(1, Ordering::Relaxed);
+                ticking.ticks.fetch_add(1, Ordering::Relaxed);
                 drop(engine);
                 std::thread::sleep(slice);
             }
         })?;
-        let state = Arc::new(TickerState {
-            live: AtomicUsize::new(0),
-            ticks: AtomicU64::new(0),
-            thread: handle.thread().clone(),
-        });
-        let _ = tx.send(Arc::clone(&state));
+        // Set before any store can hold the ticker (it is not returned yet).
+        let _ = state.thread.set(handle.thread().clone());
         Ok(Self(state))
     }
 
     /// Keeps the epoch ticking until the returned guard is dropped.
     pub fn hold(&self) -> Ticking {
-        if self.0.live.fetch_add(1, Ordering::AcqRel) == 0 {
-            self.0.thread.unpark();
+        if self.0.live.fetch_add(1, Ordering::AcqRel) == 0
+            && let Some(thread) = self.0.thread.get()
+        {
+            thread.unpark();
         }
         Ticking(Arc::clone(&self.0))
     }

@@ -13,9 +13,10 @@
 //! Every check attempt gets its own `Store` and one fresh instance in it,
 //! dropped when the attempt ends: the instance answers `endpoints` with no
 //! network at all, then `check` with exactly the resolved endpoints (one
-//! instantiation per check, not two). One deadline covers both calls; it is enforced by
-//! racing the calls against a timer (biased towards the timer, so an expired
-//! check is never polled again) while the epoch makes CPU-bound guests yield.
+//! instantiation per check, not two). One deadline covers both calls; it is
+//! enforced by racing the calls against a timer (biased towards the timer,
+//! so an expired check is never polled again) while the epoch makes
+//! CPU-bound guests yield.
 
 pub mod builtin;
 pub mod cache;

@@ -3,7 +3,6 @@
 //! probes. The plaintext case is the shared broker on 127.0.0.1:5672, which
 //! answers a ClientHello with its protocol header and hangs up.
 
-use serde_json::{Value, json};
 use sonde_test_support::certs::{Pair, TestCa};
 use sonde_test_support::rabbitmq::PrivateRabbitMq;
 use sonde_test_support::require;
@@ -33,17 +32,6 @@ impl TlsTarget for Amqp {
             Broker::Shared => 5672,
         }
     }
-    fn config(port: u16, tls: Value) -> Value {
-        json!({"host": "127.0.0.1", "port": port, "tls": tls})
-    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn amqp_tls_matrix() {
-    matrix::run::<Amqp>().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn amqp_tls_client_certificate() {
-    matrix::client_certificate::<Amqp>().await;
-}
+matrix::tls_tests!(Amqp, amqp_tls_matrix, amqp_tls_client_certificate);

@@ -95,15 +95,7 @@ impl TlsTarget for Http {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn http_tls_matrix() {
-    matrix::run::<Http>().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn http_tls_client_certificate() {
-    matrix::client_certificate::<Http>().await;
-}
+matrix::tls_tests!(Http, http_tls_matrix, http_tls_client_certificate);
 
 /// Without a `tls` object an `https` URL is verified fully: the test CA is
 /// unknown to the web PKI, so "certificate not trusted"; with it in

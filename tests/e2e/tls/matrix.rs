@@ -34,9 +34,29 @@ pub trait TlsTarget {
     /// happen to hold a newline, else it waits: TIMEOUT, not a verdict.)
     fn start_plain() -> Option<Self::Server>;
     fn port(server: &Self::Server) -> u16;
-    /// The config reaching `port` with `tls`.
-    fn config(port: u16, tls: Value) -> Value;
+    /// The config reaching `port` with `tls`: `host` and `port` unless
+    /// the probe says otherwise.
+    fn config(port: u16, tls: Value) -> Value {
+        json!({"host": "127.0.0.1", "port": port, "tls": tls})
+    }
 }
+
+/// The two tests every target runs, under names of its own: the table, and
+/// a server that demands a client certificate.
+macro_rules! tls_tests {
+    ($target:ty, $table:ident, $client_certificate:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $table() {
+            $crate::tls::matrix::run::<$target>().await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $client_certificate() {
+            $crate::tls::matrix::client_certificate::<$target>().await;
+        }
+    };
+}
+pub(crate) use tls_tests;
 
 enum Expect {
     Ok,

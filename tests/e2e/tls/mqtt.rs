@@ -1,7 +1,6 @@
 //! The TLS table against private `mosquitto` brokers with a TLS listener
 //! (MQTT over TLS from the first byte).
 
-use serde_json::{Value, json};
 use sonde_test_support::certs::{Pair, TestCa};
 use sonde_test_support::mosquitto::Mosquitto;
 
@@ -22,17 +21,6 @@ impl TlsTarget for Mqtt {
     fn port(server: &Mosquitto) -> u16 {
         server.port
     }
-    fn config(port: u16, tls: Value) -> Value {
-        json!({"host": "127.0.0.1", "port": port, "tls": tls})
-    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mqtt_tls_matrix() {
-    matrix::run::<Mqtt>().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mqtt_tls_client_certificate() {
-    matrix::client_certificate::<Mqtt>().await;
-}
+matrix::tls_tests!(Mqtt, mqtt_tls_matrix, mqtt_tls_client_certificate);

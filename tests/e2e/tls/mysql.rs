@@ -29,20 +29,9 @@ impl TlsTarget for Mysql {
     fn port(server: &PrivateMariaDb) -> u16 {
         server.port
     }
-    fn config(port: u16, tls: Value) -> Value {
-        json!({"host": "127.0.0.1", "port": port, "tls": tls})
-    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mysql_tls_matrix() {
-    matrix::run::<Mysql>().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mysql_tls_client_certificate() {
-    matrix::client_certificate::<Mysql>().await;
-}
+matrix::tls_tests!(Mysql, mysql_tls_matrix, mysql_tls_client_certificate);
 
 /// `prefer` upgrades when the greeting offers TLS and goes on in plaintext
 /// when it does not; `disable` (the default, DESIGN §4) never upgrades;

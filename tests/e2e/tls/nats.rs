@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use sonde::runtime::Status;
 use sonde_test_support::certs::{Leaf, Pair, TestCa};
 use sonde_test_support::nats::NatsServer;
@@ -25,20 +25,9 @@ impl TlsTarget for Nats {
     fn port(server: &NatsServer) -> u16 {
         server.port
     }
-    fn config(port: u16, tls: Value) -> Value {
-        json!({"host": "127.0.0.1", "port": port, "tls": tls})
-    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn nats_tls_matrix() {
-    matrix::run::<Nats>().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn nats_tls_client_certificate() {
-    matrix::client_certificate::<Nats>().await;
-}
+matrix::tls_tests!(Nats, nats_tls_matrix, nats_tls_client_certificate);
 
 /// Without `tls` the probe follows the server: TLS when it requires it,
 /// plaintext otherwise; `prefer` against a plaintext server is plaintext,

@@ -30,15 +30,7 @@ impl TlsTarget for Postgres {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_tls_matrix() {
-    matrix::run::<Postgres>().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_tls_client_certificate() {
-    matrix::client_certificate::<Postgres>().await;
-}
+matrix::tls_tests!(Postgres, postgres_tls_matrix, postgres_tls_client_certificate);
 
 /// Against a server with TLS off: `require` is the stable ERROR (the server
 /// said `N`), `prefer` and the default go on in plaintext and report no

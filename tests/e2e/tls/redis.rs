@@ -1,6 +1,5 @@
 //! The TLS table against private `redis-server --tls-port` instances.
 
-use serde_json::{Value, json};
 use sonde_test_support::certs::{Pair, TestCa};
 use sonde_test_support::redis::RedisServer;
 
@@ -20,17 +19,6 @@ impl TlsTarget for Redis {
     fn port(server: &RedisServer) -> u16 {
         server.port
     }
-    fn config(port: u16, tls: Value) -> Value {
-        json!({"host": "127.0.0.1", "port": port, "tls": tls})
-    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_tls_matrix() {
-    matrix::run::<Redis>().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_tls_client_certificate() {
-    matrix::client_certificate::<Redis>().await;
-}
+matrix::tls_tests!(Redis, redis_tls_matrix, redis_tls_client_certificate);

@@ -120,16 +120,11 @@ impl NetPolicy {
         Self::default()
     }
 
-    /// A policy already granted what [`Grant::resolve`] returns.
-    pub async fn resolve(
-        endpoints: &[Endpoint],
-        allow_denied_ranges: bool,
-        caps: SocketCaps,
-        resolver: &dyn Resolver,
-    ) -> Result<Self, ResolveError> {
+    /// A policy granted `grant` from the start.
+    pub fn allowing(grant: Grant) -> Self {
         let policy = Self::deny_all();
-        policy.grant(Grant::resolve(endpoints, allow_denied_ranges, caps, resolver).await?);
-        Ok(policy)
+        policy.grant(grant);
+        policy
     }
 
     /// Widens a denying policy to `grant`. Only the first grant counts: a
@@ -227,7 +222,7 @@ mod tests {
 
     async fn resolve(eps: &[Endpoint], allow: bool, max_connects: usize) -> Result<NetPolicy, ResolveError> {
         let caps = SocketCaps { max_connects, max_new_sockets: 16 };
-        NetPolicy::resolve(eps, allow, caps, &SystemResolver).await
+        Grant::resolve(eps, allow, caps, &SystemResolver).await.map(NetPolicy::allowing)
     }
 
     #[tokio::test]
@@ -301,7 +296,8 @@ mod tests {
     #[tokio::test]
     async fn socket_creation_has_its_own_budget() {
         let caps = SocketCaps { max_connects: 16, max_new_sockets: 2 };
-        let p = NetPolicy::resolve(&[], false, caps, &SystemResolver).await.expect("resolves");
+        let p =
+            NetPolicy::allowing(Grant::resolve(&[], false, caps, &SystemResolver).await.expect("resolves"));
         assert!(p.admit_new_socket());
         assert!(p.admit_new_socket());
         assert!(!p.admit_new_socket());
@@ -315,11 +311,12 @@ mod tests {
         let pinned: IpAddr = "127.0.0.2".parse().expect("ip");
         let resolver = StaticResolver::new().with("localhost", [pinned]);
         let caps = SocketCaps { max_connects: 16, max_new_sockets: 16 };
-        let p = NetPolicy::resolve(&[ep("localhost", 8080)], false, caps, &resolver).await.expect("resolves");
+        let grant = Grant::resolve(&[ep("localhost", 8080)], false, caps, &resolver).await.expect("resolves");
+        let p = NetPolicy::allowing(grant);
         assert_eq!(p.http_targets("LOCALHOST", 8080), Some(vec![SocketAddr::new(pinned, 8080)]));
         assert_eq!(p.http_targets("localhost", 8081), None);
         assert_eq!(p.lookup("localhost"), Some(&[pinned][..]));
-        let unknown = NetPolicy::resolve(&[ep("db.example", 1)], false, caps, &resolver).await;
+        let unknown = Grant::resolve(&[ep("db.example", 1)], false, caps, &resolver).await;
         assert!(unknown.is_err());
     }
 }

@@ -1,7 +1,7 @@
 //! How the host turns a declared endpoint name into addresses.
 //!
 //! Every address a check may reach comes from one lookup made here, before
-//! the check runs ([`super::net::NetPolicy::resolve`]); TCP, the guest's own
+//! the check runs ([`super::net::Grant::resolve`]); TCP, the guest's own
 //! name lookups and `wasi:http` are all pinned to that answer. The lookup is a
 //! trait so that the runtime can be given another source of truth: tests use
 //! a [`StaticResolver`] to make the host's answer differ from the system's,

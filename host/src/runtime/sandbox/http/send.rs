@@ -233,7 +233,7 @@ mod tests {
 
     use super::*;
     use crate::bindings::Endpoint;
-    use crate::runtime::sandbox::net::SocketCaps;
+    use crate::runtime::sandbox::net::{Grant, SocketCaps};
     use crate::runtime::sandbox::resolver::SystemResolver;
 
     const CA: &[u8] = include_bytes!("testdata/ca.pem");
@@ -306,7 +306,9 @@ mod tests {
         let eps: Vec<Endpoint> =
             endpoints.iter().map(|a| Endpoint { host: a.ip().to_string(), port: a.port() }).collect();
         let caps = SocketCaps { max_connects: 16, max_new_sockets };
-        Arc::new(NetPolicy::resolve(&eps, false, caps, &SystemResolver).await.expect("policy"))
+        Arc::new(NetPolicy::allowing(
+            Grant::resolve(&eps, false, caps, &SystemResolver).await.expect("policy"),
+        ))
     }
 
     fn get(url: &str) -> http::Request<WasiBody> {
