@@ -159,8 +159,13 @@ impl Api {
 
     /// Requests a check of `name` and waits until it is the last finished one.
     pub async fn checked(&self, name: &str) -> CheckRecord {
-        let s = self.source(name).await;
-        let requested = self.service.request_check(&s).await.expect("request");
+        self.checked_source(&self.source(name).await).await
+    }
+
+    /// [`Api::checked`] of a source known by more than its name.
+    pub async fn checked_source(&self, s: &Source) -> CheckRecord {
+        let name = &s.name;
+        let requested = self.service.request_check(s).await.expect("request");
         let end = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             let last = self.service.health(s.id).await.expect("health").last;

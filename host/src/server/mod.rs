@@ -46,6 +46,8 @@ pub const MAX_BODY: usize = 256 * 1024;
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub service: Arc<Service>,
+    /// `GET /healthz/sources`'s body, kept between requests.
+    pub hasura: Arc<hasura::Memo>,
 }
 
 /// Every route of the service.
@@ -90,5 +92,5 @@ pub fn app(service: Arc<Service>) -> Router {
         .route("/logout", post(status::logout))
         .fallback(|| async { error::ApiError::NotFound("Not Found") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(AppState { service })
+        .with_state(AppState { service, hasura: Default::default() })
 }

@@ -1,8 +1,11 @@
 //! The latest health of every source, in memory: what readers are served
 //! without touching the store, and where state changes are logged once.
+//! Beside it, the name and organization of every source this process
+//! schedules, so that a reader of every source's health (Hasura's map)
+//! needs no store read either.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{RwLock, RwLockReadGuard};
 
 use uuid::Uuid;
 
@@ -12,9 +15,68 @@ use crate::model::{CheckRecord, CheckStatus, Source};
 #[derive(Debug, Default)]
 pub struct Health {
     map: RwLock<HashMap<Uuid, SourceHealth>>,
+    names: RwLock<Names>,
+}
+
+/// Every known source's name and organization, and a counter that moves
+/// whenever one of them is added, renamed or removed.
+#[derive(Debug, Default)]
+pub struct Names {
+    pub version: u64,
+    pub by_id: HashMap<Uuid, Named>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    pub name: String,
+    pub organization: String,
+}
+
+/// A read lock on every source's health, for one pass over many of them.
+pub struct Snapshot<'a>(RwLockReadGuard<'a, HashMap<Uuid, SourceHealth>>);
+
+impl Snapshot<'_> {
+    /// The newest finished check of `id`, if any.
+    pub fn last(&self, id: Uuid) -> Option<&CheckRecord> {
+        self.0.get(&id).and_then(|h| h.last.as_ref())
+    }
 }
 
 impl Health {
+    /// Records `source`'s name and organization (created, changed or
+    /// loaded); the version moves only if they changed.
+    pub fn name(&self, source: &Source) {
+        let named = Named { name: source.name.clone(), organization: source.organization.clone() };
+        let mut names = self.names.write().unwrap_or_else(|p| p.into_inner());
+        if names.by_id.get(&source.id) != Some(&named) {
+            names.by_id.insert(source.id, named);
+            names.version += 1;
+        }
+    }
+
+    /// Forgets a deleted source's name.
+    pub fn unname(&self, id: Uuid) {
+        let mut names = self.names.write().unwrap_or_else(|p| p.into_inner());
+        if names.by_id.remove(&id).is_some() {
+            names.version += 1;
+        }
+    }
+
+    pub fn names_version(&self) -> u64 {
+        self.names.read().unwrap_or_else(|p| p.into_inner()).version
+    }
+
+    /// Every known source's name, with the version they were read at.
+    pub fn names(&self) -> (u64, Vec<(Uuid, Named)>) {
+        let names = self.names.read().unwrap_or_else(|p| p.into_inner());
+        (names.version, names.by_id.iter().map(|(id, n)| (*id, n.clone())).collect())
+    }
+
+    /// Holds writers off until dropped: keep the pass short.
+    pub fn snapshot(&self) -> Snapshot<'_> {
+        Snapshot(self.map.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
     pub fn get(&self, id: Uuid) -> SourceHealth {
         self.map.read().unwrap_or_else(|p| p.into_inner()).get(&id).cloned().unwrap_or_default()
     }

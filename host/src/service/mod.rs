@@ -270,6 +270,13 @@ impl Service {
     }
 
     fn send(&self, event: Event) {
+        // Names are recorded here, before the call returns, so that a
+        // reader right after a create, rename or delete sees it.
+        match &event {
+            Event::Upsert(source) => self.ctx.health.name(source),
+            Event::Remove(id) => self.ctx.health.unname(*id),
+            _ => {}
+        }
         // The scheduler lives as long as the runtime; a closed channel means
         // the process is shutting down.
         let _ = self.events.send(event);
@@ -423,6 +430,13 @@ impl Service {
             Some(group) => group.health(id).await,
             None => Ok(self.ctx.health.get(id)),
         }
+    }
+
+    /// This process's own record of every source's health and name, when
+    /// it owns the store; `None` when replicas share it (then the store
+    /// is the one record every replica reads).
+    pub fn local_health(&self) -> Option<&health::Health> {
+        self.ctx.store.group().is_none().then_some(&*self.ctx.health)
     }
 
     /// [`Service::health`] of every source, in one read.

@@ -8,7 +8,10 @@ use axum::http::{Request, StatusCode};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::{ACME, ADMIN, Api, assert_refused, keys};
+use uuid::Uuid;
+
+use super::unstructured::{body, create, one};
+use super::{ACME, ADMIN, Api, OTHER, assert_refused, keys};
 
 const HEALTHZ: &str = "/healthz/sources";
 
@@ -186,4 +189,65 @@ async fn only_admin_keys_may_read_source_health() {
     let (status, body) = healthz(&api, &[("X-Hasura-Role", "user"), ("X-Hasura-Admin-Secret", ADMIN)]).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(keys(&body), ["detail"], "{body}");
+}
+
+/// Checks the source `id` once and answers the map afterwards.
+async fn checked_then_map(api: &Api, id: &str) -> Value {
+    let id = Uuid::parse_str(id).expect("uuid");
+    let source = api.service.get_source(id).await.expect("store").expect("the source exists");
+    api.checked_source(&source).await;
+    as_admin(api).await
+}
+
+/// The map follows sources through the API as they change: a newer check
+/// replaces the older, a rename moves the key, a name used by two
+/// organizations is qualified in both, a delete takes the key away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_map_follows_sources_as_they_change() {
+    let api = Api::start_with(&sources()).await;
+    api.checked("hz-ok").await;
+    assert_eq!(as_admin(&api).await["hz-ok"]["status"], "OK");
+
+    let acme = create(&api, ACME, &body("hz-moving", "hostile", json!({"mode": "ok"}))).await;
+    let acme_id = acme["id"].as_str().expect("id");
+    let map = as_admin(&api).await;
+    assert!(map.get("hz-moving").is_none(), "not checked yet: {map}");
+    let map = checked_then_map(&api, acme_id).await;
+    assert_eq!(map["hz-moving"]["status"], "OK", "{map}");
+
+    // Same name, new config: the next check's result replaces the old one.
+    let put = |key, body: Value| {
+        let api = &api;
+        async move { api.call("PUT", &one(acme_id), Some(key), Some(Body::from(body.to_string()))).await }
+    };
+    let (status, replaced) = put(ACME, body("hz-moving", "hostile", json!({"mode": "invalid"}))).await;
+    assert_eq!(status, StatusCode::OK, "{replaced}");
+    let map = checked_then_map(&api, acme_id).await;
+    assert_eq!(
+        (&map["hz-moving"]["status"], &map["hz-moving"]["error"]),
+        (&json!("FAILED"), &json!("port 0 can never work"))
+    );
+
+    // Renamed: the result moves to the new name, at once.
+    let (status, renamed) = put(ACME, body("hz-moved", "hostile", json!({"mode": "invalid"}))).await;
+    assert_eq!(status, StatusCode::OK, "{renamed}");
+    let map = as_admin(&api).await;
+    assert!(map.get("hz-moving").is_none(), "the old name is gone: {map}");
+    assert_eq!(map["hz-moved"]["status"], "FAILED", "{map}");
+
+    // The same name in a second organization: both are qualified.
+    let other = create(&api, OTHER, &body("hz-moved", "hostile", json!({"mode": "ok"}))).await;
+    let other_id = other["id"].as_str().expect("id");
+    let map = checked_then_map(&api, other_id).await;
+    assert!(map.get("hz-moved").is_none(), "a clashing name is qualified: {map}");
+    assert_eq!(map["org_acme/hz-moved"]["status"], "FAILED", "{map}");
+    assert_eq!(map["org_other/hz-moved"]["status"], "OK", "{map}");
+    assert_eq!(map["hz-ok"]["status"], "OK", "unclashing names stay as they are: {map}");
+
+    // Deleted: its key goes, and the name clashes no more.
+    let (status, _) = api.call("DELETE", &one(acme_id), Some(ACME), None).await;
+    assert!(status.is_success(), "{status}");
+    let map = as_admin(&api).await;
+    assert!(map.get("org_acme/hz-moved").is_none() && map.get("org_other/hz-moved").is_none(), "{map}");
+    assert_eq!(map["hz-moved"]["status"], "OK", "{map}");
 }

@@ -1,11 +1,19 @@
 //! Hasura's source health API: `GET /healthz/sources`, admin only.
 //! A map from source name to `{status, error, timestamp}`.
+//!
+//! # Layout
+//! - this file: the wire types and the handler;
+//! - [`memo`]: the body kept between requests, for a process that owns
+//!   its store (replicas sharing one read it from the store instead).
+
+mod memo;
 
 use std::collections::{BTreeMap, HashMap};
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -16,8 +24,12 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::openapi::{Forbidden, InternalError, Unauthorized, string_enum};
+use uuid::Uuid;
+
 use crate::model::CheckRecord;
 use crate::report::{hasura_error, rfc3339};
+
+pub use memo::Memo;
 
 /// Hasura's `HealthStatus`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -90,33 +102,47 @@ pub async fn sources(
     State(state): State<AppState>,
     headers: HeaderMap,
     caller: Caller,
-) -> Result<Json<BTreeMap<String, HealthStatus>>, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require_admin()?;
     if let Some(role) = headers.get("x-hasura-role").and_then(|v| v.to_str().ok())
         && role != "admin"
     {
         return Err(ApiError::Forbidden("This endpoint requires X-Hasura-Role: admin"));
     }
+    if let Some(health) = state.service.local_health() {
+        let body = state.hasura.body(health);
+        return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
+    }
     let sources = state.service.list_sources().await?;
-    // Names are unique within an organization; qualify the ones that clash.
-    let mut count: HashMap<&str, usize> = HashMap::new();
-    for s in &sources {
-        *count.entry(s.name.as_str()).or_default() += 1;
-    }
     let health = state.service.health_all().await?;
+    let keys = qualified_keys(sources.iter().map(|s| (s.id, s.name.as_str(), s.organization.as_str())));
     let mut out = BTreeMap::new();
-    for s in &sources {
+    for (key, id) in keys {
         // While a check runs, Hasura shows the previous result.
-        let last = health.get(&s.id).and_then(|h| h.last.as_ref());
-        let Some(status) = last.and_then(HealthStatus::from_check) else {
-            continue;
-        };
-        let key = if count[s.name.as_str()] > 1 {
-            format!("{}/{}", s.organization, s.name)
-        } else {
-            s.name.clone()
-        };
-        out.insert(key, status);
+        let last = health.get(&id).and_then(|h| h.last.as_ref());
+        if let Some(status) = last.and_then(HealthStatus::from_check) {
+            out.insert(key, status);
+        }
     }
-    Ok(Json(out))
+    Ok(Json(out).into_response())
+}
+
+/// Each source's key in the map, in key order: its name, or
+/// `organization/name` where the name is used in more than one
+/// organization (names are unique within one).
+fn qualified_keys<'a>(
+    sources: impl Iterator<Item = (Uuid, &'a str, &'a str)> + Clone,
+) -> Vec<(String, Uuid)> {
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for (_, name, _) in sources.clone() {
+        *count.entry(name).or_default() += 1;
+    }
+    let mut keys: Vec<(String, Uuid)> = sources
+        .map(|(id, name, organization)| {
+            let key = if count[name] > 1 { format!("{organization}/{name}") } else { name.to_string() };
+            (key, id)
+        })
+        .collect();
+    keys.sort_unstable();
+    keys
 }
