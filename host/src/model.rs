@@ -65,6 +65,26 @@ pub struct Source {
     pub updated_at: DateTime<Utc>,
 }
 
+#[cfg(test)]
+impl Source {
+    /// An active source with an empty config and the default policy.
+    pub(crate) fn for_test(name: &str, organization: &str, source_type: &str) -> Self {
+        let now = Utc::now();
+        Self {
+            id: Uuid::new_v4(),
+            name: name.into(),
+            organization: organization.into(),
+            workspace: None,
+            source_type: source_type.into(),
+            config: Value::Object(Default::default()),
+            state: SourceState::Active,
+            policy: Policy::default(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// What a new or replaced source is made of, secrets included.
 #[derive(Debug, Clone)]
 pub struct SourceSpec {

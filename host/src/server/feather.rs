@@ -134,19 +134,7 @@ mod tests {
     use crate::model::Trigger;
 
     fn source() -> Source {
-        let now = chrono::Utc::now();
-        Source {
-            id: Uuid::new_v4(),
-            name: "s".into(),
-            organization: "org_a".into(),
-            workspace: Some(Uuid::new_v4()),
-            source_type: "tcp".into(),
-            config: serde_json::json!({}),
-            state: crate::model::SourceState::Active,
-            policy: Default::default(),
-            created_at: now,
-            updated_at: now,
-        }
+        Source { workspace: Some(Uuid::new_v4()), ..Source::for_test("s", "org_a", "tcp") }
     }
 
     #[test]

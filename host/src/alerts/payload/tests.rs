@@ -1,22 +1,10 @@
 use std::collections::BTreeSet;
 
 use super::*;
-use crate::model::{CheckStatus, Policy, SourceState, Trigger};
+use crate::model::{CheckStatus, Trigger};
 
 fn source() -> Source {
-    let now = Utc::now();
-    Source {
-        id: Uuid::new_v4(),
-        name: "orders-db".into(),
-        organization: "org_acme".into(),
-        workspace: None,
-        source_type: "postgres".into(),
-        config: json!({"host": "127.0.0.1"}),
-        state: SourceState::Active,
-        policy: Policy::default(),
-        created_at: now,
-        updated_at: now,
-    }
+    Source { config: json!({"host": "127.0.0.1"}), ..Source::for_test("orders-db", "org_acme", "postgres") }
 }
 
 fn check(message: &str) -> CheckRecord {

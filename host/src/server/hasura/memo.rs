@@ -105,3 +105,63 @@ impl Rows {
         self.version = Some(version);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::Value;
+
+    use super::*;
+    use crate::model::{CheckRecord, CheckStatus, Source, Trigger};
+
+    fn finished(health: &Health, source: &Source, status: CheckStatus) {
+        let mut c = CheckRecord::new(source.id, Trigger::Schedule, status);
+        c.reported_at = Some(Utc::now());
+        health.finish(source, &c);
+    }
+
+    /// The map as the replicas' path builds it, for comparison.
+    fn expected(health: &Health, sources: &[&Source]) -> Vec<u8> {
+        let keys = qualified_keys(sources.iter().map(|s| (s.id, s.name.as_str(), s.organization.as_str())));
+        let snapshot = health.snapshot();
+        let map: BTreeMap<String, HealthStatus> = keys
+            .into_iter()
+            .filter_map(|(k, id)| Some((k, HealthStatus::from_check(snapshot.last(id)?)?)))
+            .collect();
+        serde_json::to_vec(&map).expect("serializes")
+    }
+
+    #[test]
+    fn the_kept_body_is_the_map_as_rendered_afresh() {
+        let health = Health::default();
+        let memo = Memo::default();
+        let a = Source::for_test("zeta", "org_a", "tcp");
+        let b = Source::for_test("alpha", "org_a", "tcp");
+        let c = Source::for_test("alpha", "org_b", "tcp");
+        let never = Source::for_test("never", "org_a", "tcp");
+        for s in [&a, &b, &never] {
+            health.name(s);
+        }
+        assert_eq!(memo.body(&health), b"{}");
+
+        finished(&health, &a, CheckStatus::Ok);
+        finished(&health, &b, CheckStatus::Failed);
+        assert_eq!(memo.body(&health), expected(&health, &[&a, &b, &never]));
+
+        // A clash, a newer result and a rename, each seen on the next call.
+        health.name(&c);
+        finished(&health, &c, CheckStatus::Error);
+        finished(&health, &a, CheckStatus::Timeout);
+        let body = memo.body(&health);
+        assert_eq!(body, expected(&health, &[&a, &b, &c, &never]));
+        let map: Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(map["org_a/alpha"]["status"], "FAILED", "{map}");
+        assert_eq!(map["zeta"]["status"], "TIMEOUT", "{map}");
+
+        let renamed = Source { name: "omega".into(), ..a.clone() };
+        health.name(&renamed);
+        health.unname(c.id);
+        assert_eq!(memo.body(&health), expected(&health, &[&renamed, &b, &never]));
+    }
+}
