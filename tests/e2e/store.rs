@@ -6,7 +6,7 @@
 //!
 //! Cases: history retention by count and by age; secrets kept apart from
 //! every read path and names unique per organization; replace and delete;
-//! a check's round trip with every field; history pages; recovery reads
+//! upserts of many definitions at once; a check's round trip with every field; history pages; recovery reads
 //! (unfinished, latest); outcome counts; the alert outbox and silences.
 
 use std::sync::Arc;
@@ -67,6 +67,7 @@ both_backends!(
     history_is_bounded_by_count_and_by_age,
     secrets_live_apart_and_names_are_unique_per_organization,
     replace_keeps_the_id_and_delete_takes_the_history,
+    many_upserts_span_chunks_in_order,
     a_check_round_trips_every_field,
     history_pages_newest_first,
     recovery_reads_find_unfinished_and_latest_checks,
@@ -143,6 +144,35 @@ async fn secrets_live_apart_and_names_are_unique_per_organization(b: Backend) {
         // PostgreSQL: the secret is in its own table and nowhere else.
         assert_eq!(db.query("SELECT count(*) FROM sources WHERE config::text LIKE '%hunter2%'"), "0");
     }
+}
+
+/// The configured sources at start-up: more than one chunk's worth, each
+/// answered in order, ids kept and unchanged ones untouched on the next run.
+async fn many_upserts_span_chunks_in_order(b: Backend) {
+    let store = b.store.as_ref();
+    let n = sonde::store::UPSERT_CHUNK * 2 + 3;
+    let specs: Vec<_> =
+        (0..n).map(|i| (spec(&format!("s{i:04}")), json!({"password": format!("p{i}")}))).collect();
+    let first = store.upsert_sources(&specs).await.expect("upsert");
+    let names: Vec<_> = first.iter().map(|s| s.name.clone()).collect();
+    assert_eq!(names, specs.iter().map(|(s, _)| s.name.clone()).collect::<Vec<_>>(), "answered in order");
+    assert_eq!(store.list_sources().await.expect("list").len(), n);
+
+    // Again, with the last one changed: the same ids, only it moves.
+    let mut again = specs.clone();
+    let (last_spec, last_secrets) = again.last_mut().expect("one");
+    last_spec.config = json!({"host": "127.0.0.1", "port": 2});
+    *last_secrets = json!({});
+    let second = store.upsert_sources(&again).await.expect("upsert again");
+    for (a, b) in first.iter().zip(&second).take(n - 1) {
+        assert_eq!((a.id, a.updated_at), (b.id, b.updated_at), "{} unchanged", a.name);
+    }
+    let (a, b) = (first.last().expect("one"), second.last().expect("one"));
+    assert_eq!(a.id, b.id);
+    assert!(b.updated_at > a.updated_at && b.config["port"] == 2, "{b:?}");
+    assert_eq!(store.source_secrets(b.id).await.expect("secrets"), json!({}));
+    assert_eq!(store.source_secrets(first[0].id).await.expect("secrets"), json!({"password": "p0"}));
+    assert_eq!(store.list_sources().await.expect("list").len(), n);
 }
 
 async fn replace_keeps_the_id_and_delete_takes_the_history(b: Backend) {

@@ -187,9 +187,7 @@ impl Service {
             }
         };
         let shared = store.group().is_some();
-        for (spec, secrets) in &specs {
-            store.upsert_source(spec, secrets).await?;
-        }
+        store.upsert_sources(&specs).await?;
         let health = Arc::new(health::Health::default());
         if !shared {
             health.warm(store.latest_finished_checks().await?);

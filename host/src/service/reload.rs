@@ -83,8 +83,7 @@ impl Service {
         let keys = config.api_keys()?;
         let specs = validate_sources(&self.ctx.registry, &config)?;
         let (routes, windows) = (config.alert_routes()?, config.maintenance_windows()?);
-        for (spec, secrets) in &specs {
-            let source = self.ctx.store.upsert_source(spec, secrets).await?;
+        for source in self.ctx.store.upsert_sources(&specs).await? {
             self.send(Event::Upsert(source));
         }
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys;

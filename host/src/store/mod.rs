@@ -33,6 +33,11 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Definitions written per transaction by [`Store::upsert_sources`]: few
+/// enough that the write lock (SQLite's is the whole database) is held for
+/// milliseconds, many enough that commits stop dominating.
+pub const UPSERT_CHUNK: usize = 256;
+
 /// How much history to keep per source.
 #[derive(Debug, Clone, Copy)]
 pub struct Retention {
@@ -46,6 +51,10 @@ pub trait Store: Send + Sync + 'static {
     async fn create_source(&self, spec: &SourceSpec, secrets: &Value) -> StoreResult<Source>;
     /// Creates or replaces the source named `(organization, name)`; keeps its id.
     async fn upsert_source(&self, spec: &SourceSpec, secrets: &Value) -> StoreResult<Source>;
+    /// [`Store::upsert_source`] of each definition, in order, a chunk of
+    /// them per transaction (the configured sources at start-up and on a
+    /// reload). A chunk that fails leaves the ones before it written.
+    async fn upsert_sources(&self, specs: &[(SourceSpec, Value)]) -> StoreResult<Vec<Source>>;
     /// Replaces a source's definition, keeping its id and history.
     async fn replace_source(&self, id: Uuid, spec: &SourceSpec, secrets: &Value) -> StoreResult<Source>;
     async fn delete_source(&self, id: Uuid) -> StoreResult<bool>;

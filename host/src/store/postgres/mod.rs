@@ -118,6 +118,10 @@ impl Store for PgStore {
         sources::write(&self.pool, Uuid::new_v4(), spec, secrets, true).await
     }
 
+    async fn upsert_sources(&self, specs: &[(SourceSpec, Value)]) -> StoreResult<Vec<Source>> {
+        sources::upsert_many(&self.pool, specs).await
+    }
+
     async fn replace_source(&self, id: Uuid, spec: &SourceSpec, secrets: &Value) -> StoreResult<Source> {
         sources::replace(&self.pool, id, spec, secrets).await
     }

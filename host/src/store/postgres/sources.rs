@@ -47,8 +47,33 @@ pub(super) async fn write(
     secrets: &Value,
     upsert: bool,
 ) -> StoreResult<Source> {
-    let now = Utc::now();
     let mut tx = pool.begin().await.map_err(backend)?;
+    let source = write_in(&mut tx, id, spec, secrets, upsert).await?;
+    tx.commit().await.map_err(backend)?;
+    Ok(source)
+}
+
+/// [`write`] with `upsert` of each definition, a chunk per transaction.
+pub(super) async fn upsert_many(pool: &PgPool, specs: &[(SourceSpec, Value)]) -> StoreResult<Vec<Source>> {
+    let mut out = Vec::with_capacity(specs.len());
+    for chunk in specs.chunks(crate::store::UPSERT_CHUNK) {
+        let mut tx = pool.begin().await.map_err(backend)?;
+        for (spec, secrets) in chunk {
+            out.push(write_in(&mut tx, Uuid::new_v4(), spec, secrets, true).await?);
+        }
+        tx.commit().await.map_err(backend)?;
+    }
+    Ok(out)
+}
+
+async fn write_in(
+    tx: &mut Transaction<'_, Postgres>,
+    id: Uuid,
+    spec: &SourceSpec,
+    secrets: &Value,
+    upsert: bool,
+) -> StoreResult<Source> {
+    let now = Utc::now();
     // An upsert that changes nothing keeps `updated_at`.
     let conflict = if upsert {
         "ON CONFLICT (organization, name) DO UPDATE SET workspace = excluded.workspace, \
@@ -70,7 +95,7 @@ pub(super) async fn write(
     let row = bind_definition(q, spec)
         .bind(now)
         .bind(now)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await
         .map_err(conflict_or(spec))?;
     let row = match row {
@@ -80,7 +105,7 @@ pub(super) async fn write(
             sqlx::query(AssertSqlSafe(sql))
                 .bind(&spec.organization)
                 .bind(&spec.name)
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut **tx)
                 .await
                 .map_err(backend)?
         }
@@ -92,11 +117,10 @@ pub(super) async fn write(
     )
     .bind(source.id)
     .bind(secrets)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(backend)?;
-    schedule(&mut tx, &source).await?;
-    tx.commit().await.map_err(backend)?;
+    schedule(tx, &source).await?;
     Ok(source)
 }
 

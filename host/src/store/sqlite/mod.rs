@@ -60,55 +60,8 @@ impl SqliteStore {
         secrets: &Value,
         upsert: bool,
     ) -> StoreResult<Source> {
-        let now = ts(Utc::now());
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        // An upsert that changes nothing keeps `updated_at`.
-        let conflict = if upsert {
-            "ON CONFLICT (organization, name) DO UPDATE SET workspace = excluded.workspace, \
-             source_type = excluded.source_type, config = excluded.config, state = excluded.state, \
-             interval_ms = excluded.interval_ms, timeout_ms = excluded.timeout_ms, retries = excluded.retries, \
-             retry_interval_ms = excluded.retry_interval_ms, updated_at = excluded.updated_at \
-             WHERE (sources.workspace, sources.source_type, sources.config, sources.state, sources.interval_ms, \
-             sources.timeout_ms, sources.retries, sources.retry_interval_ms) IS NOT (excluded.workspace, \
-             excluded.source_type, excluded.config, excluded.state, excluded.interval_ms, excluded.timeout_ms, \
-             excluded.retries, excluded.retry_interval_ms)"
-        } else {
-            ""
-        };
-        let sql = format!(
-            "INSERT INTO sources ({SOURCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {conflict} \
-             RETURNING {SOURCE_COLUMNS}"
-        );
-        let q =
-            sqlx::query(AssertSqlSafe(sql)).bind(id.to_string()).bind(&spec.organization).bind(&spec.name);
-        let row = bind_definition(q, spec)
-            .bind(&now)
-            .bind(&now)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(conflict_or(spec))?;
-        let row = match row {
-            Some(row) => row,
-            None => {
-                let sql = format!("SELECT {SOURCE_COLUMNS} FROM sources WHERE organization = ? AND name = ?");
-                sqlx::query(AssertSqlSafe(sql))
-                    .bind(&spec.organization)
-                    .bind(&spec.name)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(backend)?
-            }
-        };
-        let source = source_from_row(&row)?;
-        sqlx::query(
-            "INSERT INTO source_secrets (source_id, secrets) VALUES (?, ?) \
-             ON CONFLICT (source_id) DO UPDATE SET secrets = excluded.secrets",
-        )
-        .bind(source.id.to_string())
-        .bind(secrets.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
+        let source = write_source_in(&mut tx, id, spec, secrets, upsert).await?;
         tx.commit().await.map_err(backend)?;
         Ok(source)
     }
@@ -131,6 +84,18 @@ impl Store for SqliteStore {
 
     async fn upsert_source(&self, spec: &SourceSpec, secrets: &Value) -> StoreResult<Source> {
         self.write_source(Uuid::new_v4(), spec, secrets, true).await
+    }
+
+    async fn upsert_sources(&self, specs: &[(SourceSpec, Value)]) -> StoreResult<Vec<Source>> {
+        let mut out = Vec::with_capacity(specs.len());
+        for chunk in specs.chunks(super::UPSERT_CHUNK) {
+            let mut tx = self.pool.begin().await.map_err(backend)?;
+            for (spec, secrets) in chunk {
+                out.push(write_source_in(&mut tx, Uuid::new_v4(), spec, secrets, true).await?);
+            }
+            tx.commit().await.map_err(backend)?;
+        }
+        Ok(out)
     }
 
     async fn replace_source(&self, id: Uuid, spec: &SourceSpec, secrets: &Value) -> StoreResult<Source> {
@@ -327,4 +292,63 @@ impl Store for SqliteStore {
             |c: &str| row.try_get::<i64, _>(c).map(|n| u64::try_from(n).unwrap_or(0)).map_err(backend);
         Ok(OutcomeCounts { ok: count("ok")?, finished: count("finished")? })
     }
+}
+
+/// Inserts (or, with `upsert`, updates by name) a source and its secrets
+/// inside `tx`.
+async fn write_source_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    id: Uuid,
+    spec: &SourceSpec,
+    secrets: &Value,
+    upsert: bool,
+) -> StoreResult<Source> {
+    let now = ts(Utc::now());
+    // An upsert that changes nothing keeps `updated_at`.
+    let conflict = if upsert {
+        "ON CONFLICT (organization, name) DO UPDATE SET workspace = excluded.workspace, \
+         source_type = excluded.source_type, config = excluded.config, state = excluded.state, \
+         interval_ms = excluded.interval_ms, timeout_ms = excluded.timeout_ms, retries = excluded.retries, \
+         retry_interval_ms = excluded.retry_interval_ms, updated_at = excluded.updated_at \
+         WHERE (sources.workspace, sources.source_type, sources.config, sources.state, sources.interval_ms, \
+         sources.timeout_ms, sources.retries, sources.retry_interval_ms) IS NOT (excluded.workspace, \
+         excluded.source_type, excluded.config, excluded.state, excluded.interval_ms, excluded.timeout_ms, \
+         excluded.retries, excluded.retry_interval_ms)"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "INSERT INTO sources ({SOURCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {conflict} \
+         RETURNING {SOURCE_COLUMNS}"
+    );
+    let q = sqlx::query(AssertSqlSafe(sql)).bind(id.to_string()).bind(&spec.organization).bind(&spec.name);
+    let row = bind_definition(q, spec)
+        .bind(&now)
+        .bind(&now)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(conflict_or(spec))?;
+    let row = match row {
+        Some(row) => row,
+        None => {
+            let sql = format!("SELECT {SOURCE_COLUMNS} FROM sources WHERE organization = ? AND name = ?");
+            sqlx::query(AssertSqlSafe(sql))
+                .bind(&spec.organization)
+                .bind(&spec.name)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(backend)?
+        }
+    };
+    let source = source_from_row(&row)?;
+    sqlx::query(
+        "INSERT INTO source_secrets (source_id, secrets) VALUES (?, ?) \
+         ON CONFLICT (source_id) DO UPDATE SET secrets = excluded.secrets",
+    )
+    .bind(source.id.to_string())
+    .bind(secrets.to_string())
+    .execute(&mut **tx)
+    .await
+    .map_err(backend)?;
+    Ok(source)
 }
