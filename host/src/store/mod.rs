@@ -33,8 +33,8 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Definitions written per transaction by [`Store::upsert_sources`]: few
-/// enough that the write lock (SQLite's is the whole database) is held for
+/// Definitions SQLite writes per transaction in [`Store::upsert_sources`]:
+/// few enough that its write lock (the whole database) is held for
 /// milliseconds, many enough that commits stop dominating.
 pub const UPSERT_CHUNK: usize = 256;
 
@@ -51,9 +51,11 @@ pub trait Store: Send + Sync + 'static {
     async fn create_source(&self, spec: &SourceSpec, secrets: &Value) -> StoreResult<Source>;
     /// Creates or replaces the source named `(organization, name)`; keeps its id.
     async fn upsert_source(&self, spec: &SourceSpec, secrets: &Value) -> StoreResult<Source>;
-    /// [`Store::upsert_source`] of each definition, in order, a chunk of
-    /// them per transaction (the configured sources at start-up and on a
-    /// reload). A chunk that fails leaves the ones before it written.
+    /// [`Store::upsert_source`] of each definition, in order (the
+    /// configured sources at start-up and on a reload), in as few
+    /// transactions as the backend can safely use: SQLite, one writer at a
+    /// time, takes [`UPSERT_CHUNK`] per transaction. A failure leaves the
+    /// transactions before it written.
     async fn upsert_sources(&self, specs: &[(SourceSpec, Value)]) -> StoreResult<Vec<Source>>;
     /// Replaces a source's definition, keeping its id and history.
     async fn replace_source(&self, id: Uuid, spec: &SourceSpec, secrets: &Value) -> StoreResult<Source>;

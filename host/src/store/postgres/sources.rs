@@ -47,33 +47,8 @@ pub(super) async fn write(
     secrets: &Value,
     upsert: bool,
 ) -> StoreResult<Source> {
-    let mut tx = pool.begin().await.map_err(backend)?;
-    let source = write_in(&mut tx, id, spec, secrets, upsert).await?;
-    tx.commit().await.map_err(backend)?;
-    Ok(source)
-}
-
-/// [`write`] with `upsert` of each definition, a chunk per transaction.
-pub(super) async fn upsert_many(pool: &PgPool, specs: &[(SourceSpec, Value)]) -> StoreResult<Vec<Source>> {
-    let mut out = Vec::with_capacity(specs.len());
-    for chunk in specs.chunks(crate::store::UPSERT_CHUNK) {
-        let mut tx = pool.begin().await.map_err(backend)?;
-        for (spec, secrets) in chunk {
-            out.push(write_in(&mut tx, Uuid::new_v4(), spec, secrets, true).await?);
-        }
-        tx.commit().await.map_err(backend)?;
-    }
-    Ok(out)
-}
-
-async fn write_in(
-    tx: &mut Transaction<'_, Postgres>,
-    id: Uuid,
-    spec: &SourceSpec,
-    secrets: &Value,
-    upsert: bool,
-) -> StoreResult<Source> {
     let now = Utc::now();
+    let mut tx = pool.begin().await.map_err(backend)?;
     // An upsert that changes nothing keeps `updated_at`.
     let conflict = if upsert {
         "ON CONFLICT (organization, name) DO UPDATE SET workspace = excluded.workspace, \
@@ -95,7 +70,7 @@ async fn write_in(
     let row = bind_definition(q, spec)
         .bind(now)
         .bind(now)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(conflict_or(spec))?;
     let row = match row {
@@ -105,7 +80,7 @@ async fn write_in(
             sqlx::query(AssertSqlSafe(sql))
                 .bind(&spec.organization)
                 .bind(&spec.name)
-                .fetch_one(&mut **tx)
+                .fetch_one(&mut *tx)
                 .await
                 .map_err(backend)?
         }
@@ -117,11 +92,25 @@ async fn write_in(
     )
     .bind(source.id)
     .bind(secrets)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await
     .map_err(backend)?;
-    schedule(tx, &source).await?;
+    schedule(&mut tx, &source).await?;
+    tx.commit().await.map_err(backend)?;
     Ok(source)
+}
+
+/// [`write`] with `upsert` of each definition, one transaction each. Not
+/// chunked as in SQLite: a chunk would hold the schedule rows of the
+/// sources before it while waiting for the next, and other replicas'
+/// batched releases and renewals lock schedule rows in their own order,
+/// which can deadlock a replica's start against the running group.
+pub(super) async fn upsert_many(pool: &PgPool, specs: &[(SourceSpec, Value)]) -> StoreResult<Vec<Source>> {
+    let mut out = Vec::with_capacity(specs.len());
+    for (spec, secrets) in specs {
+        out.push(write(pool, Uuid::new_v4(), spec, secrets, true).await?);
+    }
+    Ok(out)
 }
 
 /// Gives a source its schedule row: first due within one interval, spread
