@@ -150,7 +150,7 @@ async fn secrets_live_apart_and_names_are_unique_per_organization(b: Backend) {
 /// answered in order, ids kept and unchanged ones untouched on the next run.
 async fn many_upserts_span_chunks_in_order(b: Backend) {
     let store = b.store.as_ref();
-    let n = sonde::store::UPSERT_CHUNK * 2 + 3;
+    let n = sonde::store::sqlite::UPSERT_CHUNK * 2 + 3;
     let specs: Vec<_> =
         (0..n).map(|i| (spec(&format!("s{i:04}")), json!({"password": format!("p{i}")}))).collect();
     let first = store.upsert_sources(&specs).await.expect("upsert");

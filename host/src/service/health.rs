@@ -21,9 +21,9 @@ pub struct Health {
 /// Every known source's name and organization, and a counter that moves
 /// whenever one of them is added, renamed or removed.
 #[derive(Debug, Default)]
-pub struct Names {
-    pub version: u64,
-    pub by_id: HashMap<Uuid, Named>,
+struct Names {
+    version: u64,
+    by_id: HashMap<Uuid, Named>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,14 +62,12 @@ impl Health {
         }
     }
 
-    pub fn names_version(&self) -> u64 {
-        self.names.read().unwrap_or_else(|p| p.into_inner()).version
-    }
-
-    /// Every known source's name, with the version they were read at.
-    pub fn names(&self) -> (u64, Vec<(Uuid, Named)>) {
+    /// Every known source's name and the version they stand at, unless
+    /// that is still `seen`.
+    pub fn names_since(&self, seen: Option<u64>) -> Option<(u64, Vec<(Uuid, Named)>)> {
         let names = self.names.read().unwrap_or_else(|p| p.into_inner());
-        (names.version, names.by_id.iter().map(|(id, n)| (*id, n.clone())).collect())
+        (seen != Some(names.version))
+            .then(|| (names.version, names.by_id.iter().map(|(id, n)| (*id, n.clone())).collect()))
     }
 
     /// Holds writers off until dropped: keep the pass short.

@@ -269,11 +269,14 @@ impl Service {
 
     fn send(&self, event: Event) {
         // Names are recorded here, before the call returns, so that a
-        // reader right after a create, rename or delete sees it.
-        match &event {
-            Event::Upsert(source) => self.ctx.health.name(source),
-            Event::Remove(id) => self.ctx.health.unname(*id),
-            _ => {}
+        // reader right after a create, rename or delete sees it. Replicas
+        // read names from the shared store and keep none.
+        if let Some(health) = self.local_health() {
+            match &event {
+                Event::Upsert(source) => health.name(source),
+                Event::Remove(id) => health.unname(*id),
+                _ => {}
+            }
         }
         // The scheduler lives as long as the runtime; a closed channel means
         // the process is shutting down.

@@ -33,11 +33,6 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Definitions SQLite writes per transaction in [`Store::upsert_sources`]:
-/// few enough that its write lock (the whole database) is held for
-/// milliseconds, many enough that commits stop dominating.
-pub const UPSERT_CHUNK: usize = 256;
-
 /// How much history to keep per source.
 #[derive(Debug, Clone, Copy)]
 pub struct Retention {
@@ -54,7 +49,7 @@ pub trait Store: Send + Sync + 'static {
     /// [`Store::upsert_source`] of each definition, in order (the
     /// configured sources at start-up and on a reload), in as few
     /// transactions as the backend can safely use: SQLite, one writer at a
-    /// time, takes [`UPSERT_CHUNK`] per transaction. A failure leaves the
+    /// time, takes [`sqlite::UPSERT_CHUNK`] per transaction. A failure leaves the
     /// transactions before it written.
     async fn upsert_sources(&self, specs: &[(SourceSpec, Value)]) -> StoreResult<Vec<Source>>;
     /// Replaces a source's definition, keeping its id and history.

@@ -44,8 +44,7 @@ impl Memo {
     /// The JSON object of every source's latest finished check, by key.
     pub fn body(&self, health: &Health) -> Vec<u8> {
         let mut memo = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if memo.version != Some(health.names_version()) {
-            let (version, names) = health.names();
+        if let Some((version, names)) = health.names_since(memo.version) {
             memo.rebuild(version, names);
         }
         // Copy out only what changed since the last request, then render

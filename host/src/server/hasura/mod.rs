@@ -19,13 +19,12 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::{Ref, RefOr};
+use uuid::Uuid;
 
 use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::openapi::{Forbidden, InternalError, Unauthorized, string_enum};
-use uuid::Uuid;
-
 use crate::model::CheckRecord;
 use crate::report::{hasura_error, rfc3339};
 

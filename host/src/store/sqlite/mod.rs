@@ -27,6 +27,11 @@ use rows::{
     CHECK_COLUMNS, SOURCE_COLUMNS, backend, bind_definition, check_from_row, conflict_or, source_from_row, ts,
 };
 
+/// Definitions written per transaction in [`Store::upsert_sources`]: few
+/// enough that the write lock (the whole database) is held for
+/// milliseconds, many enough that commits stop dominating.
+pub const UPSERT_CHUNK: usize = 256;
+
 pub struct SqliteStore {
     pool: SqlitePool,
 }
@@ -88,7 +93,7 @@ impl Store for SqliteStore {
 
     async fn upsert_sources(&self, specs: &[(SourceSpec, Value)]) -> StoreResult<Vec<Source>> {
         let mut out = Vec::with_capacity(specs.len());
-        for chunk in specs.chunks(super::UPSERT_CHUNK) {
+        for chunk in specs.chunks(UPSERT_CHUNK) {
             let mut tx = self.pool.begin().await.map_err(backend)?;
             for (spec, secrets) in chunk {
                 out.push(write_source_in(&mut tx, Uuid::new_v4(), spec, secrets, true).await?);
