@@ -11,6 +11,7 @@
 //! - `limits`: body and config caps.
 
 mod aitronos;
+mod binding;
 mod feather;
 mod flows;
 mod hasura;

@@ -29,7 +29,7 @@ const ROUTES: &[(&str, &str, &[u16])] = &[
     ("/api/v1/sources/", "post", &[200, 401, 409, 413, 422, 500, 503]),
     ("/api/v1/sources/{source_id}", "get", &[200, 401, 404, 422, 500, 503]),
     ("/api/v1/sources/{source_id}", "put", &[200, 401, 404, 409, 413, 422, 500, 503]),
-    ("/api/v1/sources/{source_id}", "delete", &[200, 401, 404, 422, 500, 503]),
+    ("/api/v1/sources/{source_id}", "delete", &[200, 401, 404, 409, 422, 500, 503]),
     ("/api/v1/sources/{source_id}/connection-check", "get", &[200, 401, 404, 422, 500, 503]),
     ("/api/v1/sources/{source_id}/connection-check", "post", &[202, 401, 404, 422, 500, 503]),
     (
@@ -477,6 +477,9 @@ async fn answers_match_the_documented_schemas() {
         ("/v1/plugins", "GET", "/v1/plugins".into(), Some("not-a-key"), None, 401),
         (one, "PUT", at(one, &id), Some(ACME), Some(json!({"config": config})), 200),
         (one, "DELETE", at(one, &id), Some(ACME), None, 200),
+        // The configuration file's sources are the file's.
+        (one, "DELETE", at(one, &healthy.to_string()), Some(ACME), None, 409),
+        (one, "PUT", at(one, &healthy.to_string()), Some(ACME), Some(json!({"config": {"mode": "ok"}})), 409),
     ];
     for (template, method, uri, key, body, expected) in cases {
         let answer = send(&api, method, &uri, key, body.map(|b| b.to_string())).await;

@@ -279,6 +279,34 @@ impl Runtime {
         (store, outputs)
     }
 
+    /// The endpoints `plugin` declares for `config`, asked in a fresh
+    /// instance with no network, within `timeout`. The service compares the
+    /// answers for an old and a new config to tell whether a change moves
+    /// where a source's stored secrets would go (DESIGN §4).
+    pub async fn endpoints(
+        &self,
+        plugin: &Plugin,
+        config: &Value,
+        timeout: Duration,
+    ) -> Result<Vec<Endpoint>, String> {
+        let deadline = Instant::now() + timeout;
+        let text = crate::schema::guest_json(&sandbox::tls::policy::strip_private_key(config));
+        let (mut store, outputs) = self.store(Arc::new(NetPolicy::deny_all()), None, deadline);
+        let call = async {
+            let instance = plugin.contract.instantiate(&mut store).await?;
+            instance.endpoints(&mut store, &text).await
+        };
+        match within(deadline, call).await {
+            None => Err(format!("no answer within {timeout:?}")),
+            Some(Ok(Ok(endpoints))) => Ok(endpoints),
+            Some(Ok(Err(reason))) => Err(reason),
+            Some(Err(e)) => {
+                let r = outcome::classify_trap(&e, &outputs.stderr.captured());
+                Err(r.message.unwrap_or_else(|| "the plugin failed".into()))
+            }
+        }
+    }
+
     /// Runs one attempt of a check: validate, `endpoints`, resolve, `check`,
     /// all within `timeout`. Never panics; every failure is a report.
     pub async fn check(&self, plugin: &Plugin, config: &Value, timeout: Duration) -> CheckReport {

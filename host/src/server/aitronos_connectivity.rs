@@ -186,6 +186,7 @@ pub async fn test(
                 SpecError::Schema { violations, .. } => {
                     ApiError::violations(&["body", "configuration"], &violations)
                 }
+                other => other.into(),
             })?,
     };
     Ok(Json(TestResult::from(&report)))

@@ -136,6 +136,9 @@ impl From<CreateError> for ApiError {
         match e {
             CreateError::Store(s) => s.into(),
             CreateError::Spec(s) => s.into(),
+            CreateError::FromFile(file) => ApiError::Conflict(format!(
+                "This source is defined in the configuration file {file}: change it there"
+            )),
         }
     }
 }
@@ -149,6 +152,24 @@ impl From<SpecError> for ApiError {
                 "value_error",
             )]),
             SpecError::Schema { violations, .. } => ApiError::violations(&["body", "config"], &violations),
+            SpecError::Unbound(unbound) => ApiError::Validation(
+                unbound
+                    .missing
+                    .iter()
+                    .map(|path| {
+                        let mut loc = vec![json!("body"), json!("config")];
+                        loc.extend(path.iter().map(|p| json!(p)));
+                        FieldError {
+                            loc,
+                            msg: format!(
+                                "Field required: this change moves the source ({}), so its stored secret must be given again",
+                                unbound.reason
+                            ),
+                            kind: "missing".into(),
+                        }
+                    })
+                    .collect(),
+            ),
         }
     }
 }

@@ -9,6 +9,7 @@
 //!
 //! [`Service`] is what the HTTP routes and the CLI use.
 
+pub mod binding;
 pub mod fair;
 pub mod group;
 pub mod health;
@@ -59,6 +60,8 @@ pub enum SpecError {
     UnknownType(String),
     #[error("config does not match the schema of {source_type:?}")]
     Schema { source_type: String, violations: Vec<Violation> },
+    #[error("stored secrets must be given again: {}", .0.reason)]
+    Unbound(binding::Unbound),
 }
 
 /// What every check needs, shared by the scheduler's tasks.
@@ -139,6 +142,7 @@ pub struct Service {
     plugins_dir: std::path::PathBuf,
     last_reload: std::sync::atomic::AtomicU8,
     default_policy: Policy,
+    file_sources: std::sync::RwLock<FileSources>,
 }
 
 /// Queued checks per concurrency slot beyond which the service counts as
@@ -231,6 +235,7 @@ impl Service {
             plugins_dir: config.plugins_dir.clone(),
             last_reload: std::sync::atomic::AtomicU8::new(reload::NEVER),
             default_policy: config.default_policy(),
+            file_sources: std::sync::RwLock::new(FileSources::of(config)),
         });
 
         // In a group, claims bring the sources they need instead.
@@ -342,17 +347,40 @@ impl Service {
     }
 
     /// Replaces a source. Secrets left out keep their stored values, since
-    /// clients never see them to send them back.
+    /// clients never see them to send them back, but only while the change
+    /// leaves where the source reaches as it was ([`binding`]).
     pub async fn replace_source(&self, id: Uuid, spec: SourceSpec) -> Result<Source, CreateError> {
-        let (public, mut secrets) = split_spec(&self.ctx.registry, &spec)?;
-        let old = self.ctx.store.source_secrets(id).await?;
-        secrets = merge_secrets(&old, &secrets);
+        let old = self.ctx.store.get_source(id).await?.ok_or(StoreError::NotFound)?;
+        self.writable(&old)?;
+        let (public, given) = split_spec(&self.ctx.registry, &spec)?;
+        let stored = self.ctx.store.source_secrets(id).await?;
+        let plugin = self.ctx.registry.get(&spec.source_type);
+        let secrets = binding::carry_over(
+            &self.ctx.runtime,
+            plugin.as_ref(),
+            (&old.source_type, &old.config, &stored),
+            (&public.source_type, &public.config, &given),
+        )
+        .await
+        .map_err(SpecError::Unbound)?;
         let source = self.ctx.store.replace_source(id, &public, &secrets).await?;
         self.send(Event::Upsert(source.clone()));
         Ok(source)
     }
 
-    pub async fn delete_source(&self, id: Uuid) -> Result<bool, StoreError> {
+    /// Sources from the configuration file belong to the file (DESIGN §4).
+    fn writable(&self, source: &Source) -> Result<(), CreateError> {
+        let from_file = self.file_sources.read().unwrap_or_else(|e| e.into_inner());
+        if from_file.names.contains(&(source.organization.clone(), source.name.clone())) {
+            return Err(CreateError::FromFile(from_file.origin.clone()));
+        }
+        Ok(())
+    }
+
+    pub async fn delete_source(&self, id: Uuid) -> Result<bool, CreateError> {
+        if let Some(source) = self.ctx.store.get_source(id).await? {
+            self.writable(&source)?;
+        }
         let deleted = self.ctx.store.delete_source(id).await?;
         if deleted {
             self.send(Event::Remove(id));
@@ -465,6 +493,25 @@ pub enum CreateError {
     Spec(#[from] SpecError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The source is defined in the configuration file named.
+    #[error("the source is defined in {0}")]
+    FromFile(String),
+}
+
+/// The (organization, name) of every source the configuration file defines.
+#[derive(Debug, Default)]
+struct FileSources {
+    origin: String,
+    names: std::collections::HashSet<(String, String)>,
+}
+
+impl FileSources {
+    fn of(config: &Config) -> Self {
+        Self {
+            origin: config.origin.clone(),
+            names: config.sources.iter().map(|s| (s.organization.clone(), s.name.clone())).collect(),
+        }
+    }
 }
 
 /// Validates a definition and splits its secrets off.

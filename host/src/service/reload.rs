@@ -53,6 +53,8 @@ pub(super) fn validate_sources(
                     Some(v) => (key("config"), v.message.clone()),
                     None => (key("config"), e.to_string()),
                 },
+                // A file's sources replace their secrets wholesale.
+                SpecError::Unbound(_) => (key("config"), e.to_string()),
             };
             ConfigError::Invalid { path: config.origin.clone(), key, reason }
         })?;
@@ -87,6 +89,7 @@ impl Service {
             self.send(Event::Upsert(source));
         }
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys;
+        *self.file_sources.write().unwrap_or_else(|p| p.into_inner()) = super::FileSources::of(&config);
         self.ctx.alerts.reconfigure(routes, windows);
         self.ctx.registry.set_pins(config.plugins.pin_set());
         self.ctx.registry.sync_dir(&self.ctx.runtime, &self.plugins_dir).await;

@@ -254,7 +254,9 @@ async fn an_update_of_the_config_alone_keeps_everything_else() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_bodies_and_paths_are_422s_at_the_field() {
     let api = Api::start().await;
-    let healthy = api.source("healthy").await.id.to_string();
+    // An API source: the file's own answer 409 to any write (binding.rs).
+    let made = create(&api, ACME, &body("made", "hostile", json!({"mode": "ok"}))).await;
+    let made = made["id"].as_str().expect("id").to_string();
     let ok = body("valid", "hostile", json!({"mode": "ok"}));
     let with = |field: &str, value: Value| {
         let mut b = ok.clone();
@@ -285,15 +287,15 @@ async fn malformed_bodies_and_paths_are_422s_at_the_field() {
     for (b, loc, kind) in cases {
         let (status, reply) = api.post(SOURCES, Some(ACME), &b).await;
         assert_422(status, &reply, loc.clone(), kind);
-        let (status, reply) = put(&api, &one(&healthy), Some(ACME), &b).await;
+        let (status, reply) = put(&api, &one(&made), Some(ACME), &b).await;
         assert_422(status, &reply, loc, kind);
     }
     // Nothing was created or changed by any of them.
     let (_, list) = api.get(SOURCES, Some(ACME)).await;
     let names: Vec<&str> = list.as_array().expect("list").iter().filter_map(|s| s["name"].as_str()).collect();
     assert!(!names.iter().any(|n| ["valid", "tcp-bad-port"].contains(n)), "{names:?}");
-    let (_, got) = api.get(&one(&healthy), Some(ACME)).await;
-    assert_eq!((&got["name"], &got["config"]), (&json!("healthy"), &json!({"mode": "ok"})), "{got}");
+    let (_, got) = api.get(&one(&made), Some(ACME)).await;
+    assert_eq!((&got["name"], &got["config"]), (&json!("made"), &json!({"mode": "ok"})), "{got}");
 
     // Not JSON at all.
     let (status, reply) = api.call("POST", SOURCES, Some(ACME), Some(Body::from("{name"))).await;

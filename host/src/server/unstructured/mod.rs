@@ -116,7 +116,12 @@ pub async fn get(
 /// Update a source
 ///
 /// Every field left out keeps its value: Unstructured's SDK sends
-/// `{"config": ...}` alone. Secrets left out of the config keep theirs.
+/// `{"config": ...}` alone. Secrets left out of the config keep theirs,
+/// unless the change moves where the source reaches (its type, the
+/// endpoints its plugin declares, a URL's scheme, host or port) or weakens
+/// its `tls`: then each stored secret must be given again (422 naming
+/// each). A source defined in the configuration file belongs to the file:
+/// 409.
 #[utoipa::path(
     put,
     path = "/api/v1/sources/{source_id}",
@@ -149,7 +154,8 @@ pub async fn replace(
 /// Delete a source
 ///
 /// The source and its history; answers 200 with a `detail` message, as
-/// Unstructured's API and SDK expect.
+/// Unstructured's API and SDK expect. A source defined in the configuration
+/// file belongs to the file: 409.
 #[utoipa::path(
     delete,
     path = "/api/v1/sources/{source_id}",
@@ -160,6 +166,7 @@ pub async fn replace(
         (status = 200, description = "Deleted", body = Deleted),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
         (status = 422, response = UnprocessableEntity),
         (status = 500, response = InternalError),
     ),
