@@ -139,6 +139,7 @@ pub struct Service {
     plugins_dir: std::path::PathBuf,
     last_reload: std::sync::atomic::AtomicU8,
     default_policy: Policy,
+    status: crate::config::status::StatusConfig,
 }
 
 /// Queued checks per concurrency slot beyond which the service counts as
@@ -231,6 +232,7 @@ impl Service {
             plugins_dir: config.plugins_dir.clone(),
             last_reload: std::sync::atomic::AtomicU8::new(reload::NEVER),
             default_policy: config.default_policy(),
+            status: config.status.clone(),
         });
 
         // In a group, claims bring the sources they need instead.
@@ -286,6 +288,11 @@ impl Service {
     /// The API keys in force (replaced by a configuration reload).
     pub fn keys(&self) -> Vec<ApiKey> {
         self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The status page's sign-in settings (`[status]`).
+    pub fn status_config(&self) -> &crate::config::status::StatusConfig {
+        &self.status
     }
 
     /// The policy of sources that set none of their own (`[defaults]`).
