@@ -42,7 +42,7 @@ fn a_newline_in_a_source_name_or_a_path_cannot_forge_a_log_line() {
     let name = serde_json::to_string(&format!("db\n{FORGED} source=yes\r\u{1b}[2K")).expect("json");
     let toml = format!(
         "[[sources]]\nname = {name}\norganization = \"org_a\"\ntype = \"tcp\"\n\
-         config = {{ host = \"127.0.0.1\", port = {} }}\ninterval = \"1h\"\n",
+         config = {{ host = \"127.0.0.1\", port = {} }}\ninterval = \"300ms\"\n",
         open_port()
     );
     let serve = Serve::start_in(&dir, closed_port(), &toml, |_| {});

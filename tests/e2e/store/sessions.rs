@@ -3,7 +3,7 @@
 //! the expired ones cleared by the next sign-in.
 
 use chrono::{Duration, DurationRound, Utc};
-use sonde::store::{Session, SessionStore};
+use sonde::store::Session;
 
 use super::Backend;
 
