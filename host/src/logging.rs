@@ -32,8 +32,7 @@ impl<'writer> FormatFields<'writer> for EscapedFields {
 
 /// Whether `c` must not reach a text log as it is.
 pub fn needs_escape(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `text` with every character of [`needs_escape`] escaped (`\n`, `\r`,
@@ -158,7 +157,8 @@ mod tests {
             let e = std::io::Error::other(forged);
             tracing::warn!(error = &e as &dyn std::error::Error, "failed");
         });
-        let text = String::from_utf8(buffer.0.lock().map(|b| b.clone()).unwrap_or_default()).unwrap_or_default();
+        let text =
+            String::from_utf8(buffer.0.lock().map(|b| b.clone()).unwrap_or_default()).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2, "{text}");
         assert!(lines.iter().all(|l| !l.starts_with("2026-01-01")), "{text}");

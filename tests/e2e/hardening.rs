@@ -46,9 +46,12 @@ fn a_newline_in_a_source_name_or_a_path_cannot_forge_a_log_line() {
         open_port()
     );
     let serve = Serve::start_in(&dir, closed_port(), &toml, |_| {});
-    wait_for("the source to turn healthy", Duration::from_secs(20), || serve.logs().contains("source is healthy"));
+    wait_for("the source to turn healthy", Duration::from_secs(20), || {
+        serve.logs().contains("source is healthy")
+    });
     let logs = serve.logs();
-    let forged: Vec<&str> = logs.lines().filter(|l| l.contains("forged") && !l.contains("Z  INFO sonde")).collect();
+    let forged: Vec<&str> =
+        logs.lines().filter(|l| l.contains("forged") && !l.contains("Z  INFO sonde")).collect();
     assert!(forged.is_empty(), "{forged:?}");
     for line in logs.lines() {
         assert!(!line.starts_with(FORGED), "a forged line: {line:?}\n{logs}");
@@ -96,8 +99,7 @@ fn with_logs<T>(f: impl FnOnce() -> T) -> (T, String) {
     }
     let buffer = Buffer::default();
     let writer = buffer.clone();
-    let subscriber =
-        tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
+    let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
     let out = tracing::subscriber::with_default(subscriber, f);
     let text = String::from_utf8_lossy(&buffer.0.lock().expect("lock")).into_owned();
     (out, text)

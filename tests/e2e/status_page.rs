@@ -137,6 +137,8 @@ async fn without_a_session_it_is_a_sign_in_form_and_no_secret_ever_shows() {
     let (status, headers, body) = send(&api, get_root(Some(&cookie))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().expect("csp");
+    assert!(csp.starts_with("default-src 'none';") && csp.contains("form-action 'self'"), "{csp}");
     for shown in
         ["leaky", "healthy", "refused", "elsewhere", "hostile", "broken.wasm", r#"http-equiv="refresh""#]
     {

@@ -110,8 +110,11 @@ pub fn sign_in(base: &str, key: &str) -> String {
 /// closed port's in `org_b`; without the `org_a` key when `with_org_key`
 /// is false.
 fn toml(port: u16, with_org_key: bool) -> String {
-    let org_key =
-        if with_org_key { format!("[[keys]]\nkey = \"{ORG_A}\"\norganization = \"org_a\"\n") } else { String::new() };
+    let org_key = if with_org_key {
+        format!("[[keys]]\nkey = \"{ORG_A}\"\norganization = \"org_a\"\n")
+    } else {
+        String::new()
+    };
     format!(
         "[[keys]]\nkey = \"{ADMIN}\"\nrole = \"admin\"\n{org_key}\
          [[sources]]\nname = \"alpha-db\"\norganization = \"org_a\"\ntype = \"tcp\"\n\
@@ -130,7 +133,8 @@ fn open_port() -> u16 {
 #[test]
 fn a_session_cookie_holds_no_key_sees_its_organization_and_outlives_a_restart() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut serve = Serve::start_in(dir.path(), sonde_test_support::closed_port(), &toml(open_port(), true), |_| {});
+    let mut serve =
+        Serve::start_in(dir.path(), sonde_test_support::closed_port(), &toml(open_port(), true), |_| {});
     let base = serve.base.clone();
 
     let signed = try_sign_in(&base, ADMIN);
@@ -143,7 +147,11 @@ fn a_session_cookie_holds_no_key_sees_its_organization_and_outlives_a_restart() 
     let admin = signed.cookie("sonde_session").expect("cookie");
     let token = admin.trim_start_matches("sonde_session=").to_string();
     assert!(token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()), "{admin}");
-    assert!(signed.set_cookies.iter().all(|c| !c.contains(ADMIN)), "key material in {:?}", signed.set_cookies);
+    assert!(
+        signed.set_cookies.iter().all(|c| !c.contains(ADMIN)),
+        "key material in {:?}",
+        signed.set_cookies
+    );
 
     let all = page(&base, Some(&admin));
     assert!(all.signed_in() && all.body.contains("alpha-db") && all.body.contains("bravo-db"), "{all:?}");
@@ -184,8 +192,11 @@ fn removing_a_key_from_the_configuration_ends_its_sessions_at_once() {
     let reloads = |s: &Serve| s.logs().matches("configuration reloaded").count();
     let reload = |with_org_key: bool| {
         let before = reloads(&serve);
-        std::fs::write(dir.path().join("sonde.toml"), config_text(dir.path(), port, &toml(open, with_org_key)))
-            .expect("config");
+        std::fs::write(
+            dir.path().join("sonde.toml"),
+            config_text(dir.path(), port, &toml(open, with_org_key)),
+        )
+        .expect("config");
         serve.hangup();
         wait_for("the reload", Duration::from_secs(15), || reloads(&serve) > before);
     };

@@ -175,7 +175,12 @@ pub async fn login(
     let key = form.get("key").map_or("", |k| k.trim());
     let Some(role) = session::role_of_key(service, key) else {
         state.login_failures.failed(ip, now);
-        return login_form(service, &headers, StatusCode::UNAUTHORIZED, Some("That is not a configured key."));
+        return login_form(
+            service,
+            &headers,
+            StatusCode::UNAUTHORIZED,
+            Some("That is not a configured key."),
+        );
     };
     match session::sign_in(service, key, &role).await {
         Ok(cookie) => redirect_home(cookie),

@@ -190,7 +190,8 @@ pub async fn sign_in(service: &Service, key: &str, role: &Role) -> Result<String
         expires_at,
     };
     service.store().create_session(&session).await?;
-    let max_age = cookie::time::Duration::seconds(config.session_lifetime.as_secs().try_into().unwrap_or(i64::MAX));
+    let max_age =
+        cookie::time::Duration::seconds(config.session_lifetime.as_secs().try_into().unwrap_or(i64::MAX));
     Ok(cookie(COOKIE_NAME, token, config.secure_cookie).max_age(max_age).build().encoded().to_string())
 }
 
@@ -216,7 +217,10 @@ pub fn login_csrf(service: &Service, headers: &HeaderMap) -> Result<(String, Opt
         return Ok((value, None));
     }
     let value = random_token()?;
-    let set = cookie(LOGIN_COOKIE, value.clone(), service.status_config().secure_cookie).build().encoded().to_string();
+    let set = cookie(LOGIN_COOKIE, value.clone(), service.status_config().secure_cookie)
+        .build()
+        .encoded()
+        .to_string();
     Ok((value, Some(set)))
 }
 
