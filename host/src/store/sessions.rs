@@ -25,10 +25,15 @@ pub struct Session {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Live sessions kept per organization (admin keys' sessions count as one
+/// more organization): signing in again and again, a tenant can only push
+/// out its own oldest sessions, and the table stays small.
+pub const MAX_PER_ORGANIZATION: u32 = 100;
+
 #[async_trait::async_trait]
 pub trait SessionStore: Send + Sync {
-    /// Stores a new session, and drops those expired at its `created_at`
-    /// (so the table holds no more than the live ones and a day's sign-ins).
+    /// Stores a new session; drops those expired at its `created_at`, and
+    /// its organization's oldest beyond [`MAX_PER_ORGANIZATION`].
     async fn create_session(&self, session: &Session) -> StoreResult<()>;
     /// The session whose token hashes to `token_hash`, unless it has expired at `now`.
     async fn find_session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Session>>;

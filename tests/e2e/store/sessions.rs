@@ -1,9 +1,11 @@
 //! The status page's sessions in the store, on both backends: found by the
 //! token's hash until they expire or are deleted, with every field kept;
-//! the expired ones cleared by the next sign-in.
+//! the expired ones cleared by the next sign-in; an organization's oldest
+//! pushed out beyond the cap, and no one else's.
 
 use chrono::{Duration, DurationRound, Utc};
 use sonde::store::Session;
+use sonde::store::sessions::MAX_PER_ORGANIZATION;
 
 use super::Backend;
 
@@ -62,4 +64,26 @@ async fn sessions_live_until_they_expire_or_end(b: Backend) {
     assert!(store.find_session("h-org", now).await.expect("find").is_some(), "a live one stays");
 }
 
-both_backends!(sessions_live_until_they_expire_or_end);
+async fn an_organization_keeps_its_newest_sessions_up_to_the_cap(b: Backend) {
+    let store = b.store.as_ref();
+    let admin = session("h-admin", None, Duration::hours(12));
+    store.create_session(&admin).await.expect("admin");
+    let other = session("h-other", Some("org_b"), Duration::hours(12));
+    store.create_session(&other).await.expect("other");
+    let base = Utc::now().duration_trunc(Duration::microseconds(1)).expect("trunc");
+    for i in 0..=MAX_PER_ORGANIZATION {
+        let mut s = session(&format!("h-{i:03}"), Some("org_a"), Duration::hours(12));
+        s.created_at = base + Duration::milliseconds(i64::from(i));
+        store.create_session(&s).await.expect("create");
+    }
+    let now = Utc::now();
+    assert_eq!(store.find_session("h-000", now).await.expect("find"), None, "the oldest went");
+    for kept in ["h-001", &format!("h-{MAX_PER_ORGANIZATION:03}"), "h-admin", "h-other"] {
+        assert!(store.find_session(kept, now).await.expect("find").is_some(), "{kept}");
+    }
+}
+
+both_backends!(
+    sessions_live_until_they_expire_or_end,
+    an_organization_keeps_its_newest_sessions_up_to_the_cap
+);

@@ -7,6 +7,7 @@ use sqlx::postgres::PgRow;
 
 use super::PgStore;
 use super::rows::backend;
+use crate::store::sessions::MAX_PER_ORGANIZATION;
 use crate::store::{Session, SessionStore, StoreResult};
 
 const COLUMNS: &str = "token_hash, key_fingerprint, organization, created_at, last_seen_at, expires_at";
@@ -41,6 +42,16 @@ impl SessionStore for PgStore {
         .bind(s.created_at)
         .bind(s.last_seen_at)
         .bind(s.expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        sqlx::query(
+            "DELETE FROM sessions WHERE organization IS NOT DISTINCT FROM $1 AND token_hash NOT IN \
+             (SELECT token_hash FROM sessions WHERE organization IS NOT DISTINCT FROM $1 \
+             ORDER BY created_at DESC, token_hash LIMIT $2)",
+        )
+        .bind(&s.organization)
+        .bind(i64::from(MAX_PER_ORGANIZATION))
         .execute(&mut *tx)
         .await
         .map_err(backend)?;

@@ -6,6 +6,7 @@ use sqlx::sqlite::SqliteRow;
 
 use super::SqliteStore;
 use super::rows::{backend, parse_ts, ts};
+use crate::store::sessions::MAX_PER_ORGANIZATION;
 use crate::store::{Session, SessionStore, StoreResult};
 
 const COLUMNS: &str = "token_hash, key_fingerprint, organization, created_at, last_seen_at, expires_at";
@@ -41,6 +42,16 @@ impl SessionStore for SqliteStore {
         .bind(ts(s.created_at))
         .bind(ts(s.last_seen_at))
         .bind(ts(s.expires_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        sqlx::query(
+            "DELETE FROM sessions WHERE organization IS ? AND token_hash NOT IN (SELECT token_hash \
+             FROM sessions WHERE organization IS ? ORDER BY created_at DESC, token_hash LIMIT ?)",
+        )
+        .bind(&s.organization)
+        .bind(&s.organization)
+        .bind(i64::from(MAX_PER_ORGANIZATION))
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
