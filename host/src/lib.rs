@@ -11,20 +11,24 @@
 //! - [`report`]: the JSON a check is printed as.
 //! - [`config`]: the configuration file.
 //! - [`model`]: sources, policies and check records.
+//! - [`private_fs`]: `0700` directories and `0600` files for the data and cache.
 //! - [`store`]: persistence (embedded SQLite).
 //! - [`service`]: scheduling, fairness, history, latest health.
 //! - [`metrics`]: Prometheus metrics of checks, queue and plugins.
 //! - [`alerts`]: alert routes, their outbox and delivery, silences.
 //! - [`server`]: the HTTP surfaces.
 //! - [`cli`]: the `sonde` command line.
+//! - [`logging`]: text logs with control characters escaped.
 //! - [`scaffold`]: `sonde plugin new`, with the SDK the binary carries.
 
 pub mod alerts;
 pub mod bindings;
 pub mod cli;
 pub mod config;
+pub mod logging;
 pub mod metrics;
 pub mod model;
+pub mod private_fs;
 pub mod report;
 pub mod runtime;
 pub mod scaffold;

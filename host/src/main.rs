@@ -16,9 +16,11 @@ fn main() -> ExitCode {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let logs = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr);
     if json {
+        // JSON escapes control characters by itself.
         logs.json().init();
     } else {
-        logs.init();
+        // A newline in a source name must not start a forged log line.
+        logs.fmt_fields(sonde::logging::EscapedFields).init();
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

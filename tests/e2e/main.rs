@@ -13,6 +13,8 @@
 //! - `tcp`: the tcp probe against real peers.
 //! - `cli`: `sonde check` and `sonde plugin inspect`.
 //! - `serve`: the real `sonde serve` on a test's own config.
+//! - `session`: the status page's server-side session over real HTTP.
+//! - `hardening`: escaped text logs, private data and cache files.
 //! - `alerts`: alert routes, delivery, silences and maintenance windows.
 //! - `sdk`: the seeds' own clients (Unstructured's Python SDK) against it.
 //! - `fuzz`: Schemathesis against its `/openapi.json`.
@@ -30,6 +32,7 @@ mod common;
 mod concurrency;
 mod examples;
 mod fuzz;
+mod hardening;
 mod hostile;
 mod http;
 mod kit;
@@ -50,6 +53,7 @@ mod schemas;
 mod sdk;
 mod serve;
 mod service;
+mod session;
 mod status_page;
 mod store;
 mod tcp;

@@ -1,8 +1,10 @@
 //! The operators' status page at `GET /`.
 //!
-//! - Without the login cookie it is a login form, and no configured secret
-//!   ever appears on it, logged in or not (axum `oneshot` on the API
-//!   harness's service).
+//! - Without a session it is a sign-in form, and no configured secret
+//!   ever appears on it, signed in or not (axum `oneshot` on the API
+//!   harness's service); `[status]` makes cookies `Secure` and bounds a
+//!   session's life. The session's mechanics over real HTTP, on SQLite and
+//!   across replicas, are in `session`.
 //! - In a real headless Chromium, driven through chromedriver: log in with
 //!   the form, see a `tcp` source OK while the test's listener accepts, drop
 //!   the listener, see the source turn ERROR after the page refreshes, and
@@ -42,37 +44,88 @@ pub(crate) fn get_root(cookie: Option<&str>) -> Request<Body> {
     req.body(Body::empty()).expect("request")
 }
 
-pub(crate) fn login(key: &str) -> Request<Body> {
+/// The sign-in form's CSRF pair: its cookie (`name=value`) and the hidden
+/// field's value, from `GET /` without a session.
+pub(crate) async fn login_csrf(api: &Api) -> (String, String) {
+    let (status, headers, body) = send(api, get_root(None)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let cookie = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("sonde_login="))
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_else(|| panic!("no sign-in CSRF cookie: {headers:?}"))
+        .to_string();
+    (cookie, hidden_csrf(&body))
+}
+
+/// The value of the page's hidden `csrf` field.
+pub(crate) fn hidden_csrf(body: &str) -> String {
+    let at = body.find(r#"name="csrf" value=""#).unwrap_or_else(|| panic!("no csrf field: {body}"));
+    let rest = &body[at + r#"name="csrf" value=""#.len()..];
+    rest[..rest.find('"').unwrap_or(0)].to_string()
+}
+
+/// `POST /login` with `key`, the sign-in CSRF cookie and field.
+pub(crate) fn login(key: &str, cookie: &str, csrf: &str) -> Request<Body> {
     Request::post("/login")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(format!("key={key}")))
+        .header(header::COOKIE, cookie)
+        .body(Body::from(format!("csrf={csrf}&key={key}")))
         .expect("request")
 }
 
+/// Signs in with `key`; the session cookie as `name=value`.
+pub(crate) async fn sign_in(api: &Api, key: &str) -> String {
+    let (cookie, csrf) = login_csrf(api).await;
+    let (status, headers, body) = send(api, login(key, &cookie, &csrf)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    session_cookie(&headers)
+}
+
+/// The `sonde_session=...` pair of a response's `Set-Cookie`s.
+pub(crate) fn session_cookie(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("sonde_session="))
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_else(|| panic!("no session cookie: {headers:?}"))
+        .to_string()
+}
+
 #[tokio::test]
-async fn without_the_cookie_it_is_a_login_form_and_no_secret_ever_shows() {
+async fn without_a_session_it_is_a_sign_in_form_and_no_secret_ever_shows() {
     let api = Api::start().await;
     let (status, headers, body) = send(&api, get_root(None)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(headers[header::CONTENT_TYPE].to_str().unwrap_or("").starts_with("text/html"), "{headers:?}");
     assert!(body.contains(r#"action="/login""#) && body.contains(r#"name="key""#), "{body}");
     assert!(!body.contains("leaky") && !body.contains(SECRET), "{body}");
-    // A key that is not an admin's, or a forged cookie, gets the form again.
-    let (status, _, body) = send(&api, login(ACME)).await;
+    // A key that is not configured, or a forged cookie, gets the form again;
+    // so does the raw key in the cookie the page used to set.
+    let (cookie, csrf) = login_csrf(&api).await;
+    let (status, _, body) = send(&api, login("not-a-key", &cookie, &csrf)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(body.contains("not an admin key"), "{body}");
-    let (_, _, body) = send(&api, get_root(Some(&format!("sonde_admin={ACME}")))).await;
-    assert!(body.contains(r#"action="/login""#), "{body}");
+    assert!(body.contains("not a configured key"), "{body}");
+    for forged in [format!("sonde_admin={ADMIN}"), format!("sonde_session={}", "ab".repeat(32))] {
+        let (_, _, body) = send(&api, get_root(Some(&forged))).await;
+        assert!(body.contains(r#"action="/login""#), "{forged}: {body}");
+    }
 
-    // The admin key sets an HttpOnly, SameSite=Strict cookie.
-    let (status, headers, _) = send(&api, login(ADMIN)).await;
+    // The admin key sets an HttpOnly, SameSite=Strict cookie holding no key.
+    let (status, headers, _) = send(&api, login(ADMIN, &cookie, &csrf)).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(headers[header::LOCATION], "/");
     let set = headers[header::SET_COOKIE].to_str().expect("cookie");
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
-    let cookie = set.split(';').next().expect("name=value");
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Path=/"), "{set}");
+    assert!(!set.contains("Secure"), "not asked for: {set}");
+    assert!(!set.contains(ADMIN), "{set}");
+    let cookie = session_cookie(&headers);
 
-    // Logged in: every source and plugin, and still no secret. `leaky`
+    // Signed in: every source and plugin, and still no secret. `leaky`
     // has been checked, so its message is on the page too.
     let leaky = api.source("leaky").await;
     let check = api.service.request_check(&leaky).await.expect("check");
@@ -81,9 +134,11 @@ async fn without_the_cookie_it_is_a_login_form_and_no_secret_ever_shows() {
         assert!(Instant::now() < deadline, "leaky was never checked");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let (status, headers, body) = send(&api, get_root(Some(cookie))).await;
+    let (status, headers, body) = send(&api, get_root(Some(&cookie))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().expect("csp");
+    assert!(csp.starts_with("default-src 'none';") && csp.contains("form-action 'self'"), "{csp}");
     for shown in
         ["leaky", "healthy", "refused", "elsewhere", "hostile", "broken.wasm", r#"http-equiv="refresh""#]
     {
@@ -93,11 +148,46 @@ async fn without_the_cookie_it_is_a_login_form_and_no_secret_ever_shows() {
     assert!(!body.contains(ADMIN), "the admin key is on the page: {body}");
     assert!(!body.contains("<script"), "{body}");
 
-    // Logging out clears the cookie.
-    let (status, headers, _) = send(&api, Request::post("/logout").body(Body::empty()).expect("req")).await;
+    // An organization's key sees its own sources only.
+    let acme = sign_in(&api, ACME).await;
+    let (_, _, page) = send(&api, get_root(Some(&acme))).await;
+    assert!(page.contains("healthy") && page.contains("org_acme"), "{page}");
+    assert!(!page.contains("elsewhere") && !page.contains("org_other"), "{page}");
+
+    // Logging out (with the page's CSRF token) ends the session.
+    let csrf = hidden_csrf(&body);
+    let logout = Request::post("/logout")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, &cookie)
+        .body(Body::from(format!("csrf={csrf}")))
+        .expect("req");
+    let (status, headers, _) = send(&api, logout).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let set = headers[header::SET_COOKIE].to_str().expect("cookie");
-    assert!(set.starts_with("sonde_admin=;") && set.contains("Max-Age=0"), "{set}");
+    assert!(set.starts_with("sonde_session=;") && set.contains("Max-Age=0"), "{set}");
+    let (_, _, body) = send(&api, get_root(Some(&cookie))).await;
+    assert!(body.contains(r#"action="/login""#), "the old cookie is signed out: {body}");
+}
+
+/// `[status] secure_cookie` marks both cookies `Secure`, and a session
+/// ends after `session_lifetime` whatever happens in between.
+#[tokio::test]
+async fn secure_cookies_when_asked_and_sessions_end_after_their_lifetime() {
+    let api = Api::start_with("[status]\nsecure_cookie = true\nsession_lifetime = \"2s\"\n").await;
+    let (status, headers, _) = send(&api, get_root(None)).await;
+    assert_eq!(status, StatusCode::OK);
+    let set = headers[header::SET_COOKIE].to_str().expect("cookie");
+    assert!(set.starts_with("sonde_login=") && set.contains("Secure"), "{set}");
+    let (cookie, csrf) = login_csrf(&api).await;
+    let (_, headers, _) = send(&api, login(ADMIN, &cookie, &csrf)).await;
+    let set = headers[header::SET_COOKIE].to_str().expect("cookie");
+    assert!(set.contains("Secure") && set.contains("Max-Age=2"), "{set}");
+    let session = session_cookie(&headers);
+    let (_, _, body) = send(&api, get_root(Some(&session))).await;
+    assert!(body.contains("table id=\"sources\""), "signed in: {body}");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (_, _, body) = send(&api, get_root(Some(&session))).await;
+    assert!(body.contains(r#"action="/login""#), "expired: {body}");
 }
 
 /// A loopback listener that accepts (and closes) every connection until

@@ -7,7 +7,8 @@
 //! Cases: history retention by count and by age; secrets kept apart from
 //! every read path and names unique per organization; replace and delete;
 //! upserts of many definitions at once; a check's round trip with every field; history pages; recovery reads
-//! (unfinished, latest); outcome counts; the alert outbox and silences.
+//! (unfinished, latest); outcome counts; the alert outbox and silences;
+//! the status page's sessions (`sessions`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,6 +76,8 @@ both_backends!(
     the_alert_outbox_claims_in_order_leases_and_settles,
     silences_are_stored_and_listed_until_they_end,
 );
+
+mod sessions;
 
 pub fn spec(name: &str) -> SourceSpec {
     SourceSpec {

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::model::{Policy, SourceState};
 
 pub mod alerts;
+pub mod status;
 
 pub use alerts::{AlertConfig, MaintenanceConfig};
 
@@ -71,6 +72,9 @@ pub struct Config {
     /// Windows in which no alert is sent; checks go on.
     #[serde(default)]
     pub maintenance: Vec<MaintenanceConfig>,
+    /// The status page's sign-in (`[status]`).
+    #[serde(default)]
+    pub status: status::StatusConfig,
     /// Where this configuration came from, for error messages.
     #[serde(skip)]
     pub origin: String,

@@ -48,6 +48,8 @@ pub struct AppState {
     pub service: Arc<Service>,
     /// `GET /healthz/sources`'s body, kept between requests.
     pub hasura: Arc<hasura::Memo>,
+    /// The status page's failed sign-ins per client.
+    pub login_failures: Arc<status::throttle::Throttle>,
 }
 
 /// Every route of the service.
@@ -92,5 +94,5 @@ pub fn app(service: Arc<Service>) -> Router {
         .route("/logout", post(status::logout))
         .fallback(|| async { error::ApiError::NotFound("Not Found") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(AppState { service, hasura: Default::default() })
+        .with_state(AppState { service, hasura: Default::default(), login_failures: Default::default() })
 }

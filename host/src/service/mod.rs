@@ -143,6 +143,7 @@ pub struct Service {
     last_reload: std::sync::atomic::AtomicU8,
     default_policy: Policy,
     file_sources: std::sync::RwLock<FileSources>,
+    status: crate::config::status::StatusConfig,
 }
 
 /// Queued checks per concurrency slot beyond which the service counts as
@@ -236,6 +237,7 @@ impl Service {
             last_reload: std::sync::atomic::AtomicU8::new(reload::NEVER),
             default_policy: config.default_policy(),
             file_sources: std::sync::RwLock::new(FileSources::of(config)),
+            status: config.status.clone(),
         });
 
         // In a group, claims bring the sources they need instead.
@@ -291,6 +293,11 @@ impl Service {
     /// The API keys in force (replaced by a configuration reload).
     pub fn keys(&self) -> Vec<ApiKey> {
         self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The status page's sign-in settings (`[status]`).
+    pub fn status_config(&self) -> &crate::config::status::StatusConfig {
+        &self.status
     }
 
     /// The policy of sources that set none of their own (`[defaults]`).

@@ -7,9 +7,11 @@
 
 pub mod group;
 pub mod postgres;
+pub mod sessions;
 pub mod sqlite;
 
 pub use group::{Claim, Group};
+pub use sessions::{Session, SessionStore};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -40,8 +42,9 @@ pub struct Retention {
     pub max_age: std::time::Duration,
 }
 
+/// Sessions ([`SessionStore`]) are in `sessions.rs` of each backend.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: SessionStore + Send + Sync + 'static {
     /// Creates a source; `secrets` holds the secret values apart from `spec.config`.
     async fn create_source(&self, spec: &SourceSpec, secrets: &Value) -> StoreResult<Source>;
     /// Creates or replaces the source named `(organization, name)`; keeps its id.

@@ -146,12 +146,8 @@ pub fn metric(serve: &Serve, name: &str, labels: &str) -> Option<f64> {
 /// Whether the status page (signed in with the admin key) marks exactly
 /// one source as silenced, and that one is `orders-db`.
 pub fn status_page_marks(serve: &Serve) -> bool {
-    let page = ureq::get(format!("{}/", serve.base))
-        .header("cookie", format!("sonde_admin={ADMIN}"))
-        .call()
-        .ok()
-        .and_then(|mut r| r.body_mut().read_to_string().ok())
-        .unwrap_or_default();
+    let cookie = crate::session::sign_in(&serve.base, ADMIN);
+    let page = crate::session::page(&serve.base, Some(&cookie)).body;
     let marks: Vec<&str> = page.split("<tr").filter(|row| row.contains("badge s-silenced")).collect();
     marks.len() == 1 && marks[0].contains("orders-db")
 }

@@ -2,7 +2,7 @@
 //! `sonde_source_tls_cert_expiry_timestamp_seconds` in `/metrics`, and the
 //! days left beside it on the status page; a source without TLS has neither.
 
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use prometheus_parse::Scrape;
 use sonde::model::CheckStatus;
 use sonde_test_support::certs::{Leaf, TestCa};
@@ -10,7 +10,7 @@ use sonde_test_support::redis::RedisServer;
 
 use crate::api::{ADMIN, Api};
 use crate::metrics::{get_text, value};
-use crate::status_page::{get_root, login, send};
+use crate::status_page::{get_root, send, sign_in};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_cert_expiry_in_metrics_and_on_the_status_page() {
@@ -40,9 +40,8 @@ async fn tls_cert_expiry_in_metrics_and_on_the_status_page() {
     assert_eq!(value(&scrape, name, &labels("cache-tls")), Some(expected as f64), "{text}");
     assert!(!scrape.samples.iter().any(|s| s.metric == name && s.labels.get("source") == Some("healthy")));
 
-    let (_, headers, _) = send(&api, login(ADMIN)).await;
-    let cookie = headers[header::SET_COOKIE].to_str().expect("cookie").split(';').next().expect("cookie");
-    let (status, _, body) = send(&api, get_root(Some(cookie))).await;
+    let cookie = sign_in(&api, ADMIN).await;
+    let (status, _, body) = send(&api, get_root(Some(&cookie))).await;
     assert_eq!(status, StatusCode::OK);
     // A year less the seconds since the certificate was made.
     assert!(body.contains("TLS: 364 days left") && body.contains(r#"data-tls-days="364""#), "{body}");

@@ -1,31 +1,42 @@
 //! `GET /`: the operators' status page, server-rendered HTML with no build
 //! step (maud templates, an embedded stylesheet, no script).
 //!
-//! It shows every source with its status, last check and message, a strip
-//! of its recent outcomes and its uptime over 24 h and 7 d (the share of OK
-//! among finished checks), then the loaded plugins and the files that
-//! failed to load. It refreshes itself every 5 s (`?refresh=N` for another
-//! period, 1 to 300 s). Only admin keys see it: without a valid cookie it
-//! is a login form (`POST /login`), and `POST /logout` forgets the key.
+//! It shows the sources the signed-in key may see (every organization's
+//! for an admin key, its own for an organization's key) with their status,
+//! last check and message, a strip of recent outcomes and uptime over 24 h
+//! and 7 d (the share of OK among finished checks), then the loaded
+//! plugins and the files that failed to load. It refreshes itself every
+//! 5 s (`?refresh=N` for another period, 1 to 300 s). Without a session it
+//! is a sign-in form (`POST /login`); `POST /logout` ends the session.
+//! Every POST carries a CSRF token (403 without it or with a wrong one),
+//! and a client's failed sign-ins are limited (429 with `Retry-After`).
 //! Sources are shown with their public config only; secrets never reach it.
 //!
 //! # Layout
-//! - [`session`]: the login cookie and the key comparison.
+//! - [`session`]: the server-side session, its cookie and CSRF tokens.
+//! - [`throttle`]: failed sign-ins per client.
 //! - [`view`]: the templates.
 
 pub mod session;
+pub mod throttle;
 pub mod view;
 
-use axum::Form;
-use axum::extract::{Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE, X_FRAME_OPTIONS};
-use axum::http::{HeaderMap, StatusCode};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, LOCATION, RETRY_AFTER, SET_COOKIE, X_FRAME_OPTIONS,
+};
+use axum::http::{Extensions, HeaderMap, HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use maud::Markup;
 use serde::Deserialize;
 
 use super::AppState;
+use super::auth::Caller;
 use super::plugins::{LoadErrorOut, PluginOut};
 use crate::model::{Source, SourceState};
 use crate::service::Service;
@@ -39,7 +50,7 @@ pub const DEFAULT_REFRESH: u32 = 5;
 
 /// No script, styles only from the page itself, forms only to this origin,
 /// never framed; never cached, since it is per-login.
-fn html(status: StatusCode, markup: Markup, extra: &[(axum::http::HeaderName, String)]) -> Response {
+fn html(status: StatusCode, markup: Markup, extra: &[(HeaderName, String)]) -> Response {
     let mut response = (status, markup).into_response();
     let h = response.headers_mut();
     let fixed = [
@@ -67,41 +78,139 @@ fn redirect_home(cookie: String) -> Response {
     response
 }
 
+fn forbidden() -> Response {
+    let text = "This form's CSRF token is missing or wrong. Reload the page and try again.";
+    html(StatusCode::FORBIDDEN, view::message("Sonde · refused", text), &[])
+}
+
+/// The store could not be read or written: the session cannot be known.
+fn unavailable(e: impl std::fmt::Display) -> Response {
+    tracing::warn!(error = %e, "status page: sessions unavailable");
+    let text = "Sign-in is unavailable right now: the store does not answer. Try again shortly.";
+    html(StatusCode::SERVICE_UNAVAILABLE, view::message("Sonde · unavailable", text), &[])
+}
+
+/// The sign-in form, with its CSRF cookie when the browser has none yet.
+fn login_form(service: &Service, headers: &HeaderMap, status: StatusCode, error: Option<&str>) -> Response {
+    login_form_with(service, headers, status, error, &[])
+}
+
+fn login_form_with(
+    service: &Service,
+    headers: &HeaderMap,
+    status: StatusCode,
+    error: Option<&str>,
+    extra: &[(HeaderName, String)],
+) -> Response {
+    match session::login_csrf(service, headers) {
+        Ok((csrf, set)) => {
+            let mut extra = extra.to_vec();
+            extra.extend(set.map(|c| (SET_COOKIE, c)));
+            html(status, view::login(error, &csrf), &extra)
+        }
+        Err(e) => unavailable(e),
+    }
+}
+
+/// The fields of a urlencoded form body (the first of each name). Read by
+/// hand rather than with `Form`, so that a POST without a body or of
+/// another type is refused for its missing CSRF token (403), not its type.
+fn form_fields(body: &[u8]) -> std::collections::HashMap<String, String> {
+    let mut fields = std::collections::HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(body) {
+        fields.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+    }
+    fields
+}
+
+/// The client's address, as the connection gives it; without one (a
+/// router called in-process) every client is one.
+fn client_ip(extensions: &Extensions) -> IpAddr {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |ConnectInfo(addr)| addr.ip())
+}
+
 #[derive(Debug, Deserialize)]
 pub struct PageQuery {
     refresh: Option<u32>,
 }
 
-/// `GET /`: the status page, or the login form without a valid cookie.
+/// `GET /`: the status page, or the sign-in form without a session.
 pub async fn page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<PageQuery>) -> Response {
-    if !session::admin_from_cookie(&state.service, &headers) {
-        return html(StatusCode::OK, view::login(None), &[]);
-    }
+    let signed_in = match session::current(&state.service, &headers).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return login_form(&state.service, &headers, StatusCode::OK, None),
+        Err(e) => return unavailable(e),
+    };
     let refresh = q.refresh.unwrap_or(DEFAULT_REFRESH).clamp(1, 300);
-    html(StatusCode::OK, view::status(&gather(&state.service, refresh).await), &[])
+    let mut page = gather(&state.service, &signed_in.caller, refresh).await;
+    page.csrf = signed_in.csrf;
+    html(StatusCode::OK, view::status(&page), &[])
 }
 
-#[derive(Debug, Deserialize)]
-pub struct LoginForm {
-    key: String,
-}
-
-/// `POST /login`: an admin key sets the cookie and goes to `/`; anything
-/// else answers the form again with 401.
-pub async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Response {
-    let key = form.key.trim();
-    if session::is_admin_key(&state.service, key) {
-        return redirect_home(session::login_cookie(key));
+/// `POST /login`: a configured key makes a session and goes to `/`; a
+/// wrong key answers the form again with 401 and counts against the
+/// client; a client past its failures gets 429; a missing or wrong CSRF
+/// token 403.
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    body: Bytes,
+) -> Response {
+    let service = &state.service;
+    let ip = client_ip(&extensions);
+    let now = Instant::now();
+    if let Some(wait) = state.login_failures.retry_after(ip, now) {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let text = format!("Too many failed sign-ins. Try again in {seconds} s.");
+        let retry = [(RETRY_AFTER, seconds.max(1).to_string())];
+        return login_form_with(service, &headers, StatusCode::TOO_MANY_REQUESTS, Some(&text), &retry);
     }
-    html(StatusCode::UNAUTHORIZED, view::login(Some("That is not an admin key.")), &[])
+    let form = form_fields(&body);
+    if !session::login_csrf_matches(&headers, form.get("csrf").map(String::as_str)) {
+        return forbidden();
+    }
+    let key = form.get("key").map_or("", |k| k.trim());
+    let Some(role) = session::role_of_key(service, key) else {
+        state.login_failures.failed(ip, now);
+        return login_form(
+            service,
+            &headers,
+            StatusCode::UNAUTHORIZED,
+            Some("That is not a configured key."),
+        );
+    };
+    match session::sign_in(service, key, &role).await {
+        Ok(cookie) => redirect_home(cookie),
+        Err(e) => unavailable(e),
+    }
 }
 
-/// `POST /logout`: forgets the key and goes back to the form.
-pub async fn logout() -> Response {
-    redirect_home(session::logout_cookie())
+/// `POST /logout`: ends the session and goes back to the form. Without a
+/// session there is nothing to end (and no token to check): the cookie is
+/// cleared all the same.
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let service = &state.service;
+    let signed_in = match session::current(service, &headers).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return redirect_home(session::logout_cookie(service)),
+        Err(e) => return unavailable(e),
+    };
+    let form = form_fields(&body);
+    if !session::csrf_matches(&signed_in.csrf, form.get("csrf").map(String::as_str)) {
+        return forbidden();
+    }
+    match signed_in.sign_out(service).await {
+        Ok(()) => redirect_home(session::logout_cookie(service)),
+        Err(e) => unavailable(e),
+    }
 }
 
-async fn gather(service: &Service, refresh: u32) -> Status {
+/// What `caller` may see: its organization's sources (every one for an
+/// admin key) and the plugins.
+async fn gather(service: &Service, caller: &Caller, refresh: u32) -> Status {
     let now = Utc::now();
     let registry = service.registry();
     let plugins = registry
@@ -118,10 +227,19 @@ async fn gather(service: &Service, refresh: u32) -> Status {
         .collect();
     let plugin_errors =
         registry.errors().iter().map(LoadErrorOut::from).map(|e| (e.origin, e.error)).collect();
-    let mut page = Status { now, refresh, sources: Vec::new(), plugins, plugin_errors, problem: None };
+    let mut page = Status {
+        now,
+        refresh,
+        sources: Vec::new(),
+        plugins,
+        plugin_errors,
+        problem: None,
+        organization: caller.organization().map(String::from),
+        csrf: String::new(),
+    };
     match service.list_sources().await {
         Ok(sources) => {
-            for source in sources {
+            for source in sources.into_iter().filter(|s| caller.sees(&s.organization)) {
                 match source_row(service, source, now).await {
                     Ok(row) => page.sources.push(row),
                     Err(e) => page.problem = Some(format!("Some history could not be read: {e}")),

@@ -53,6 +53,10 @@ pub struct Status {
     pub plugin_errors: Vec<(String, String)>,
     /// Set when the store could not be read.
     pub problem: Option<String>,
+    /// The signed-in key's organization; None for an admin key.
+    pub organization: Option<String>,
+    /// The session's CSRF token, sent back by every form.
+    pub csrf: String,
 }
 
 fn layout(title: &str, refresh: Option<u32>, body: Markup) -> Markup {
@@ -71,21 +75,39 @@ fn layout(title: &str, refresh: Option<u32>, body: Markup) -> Markup {
     }
 }
 
-/// The login form; `error` says why the last attempt failed.
-pub fn login(error: Option<&str>) -> Markup {
+/// The sign-in form; `error` says why the last attempt failed, `csrf` is
+/// the token the form sends back.
+pub fn login(error: Option<&str>, csrf: &str) -> Markup {
     layout(
         "Sonde · sign in",
         None,
         html! {
             main.login {
                 h1 { "Sonde" }
-                p { "Enter an admin key to see the status of every source." }
+                p { "Enter an API key: an admin key shows every source, an organization's key its own." }
                 @if let Some(e) = error { p.flash role="alert" { (e) } }
                 form method="post" action="/login" {
-                    label for="key" { "Admin key" }
+                    input type="hidden" name="csrf" value=(csrf);
+                    label for="key" { "API key" }
                     input #key type="password" name="key" autocomplete="current-password" required autofocus;
                     button type="submit" { "Sign in" }
                 }
+            }
+        },
+    )
+}
+
+/// A page that only says what went wrong (a refused form, a store outage),
+/// with a link back to the page.
+pub fn message(title: &str, text: &str) -> Markup {
+    layout(
+        title,
+        None,
+        html! {
+            main.login {
+                h1 { (title) }
+                p.flash role="alert" { (text) }
+                p { a href="/" { "Back to the status page" } }
             }
         },
     )
@@ -220,8 +242,14 @@ pub fn status(page: &Status) -> Markup {
     let body = html! {
         header {
             h1 { "Sonde status" }
-            span.muted { "updated " (time(page.now)) " · refreshes every " (page.refresh) " s" }
-            form.logout method="post" action="/logout" { button type="submit" { "Log out" } }
+            span.muted {
+                @if let Some(org) = &page.organization { "organization " strong { (org) } " · " }
+                "updated " (time(page.now)) " · refreshes every " (page.refresh) " s"
+            }
+            form.logout method="post" action="/logout" {
+                input type="hidden" name="csrf" value=(page.csrf);
+                button type="submit" { "Log out" }
+            }
         }
         @if let Some(p) = &page.problem { p.flash role="alert" { (p) } }
         section {

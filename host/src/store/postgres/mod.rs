@@ -10,6 +10,7 @@
 //! - [`checks`]: checks, history, pruning; keeps `latest` in step.
 //! - [`group`]: leases and the shared latest results.
 //! - [`alerts`]: route states, the outbox and silences.
+//! - [`sessions`]: the status page's sign-in sessions.
 //!
 //! Every connection has a `statement_timeout`, and waiting for a pooled
 //! connection is bounded, so an unreachable database turns into a quick
@@ -19,6 +20,7 @@ mod alerts;
 mod checks;
 mod group;
 mod rows;
+mod sessions;
 mod sources;
 
 use std::str::FromStr;

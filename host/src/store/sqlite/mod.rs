@@ -20,6 +20,7 @@ use crate::model::{CheckRecord, Source, SourceSpec};
 
 mod alerts;
 mod rows;
+mod sessions;
 
 use alerts::write_check;
 
@@ -38,10 +39,16 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) `dir/sonde.db` and runs the migrations.
+    /// A created `dir` is `0700` and the database files are `0600` (they
+    /// hold every source's secrets).
     pub async fn open(dir: &Path) -> StoreResult<Self> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", dir.display())))?;
         let path = dir.join("sonde.db");
+        let io = |e: std::io::Error| StoreError::Backend(format!("cannot create {}: {e}", path.display()));
+        crate::private_fs::create_dir(dir)
+            .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", dir.display())))?;
+        // Made 0600 before SQLite opens it: SQLite gives the `-wal` and
+        // `-shm` files it creates the database file's permissions.
+        crate::private_fs::create_file(&path).map_err(io)?;
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
             .map_err(backend)?
             .create_if_missing(true)
@@ -51,6 +58,12 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(5));
         let pool =
             SqlitePoolOptions::new().max_connections(4).connect_with(options).await.map_err(backend)?;
+        // Files an older version left with the umask's permissions.
+        for suffix in ["-wal", "-shm"] {
+            let mut file = path.clone().into_os_string();
+            file.push(suffix);
+            crate::private_fs::restrict_file(Path::new(&file)).map_err(io)?;
+        }
         sqlx::migrate!("./migrations/sqlite")
             .run(&pool)
             .await
