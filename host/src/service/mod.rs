@@ -12,6 +12,7 @@
 pub mod fair;
 pub mod group;
 pub mod health;
+mod migrate;
 pub mod registry;
 pub mod reload;
 pub mod scheduler;
@@ -32,7 +33,7 @@ use crate::config::{ApiKey, Config, ConfigError, StoreChoice};
 use crate::metrics::Metrics;
 use crate::model::{CheckRecord, CheckStatus, Policy, Source, SourceSpec, SourceState, Trigger};
 use crate::runtime::{Cause, CheckReport, Runtime, RuntimeConfig, RuntimeError};
-use crate::schema::{Violation, merge_secrets};
+use crate::schema::{Violation, merge_secrets, overlay_secrets};
 use crate::store::postgres::{PgOptions, PgStore};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Retention, Store, StoreError};
@@ -86,7 +87,7 @@ impl Ctx {
             Some(s) => s.clone(),
             // A probe without write-only fields has no secrets to read: no
             // store round trip for it (most of a `tcp` check's cost at scale).
-            None if plugin.schema().secret_paths().is_empty() => Value::Object(Default::default()),
+            None if !plugin.schema().has_secrets() => Value::Object(Default::default()),
             None => match self.store.source_secrets(source.id).await {
                 Ok(s) => s,
                 Err(e) => {
@@ -170,7 +171,7 @@ impl Service {
 
         // Every configured source must have a plugin and a valid config
         // before anything is written.
-        let specs = reload::validate_sources(&registry, config)?;
+        let specs = reload::validate_sources(&registry, config).await?;
 
         let replica = config.replica_id.clone().unwrap_or_else(default_replica_id);
         let store: Arc<dyn Store> = match config.store_choice()? {
@@ -187,6 +188,9 @@ impl Service {
             }
         };
         let shared = store.group().is_some();
+        // Before the file's sources overwrite their stored configs, so
+        // their history is scrubbed too.
+        migrate::move_stored_secrets(&registry, store.as_ref()).await?;
         store.upsert_sources(&specs).await?;
         let health = Arc::new(health::Health::default());
         if !shared {
@@ -335,7 +339,7 @@ impl Service {
     }
 
     pub async fn create_source(&self, spec: SourceSpec) -> Result<Source, CreateError> {
-        let (public, secrets) = split_spec(&self.ctx.registry, &spec)?;
+        let (public, secrets) = split_spec(&self.ctx.registry, &spec).await?;
         let source = self.ctx.store.create_source(&public, &secrets).await?;
         self.send(Event::Upsert(source.clone()));
         Ok(source)
@@ -344,9 +348,9 @@ impl Service {
     /// Replaces a source. Secrets left out keep their stored values, since
     /// clients never see them to send them back.
     pub async fn replace_source(&self, id: Uuid, spec: SourceSpec) -> Result<Source, CreateError> {
-        let (public, mut secrets) = split_spec(&self.ctx.registry, &spec)?;
+        let (public, mut secrets) = split_spec(&self.ctx.registry, &spec).await?;
         let old = self.ctx.store.source_secrets(id).await?;
-        secrets = merge_secrets(&old, &secrets);
+        secrets = overlay_secrets(&old, &secrets);
         let source = self.ctx.store.replace_source(id, &public, &secrets).await?;
         self.send(Event::Upsert(source.clone()));
         Ok(source)
@@ -410,6 +414,7 @@ impl Service {
             self.ctx.registry.get(source_type).ok_or_else(|| SpecError::UnknownType(source_type.into()))?;
         let valid = plugin
             .validate(config)
+            .await
             .map_err(|violations| SpecError::Schema { source_type: source_type.into(), violations })?;
         let _permit = self.inline.acquire().await;
         let report = self.ctx.runtime.check_valid(valid, timeout).await;
@@ -467,11 +472,12 @@ pub enum CreateError {
     Store(#[from] StoreError),
 }
 
-/// Validates a definition and splits its secrets off.
-fn split_spec(registry: &Registry, spec: &SourceSpec) -> Result<(SourceSpec, Value), SpecError> {
+/// Validates a definition (bounded: off the async workers, within the
+/// schema's deadline) and splits its secrets off.
+async fn split_spec(registry: &Registry, spec: &SourceSpec) -> Result<(SourceSpec, Value), SpecError> {
     let plugin =
         registry.get(&spec.source_type).ok_or_else(|| SpecError::UnknownType(spec.source_type.clone()))?;
-    if let Err(violations) = plugin.schema().validate(&spec.config) {
+    if let Err(violations) = plugin.validate(&spec.config).await {
         return Err(SpecError::Schema { source_type: spec.source_type.clone(), violations });
     }
     let (public, secrets) = plugin.schema().split_secrets(&spec.config);

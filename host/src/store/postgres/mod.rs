@@ -19,6 +19,7 @@ mod alerts;
 mod checks;
 mod group;
 mod rows;
+mod scrub;
 mod sources;
 
 use std::str::FromStr;
@@ -140,6 +141,10 @@ impl Store for PgStore {
 
     async fn source_secrets(&self, id: Uuid) -> StoreResult<Value> {
         sources::secrets(&self.pool, id).await
+    }
+
+    async fn scrub_history(&self, source_id: Uuid, secrets: &[String]) -> StoreResult<u64> {
+        scrub::scrub_history(&self.pool, source_id, secrets).await
     }
 
     async fn insert_check(&self, check: &CheckRecord) -> StoreResult<()> {
