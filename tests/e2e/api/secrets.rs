@@ -23,8 +23,8 @@ async fn only_acme_sees_it_without_the_password(api: &Api, uri: &str) -> Value {
     let (status, got) = api.get(uri, Some(ACME)).await;
     assert_eq!(status, StatusCode::OK, "{uri}: {got}");
     assert!(!leaks(&got.to_string()), "{uri} leaked: {got}");
-    let (status, got) = api.get(uri, Some(OTHER)).await;
-    assert_refused(status, &got, StatusCode::NOT_FOUND);
+    let (status, theirs) = api.get(uri, Some(OTHER)).await;
+    assert_refused(status, &theirs, StatusCode::NOT_FOUND);
     let (status, body) = api.get(uri, None).await;
     assert_refused(status, &body, StatusCode::UNAUTHORIZED);
     got
