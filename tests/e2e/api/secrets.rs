@@ -62,6 +62,7 @@ async fn a_ref_password_is_never_answered_shown_in_checks_or_kept_in_history() {
     // also shows that the stored secret reached the check.
     let done = connection_check(&api, ACME, &id).await;
     assert_eq!(done["reason"], "bad password ***", "{done}");
+    history_with(&api, &id, "bad password ***").await;
     let checks = only_acme_sees_it_without_the_password(&api, &checks_uri(&id)).await;
     assert!(checks.to_string().contains("bad password ***"), "{checks}");
 
