@@ -7,8 +7,8 @@
 //! would take longer answers "config schema too complex" (FAILED in a
 //! check, 422 over the API) and the caller moves on. The validator cannot
 //! be interrupted, so the thread finishes on its own; its work is bounded
-//! by the schema's expanded size times the value's size, and at most one
-//! such thread per core runs at once (the others wait, within their own
+//! by the schema's expanded size times the value's size, and at most two
+//! such threads per core run at once (the others wait, within their own
 //! deadline). That same product lets a validation known to be tiny (a
 //! `tcp` config) skip the thread.
 
@@ -51,7 +51,7 @@ pub async fn validate_bounded(schema: &Arc<ConfigSchema>, config: &Value) -> Res
         return schema.validate(config);
     }
     let deadline = tokio::time::Instant::now() + schema.validation_deadline;
-    // A slot first: at most `SLOTS` validations burn CPU at once, however
+    // A slot first: a bounded number of validations burn CPU at once, however
     // many run past their deadline; waiting for one counts against it.
     let slot = match tokio::time::timeout_at(deadline, slots().acquire_owned()).await {
         Ok(Ok(slot)) => slot,
@@ -84,10 +84,12 @@ pub async fn validate_bounded(schema: &Arc<ConfigSchema>, config: &Value) -> Res
 /// value's nesting and the schema's references.
 const VALIDATE_STACK: usize = 8 << 20;
 
-/// Validations running off the caller's thread at once.
+/// Validations running off the caller's thread at once: two per core (at
+/// least 4), so that a few abandoned ones do not turn every other heavy
+/// validation away while they finish.
 fn slots() -> Arc<tokio::sync::Semaphore> {
     static SLOTS: std::sync::OnceLock<Arc<tokio::sync::Semaphore>> = std::sync::OnceLock::new();
-    let n = std::thread::available_parallelism().map_or(2, |n| n.get()).max(2);
+    let n = std::thread::available_parallelism().map_or(2, |n| n.get()).saturating_mul(2).max(4);
     Arc::clone(SLOTS.get_or_init(|| Arc::new(tokio::sync::Semaphore::new(n))))
 }
 

@@ -148,3 +148,30 @@ async fn secrets_stored_in_the_clear_are_moved_and_scrubbed_at_start() {
     let done = connection_check(&api, ACME, &id.to_string()).await;
     assert_eq!(done["reason"], "bad password ***", "{done}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_too_slow_to_validate_is_a_422_and_the_service_answers_meanwhile() {
+    let api = Api::start_in(tempfile::tempdir().expect("tmp"), "", &["ref-secret"]).await;
+    // Each tag fails all 1,600 branches of the schema's `anyOf` graph:
+    // seconds of validation past the 2 s deadline, in any build.
+    let slow = json!({"mode": "healthy", "password": "pw", "tags": vec!["ab"; 6_000]});
+    let t0 = std::time::Instant::now();
+    let (status, refused) =
+        api.post("/api/v1/sources/", Some(ACME), &body("slow", "ref-secret", slow.clone())).await;
+    assert!(t0.elapsed() < std::time::Duration::from_secs(30), "took {:?}", t0.elapsed());
+    super::assert_422(status, &refused, json!(["body", "config"]), "value_error");
+    assert_eq!(refused["detail"][0]["msg"], "config schema too complex", "{refused}");
+
+    // The inline test route says the same; no key is still a 401 first.
+    let test = "/v1/organizations/org_acme/knowledge/connectors/sources/test";
+    let inline = json!({"source_definition_id": "ref-secret", "configuration": slow});
+    let (status, answer) = api.post(test, Some(ACME), &inline).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert!(answer.to_string().contains("config schema too complex"), "{answer}");
+    let (status, answer) = api.post(test, None, &inline).await;
+    assert_refused(status, &answer, StatusCode::UNAUTHORIZED);
+    let (status, created) = api.post("/api/v1/sources/", Some(OTHER), &body_ok()).await;
+    assert_eq!(status, StatusCode::OK, "another organization is served meanwhile: {created}");
+    let fine = json!({"mode": "healthy", "password": "pw", "tags": ["abc"]});
+    create(&api, ACME, &body("fine", "ref-secret", fine)).await;
+}
