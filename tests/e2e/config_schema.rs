@@ -87,11 +87,17 @@ async fn a_validation_past_its_deadline_is_failed_too_complex() {
     let t0 = Instant::now();
     let r = rt.check(&p, &config, Duration::from_secs(10)).await;
     assert!(t0.elapsed() < Duration::from_secs(30));
-    assert_eq!((r.status, r.message.as_deref()), (Status::Failed, Some("config schema too complex")), "{r:?}");
+    assert_eq!(
+        (r.status, r.message.as_deref()),
+        (Status::Failed, Some("config schema too complex")),
+        "{r:?}"
+    );
     // The runtime is not stuck: a small config passes within the deadline
     // once the slow validation is out of the way.
     let rt = runtime();
     let p = load(&rt, fixture("ref-secret")).await;
-    let r = rt.check(&p, &json!({"mode": "healthy", "password": "pw", "tags": ["abc"]}), Duration::from_secs(10)).await;
+    let r = rt
+        .check(&p, &json!({"mode": "healthy", "password": "pw", "tags": ["abc"]}), Duration::from_secs(10))
+        .await;
     assert_eq!(r.status, Status::Ok, "{r:?}");
 }

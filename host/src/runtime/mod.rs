@@ -228,7 +228,8 @@ impl Runtime {
             Some(Ok(info)) => info,
         };
         plugin::check_source_type(&info.source_type)?;
-        let schema = ConfigSchema::parse_with(&info.config_schema, self.config.schema).map_err(LoadError::Schema)?;
+        let schema =
+            ConfigSchema::parse_with(&info.config_schema, self.config.schema).map_err(LoadError::Schema)?;
         tracing::debug!(%origin, source_type = %info.source_type, version = %info.version, "plugin loaded");
         Ok(Plugin {
             info: Arc::new(PluginInfo {

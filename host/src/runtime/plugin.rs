@@ -107,7 +107,9 @@ impl Plugin {
     /// workers and within the schema's deadline: the answer is what
     /// [`super::Runtime::check_valid`] takes.
     pub async fn validate<'a>(&'a self, config: &'a Value) -> Result<ValidConfig<'a>, Vec<Violation>> {
-        crate::schema::validate_bounded(&self.schema, config).await.map(|()| ValidConfig { plugin: self, config })
+        crate::schema::validate_bounded(&self.schema, config)
+            .await
+            .map(|()| ValidConfig { plugin: self, config })
     }
 }
 

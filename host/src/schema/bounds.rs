@@ -127,10 +127,7 @@ impl<'a> Counter<'_, 'a> {
             return Ok(1);
         }
         if self.path.len() >= self.bounds.max_ref_depth {
-            return Err(format!(
-                "config-schema nests $ref more than {} deep",
-                self.bounds.max_ref_depth
-            ));
+            return Err(format!("config-schema nests $ref more than {} deep", self.bounds.max_ref_depth));
         }
         self.path.push(key);
         let n = self.size(target);

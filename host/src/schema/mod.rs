@@ -258,4 +258,3 @@ fn invalid_schema(e: &jsonschema::ValidationError<'_>) -> String {
     let at = if path.is_empty() { "the root".to_string() } else { path };
     format!("config-schema is not a valid JSON Schema (2020-12): at {at}: {e}")
 }
-

@@ -25,7 +25,8 @@ pub(super) struct Refs<'a> {
 
 impl<'a> Refs<'a> {
     pub(super) fn new(root: &'a Value) -> Self {
-        let base = root.get("$id").and_then(Value::as_str).map(|id| id.split('#').next().unwrap_or("").to_string());
+        let base =
+            root.get("$id").and_then(Value::as_str).map(|id| id.split('#').next().unwrap_or("").to_string());
         let mut anchors = HashMap::new();
         collect_anchors(root, &mut anchors);
         Self { root, base, anchors }
@@ -34,7 +35,9 @@ impl<'a> Refs<'a> {
     /// The node `reference` names, or why it cannot be followed.
     pub(super) fn resolve(&self, reference: &str) -> Result<&'a Value, String> {
         let local = match &self.base {
-            Some(base) if !base.is_empty() && reference.starts_with(base.as_str()) => &reference[base.len()..],
+            Some(base) if !base.is_empty() && reference.starts_with(base.as_str()) => {
+                &reference[base.len()..]
+            }
             _ => reference,
         };
         let Some(fragment) = local.strip_prefix('#') else {
@@ -88,7 +91,8 @@ fn percent_decode(text: &str) -> String {
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16);
         if bytes[i] == b'%'
-            && let (Some(h), Some(l)) = (bytes.get(i + 1).and_then(|b| hex(*b)), bytes.get(i + 2).and_then(|b| hex(*b)))
+            && let (Some(h), Some(l)) =
+                (bytes.get(i + 1).and_then(|b| hex(*b)), bytes.get(i + 2).and_then(|b| hex(*b)))
         {
             out.push((h * 16 + l) as u8);
             i += 3;
@@ -114,7 +118,10 @@ mod tests {
         let refs = Refs::new(&root);
         assert_eq!(refs.resolve("#/$defs/a%20b").expect("pointer"), &json!({"type": "string"}));
         assert_eq!(refs.resolve("#pw").expect("anchor")["writeOnly"], true);
-        assert_eq!(refs.resolve("https://example.com/config#/$defs/a b").expect("absolute")["type"], "string");
+        assert_eq!(
+            refs.resolve("https://example.com/config#/$defs/a b").expect("absolute")["type"],
+            "string"
+        );
         assert_eq!(refs.resolve("#").expect("root"), &root);
         assert!(refs.resolve("#/$defs/missing").expect_err("missing").contains("points at nothing"));
         assert!(refs.resolve("other.json#/x").expect_err("remote").contains("not local"));

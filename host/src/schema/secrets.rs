@@ -216,7 +216,9 @@ impl<'a> Walk<'_, 'a> {
                 out.add(None, &self.node(branch)?);
             }
         }
-        for branch in map.get("dependentSchemas").and_then(Value::as_object).into_iter().flat_map(|m| m.values()) {
+        for branch in
+            map.get("dependentSchemas").and_then(Value::as_object).into_iter().flat_map(|m| m.values())
+        {
             out.add(None, &self.node(branch)?);
         }
         self.members(map, &mut out)?;
@@ -244,7 +246,11 @@ impl<'a> Walk<'_, 'a> {
     }
 
     /// `properties`, `patternProperties`, `additionalProperties`.
-    fn members(&mut self, map: &'a serde_json::Map<String, Value>, out: &mut Collected) -> Result<(), String> {
+    fn members(
+        &mut self,
+        map: &'a serde_json::Map<String, Value>,
+        out: &mut Collected,
+    ) -> Result<(), String> {
         let props = map.get("properties").and_then(Value::as_object);
         for (key, sub) in props.into_iter().flatten() {
             out.add(Some(&Segment::Key(key.clone())), &self.node(sub)?);
@@ -265,7 +271,11 @@ impl<'a> Walk<'_, 'a> {
     }
 
     /// `prefixItems` and `items`.
-    fn elements(&mut self, map: &'a serde_json::Map<String, Value>, out: &mut Collected) -> Result<(), String> {
+    fn elements(
+        &mut self,
+        map: &'a serde_json::Map<String, Value>,
+        out: &mut Collected,
+    ) -> Result<(), String> {
         let prefix = map.get("prefixItems").and_then(Value::as_array);
         for (i, sub) in prefix.into_iter().flatten().enumerate() {
             out.add(Some(&Segment::Index(i)), &self.node(sub)?);

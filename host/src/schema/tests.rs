@@ -222,7 +222,8 @@ async fn validation_past_its_deadline_is_too_complex() {
     // fails every branch: far more work than a millisecond.
     let mut raw = bomb(2, 40);
     raw["properties"] = json!({"x": {"type": "array", "items": {"$ref": "#/$defs/l0"}}});
-    let limits = SchemaLimits { validation_deadline: std::time::Duration::from_millis(1), ..Default::default() };
+    let limits =
+        SchemaLimits { validation_deadline: std::time::Duration::from_millis(1), ..Default::default() };
     let s = std::sync::Arc::new(ConfigSchema::parse_with(&raw.to_string(), limits).expect("within bounds"));
     // 300 elements × 1,600 failing branches: seconds in a debug build,
     // and the abandoned thread finishes soon after.
@@ -237,4 +238,3 @@ async fn validation_past_its_deadline_is_too_complex() {
     let err = validate_bounded(&s, &json!({"x": ["ab"]})).await.expect_err("short");
     assert!(!too_complex(&err));
 }
-

@@ -36,7 +36,10 @@ pub(super) async fn move_stored_secrets(registry: &Registry, store: &dyn Store) 
         moved += 1;
     }
     if moved > 0 {
-        tracing::info!(sources = moved, "moved secrets stored in the clear into the secrets table and masked them in history");
+        tracing::info!(
+            sources = moved,
+            "moved secrets stored in the clear into the secrets table and masked them in history"
+        );
     }
     Ok(moved)
 }

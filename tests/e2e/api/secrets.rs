@@ -123,7 +123,11 @@ async fn secrets_stored_in_the_clear_are_moved_and_scrubbed_at_start() {
             source_type: "ref-secret".into(),
             config: json!({"mode": "unhealthy", "user": "u", "password": PASSWORD}),
             state: SourceState::Active,
-            policy: Policy { interval: std::time::Duration::from_secs(3600), retries: 0, ..Policy::default() },
+            policy: Policy {
+                interval: std::time::Duration::from_secs(3600),
+                retries: 0,
+                ..Policy::default()
+            },
         };
         let source = store.create_source(&spec, &json!({})).await.expect("create");
         let mut check = CheckRecord::new(source.id, Trigger::Schedule, CheckStatus::Error);

@@ -51,7 +51,8 @@ pub async fn history_scrubbing_masks_one_sources_secrets_everywhere(b: Backend) 
     assert_eq!(leaked.extra.as_deref(), Some(r#"{"password":"***"}"#));
     assert_eq!(leaked.details, Some(json!({"echo": "***", "json": r#"{"password":"***"}"#, "n": 1})));
     let soon = Utc::now() + chrono::Duration::seconds(1);
-    let claimed = store.claim_notifications(soon, soon + chrono::Duration::seconds(60), 10).await.expect("claim");
+    let claimed =
+        store.claim_notifications(soon, soon + chrono::Duration::seconds(60), 10).await.expect("claim");
     assert_eq!(claimed[0].payload, r#"{"message":"bad password ***"}"#);
     // Another source's history is not this source's to rewrite.
     let theirs = store.history(other.id, 10, None).await.expect("history");

@@ -23,7 +23,8 @@ pub(super) async fn scrub_history(pool: &PgPool, source_id: Uuid, secrets: &[Str
         .map_err(backend)?;
     for row in rows {
         let details: Option<Value> = row.try_get("details").map_err(backend)?;
-        let (message, extra) = (row.try_get("message").map_err(backend)?, row.try_get("extra").map_err(backend)?);
+        let (message, extra) =
+            (row.try_get("message").map_err(backend)?, row.try_get("extra").map_err(backend)?);
         let Some((m, e, d)) = scrub::check_text(&r, &message, &extra, &details) else { continue };
         sqlx::query("UPDATE checks SET message = $1, extra = $2, details = $3 WHERE id = $4")
             .bind(m)

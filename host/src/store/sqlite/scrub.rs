@@ -9,7 +9,11 @@ use super::rows::backend;
 use crate::schema::Redactor;
 use crate::store::{StoreResult, scrub};
 
-pub(super) async fn scrub_history(pool: &SqlitePool, source_id: Uuid, secrets: &[String]) -> StoreResult<u64> {
+pub(super) async fn scrub_history(
+    pool: &SqlitePool,
+    source_id: Uuid,
+    secrets: &[String],
+) -> StoreResult<u64> {
     let r = Redactor::new(secrets.to_vec());
     if r.is_empty() {
         return Ok(0);
@@ -24,9 +28,9 @@ pub(super) async fn scrub_history(pool: &SqlitePool, source_id: Uuid, secrets: &
         .map_err(backend)?;
     for row in rows {
         let details: Option<String> = row.try_get("details").map_err(backend)?;
-        let details: Option<Value> =
-            details.map(|t| serde_json::from_str(&t).unwrap_or(Value::String(t)));
-        let (message, extra) = (row.try_get("message").map_err(backend)?, row.try_get("extra").map_err(backend)?);
+        let details: Option<Value> = details.map(|t| serde_json::from_str(&t).unwrap_or(Value::String(t)));
+        let (message, extra) =
+            (row.try_get("message").map_err(backend)?, row.try_get("extra").map_err(backend)?);
         let Some((m, e, d)) = scrub::check_text(&r, &message, &extra, &details) else { continue };
         sqlx::query("UPDATE checks SET message = ?, extra = ?, details = ? WHERE id = ?")
             .bind(m)
