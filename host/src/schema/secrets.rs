@@ -7,7 +7,11 @@
 //! `patternProperties`, `additionalProperties`, `prefixItems` and `items`.
 //! A `writeOnly: true` anywhere on a node, beside a `$ref` included, makes
 //! that whole value a secret. Members not known by name are matched by
-//! [`Segment`]s: any other key, a key pattern, an array index.
+//! [`Segment`]s: any other key, a key pattern, an array index. A recursive
+//! schema (a tree of nodes that each hold a password) gives paths through
+//! [`Segment::Descend`], any depth: the walk stays linear, and a secret at
+//! any level of the recursion is found (with over-matching below the first
+//! level, never under-matching).
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -32,6 +36,10 @@ pub enum Segment {
     AnyIndex { from: usize },
     /// One array element (`prefixItems`).
     Index(usize),
+    /// Any value at any depth below, this one included: what a recursive
+    /// schema (a reference back to a definition it is inside) can reach.
+    /// It over-matches rather than miss a secret nested deeper.
+    Descend,
 }
 
 /// A `patternProperties` key, compiled on the linear-time engine.
@@ -63,7 +71,7 @@ impl Segment {
                 !named.iter().any(|n| n == key) && !patterns.iter().any(|p| p.is_match(key))
             }
             Segment::Pattern(p) => p.is_match(key),
-            Segment::AnyIndex { .. } | Segment::Index(_) => false,
+            Segment::AnyIndex { .. } | Segment::Index(_) | Segment::Descend => false,
         }
     }
 
@@ -94,6 +102,7 @@ impl fmt::Display for Segment {
             Segment::Pattern(p) => write!(f, "~({})", p.source),
             Segment::AnyIndex { from } => write!(f, "[{from}..]"),
             Segment::Index(i) => write!(f, "[{i}]"),
+            Segment::Descend => write!(f, "**"),
         }
     }
 }
@@ -121,8 +130,43 @@ impl fmt::Display for SecretPath {
 /// The secret paths of a schema that passed its bounds.
 pub(super) fn discover(root: &Value, refs: &Refs<'_>) -> Result<Vec<SecretPath>, String> {
     let mut walk = Walk { refs, memo: HashMap::new(), path: Vec::new() };
-    let found = walk.node(root)?;
-    Ok(found.iter().filter(|p| !p.is_empty()).map(|p| SecretPath(p.to_vec())).collect())
+    // The root is a definition like any other: `{"$ref": "#"}` loops to it.
+    let found = walk.referenced(root)?;
+    // A loop left open (a memoized definition reused after the one it
+    // looped to was finished) is dropped: the first level is still found.
+    Ok(found
+        .iter()
+        .filter(|r| r.loop_to.is_none() && !r.segs.is_empty())
+        .map(|r| SecretPath(r.segs.clone()))
+        .collect())
+}
+
+/// `a ** b ** c` matches no more than `a ** c`: one `Descend` per path
+/// keeps matching a config linear in its size.
+fn one_descend(segs: Vec<Segment>) -> Vec<Segment> {
+    let is = |s: &Segment| matches!(s, Segment::Descend);
+    match (segs.iter().position(is), segs.iter().rposition(is)) {
+        (Some(first), Some(last)) if first != last => {
+            segs[..=first].iter().chain(&segs[last + 1..]).cloned().collect()
+        }
+        _ => segs,
+    }
+}
+
+/// The paths of definition `key` with its loops back to itself closed: a
+/// secret `s` and a loop `p` back to the start give `s` and `p ** s` (any
+/// number of trips round the loop, over-approximated by "any depth").
+fn close_loops(key: *const Value, found: &[Rel]) -> Found {
+    let loops: Vec<&Rel> = found.iter().filter(|r| r.loop_to == Some(key) && !r.segs.is_empty()).collect();
+    let mut out = Collected::default();
+    for rel in found.iter().filter(|r| r.loop_to != Some(key)) {
+        out.push(rel.clone());
+        for l in &loops {
+            let segs = l.segs.iter().cloned().chain([Segment::Descend]).chain(rel.segs.iter().cloned());
+            out.push(Rel { segs: one_descend(segs.collect()), loop_to: rel.loop_to });
+        }
+    }
+    Rc::new(out.paths)
 }
 
 /// The client key of the host's TLS (DESIGN §4) is a secret whatever the
@@ -163,8 +207,17 @@ pub(super) fn declares_tls(root: &Value, refs: &Refs<'_>) -> bool {
 /// longer on this walk's way; this only keeps the recursion finite.
 const MAX_REF_HOPS: usize = 128;
 
-/// Secret paths relative to one node; an empty path is the node itself.
-type Found = Rc<Vec<Vec<Segment>>>;
+/// A secret path relative to one node (empty: the node itself), or, with
+/// `loop_to`, a path to a reference back to a definition being walked: its
+/// secrets again, from there on.
+#[derive(Clone)]
+struct Rel {
+    segs: Vec<Segment>,
+    loop_to: Option<*const Value>,
+}
+
+/// What was found under one node.
+type Found = Rc<Vec<Rel>>;
 
 struct Walk<'r, 'a> {
     refs: &'r Refs<'a>,
@@ -179,17 +232,21 @@ struct Walk<'r, 'a> {
 /// Paths found under one node, without duplicates.
 #[derive(Default)]
 struct Collected {
-    paths: Vec<Vec<Segment>>,
-    seen: HashSet<String>,
+    paths: Vec<Rel>,
+    seen: HashSet<(String, Option<*const Value>)>,
 }
 
 impl Collected {
-    fn add(&mut self, prefix: Option<&Segment>, found: &[Vec<Segment>]) {
+    fn add(&mut self, prefix: Option<&Segment>, found: &[Rel]) {
         for rel in found {
-            let path: Vec<Segment> = prefix.cloned().into_iter().chain(rel.iter().cloned()).collect();
-            if self.seen.insert(SecretPath(path.clone()).to_string()) {
-                self.paths.push(path);
-            }
+            let segs: Vec<Segment> = prefix.cloned().into_iter().chain(rel.segs.iter().cloned()).collect();
+            self.push(Rel { segs, loop_to: rel.loop_to });
+        }
+    }
+
+    fn push(&mut self, rel: Rel) {
+        if self.seen.insert((SecretPath(rel.segs.clone()).to_string(), rel.loop_to)) {
+            self.paths.push(rel);
         }
     }
 }
@@ -199,7 +256,7 @@ impl<'a> Walk<'_, 'a> {
         let Value::Object(map) = node else { return Ok(Rc::default()) };
         if map.get("writeOnly") == Some(&Value::Bool(true)) {
             // The whole value is secret: nothing under it needs a path.
-            return Ok(Rc::new(vec![Vec::new()]));
+            return Ok(Rc::new(vec![Rel { segs: Vec::new(), loop_to: None }]));
         }
         let mut out = Collected::default();
         for target in self.refs.targets(node)? {
@@ -232,7 +289,7 @@ impl<'a> Walk<'_, 'a> {
             return Ok(Rc::clone(found));
         }
         if self.path.contains(&key) {
-            return Ok(Rc::default());
+            return Ok(Rc::new(vec![Rel { segs: Vec::new(), loop_to: Some(key) }]));
         }
         if self.path.len() >= MAX_REF_HOPS {
             return Err(format!("config-schema nests $ref more than {MAX_REF_HOPS} deep"));
@@ -240,7 +297,7 @@ impl<'a> Walk<'_, 'a> {
         self.path.push(key);
         let found = self.node(target);
         self.path.pop();
-        let found = found?;
+        let found = close_loops(key, &found?);
         self.memo.insert(key, Rc::clone(&found));
         Ok(found)
     }

@@ -87,6 +87,31 @@ fn ref_chains_and_defs_are_followed_and_cycles_end() {
 }
 
 #[test]
+fn secrets_inside_a_recursive_schema_are_found_at_every_level() {
+    let s = parse(json!({
+        "$ref": "#/$defs/node",
+        "$defs": {"node": {"type": "object", "properties": {
+            "name": {"type": "string"},
+            "password": {"type": "string", "writeOnly": true},
+            "children": {"type": "array", "items": {"$ref": "#/$defs/node"}},
+            "self": {"$ref": "#"}
+        }}}
+    }));
+    let config = json!({"name": "a", "password": "p0", "children": [
+        {"name": "b", "password": "p1", "children": [{"name": "c", "password": "p2"}]}
+    ], "self": {"password": "p3"}});
+    let mut found = s.secrets_in(&config);
+    found.sort();
+    assert_eq!(found, ["p0", "p1", "p2", "p3"]);
+    assert_eq!(
+        s.strip_secrets(&config),
+        json!({"name": "a", "children": [{"name": "b", "children": [{"name": "c"}]}], "self": {}})
+    );
+    let (public, secrets) = s.split_secrets(&config);
+    assert_eq!(merge_secrets(&public, &secrets), config);
+}
+
+#[test]
 fn composition_keywords_are_walked() {
     let s = parse(json!({
         "type": "object",
@@ -237,4 +262,25 @@ async fn validation_past_its_deadline_is_too_complex() {
     assert!(validate_bounded(&s, &json!({"x": ["abc"]})).await.is_ok());
     let err = validate_bounded(&s, &json!({"x": ["ab"]})).await.expect_err("short");
     assert!(!too_complex(&err));
+}
+
+#[test]
+fn a_dense_graph_of_cycles_is_walked_once() {
+    // 8 definitions, each an `anyOf` of references to all of them and a
+    // secret: every simple path would be 8! walks; memoized, one each.
+    // (At 30 the bounds refuse it: validation is 30^depth of the value.)
+    let mut defs = serde_json::Map::new();
+    for i in 0..8 {
+        let mut any: Vec<Value> = (0..8).map(|j| json!({"$ref": format!("#/$defs/d{j}")})).collect();
+        any.push(json!({"properties": {format!("k{i}"): {"writeOnly": true}}}));
+        defs.insert(format!("d{i}"), json!({"type": "object", "properties": {"next": {"anyOf": any}}}));
+    }
+    let raw = json!({"$ref": "#/$defs/d0", "$defs": defs});
+    let t0 = std::time::Instant::now();
+    let s = parse(raw);
+    assert!(t0.elapsed() < std::time::Duration::from_secs(10), "{:?}", t0.elapsed());
+    let config = json!({"next": {"k0": "first", "k3": "not-here", "next": {"k3": "second", "next": {"next": {"k7": "deeper"}}}}});
+    let mut found = s.secrets_in(&config);
+    found.sort();
+    assert_eq!(found, ["deeper", "first", "second"]);
 }

@@ -32,6 +32,28 @@ fn walk<'v>(v: &'v Value, segs: &[Segment], at: &mut Vec<Step>, out: &mut Vec<(V
         }
         return;
     };
+    if let Segment::Descend = seg {
+        // Here, and at every depth below (each value once per `Descend`).
+        walk(v, rest, at, out);
+        match v {
+            Value::Object(map) => {
+                for (k, child) in map {
+                    at.push(Step::Key(k.clone()));
+                    walk(child, segs, at, out);
+                    at.pop();
+                }
+            }
+            Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    at.push(Step::Index(i));
+                    walk(child, segs, at, out);
+                    at.pop();
+                }
+            }
+            _ => {}
+        }
+        return;
+    }
     match v {
         Value::Object(map) => {
             for (k, child) in map.iter().filter(|(k, _)| seg.matches_key(k)) {
