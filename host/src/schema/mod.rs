@@ -113,6 +113,7 @@ impl ConfigSchema {
         if !raw.is_object() {
             return Err("config-schema is not a JSON Schema object".into());
         }
+        refs::check_nested_ids(&raw)?;
         let refs = Refs::new(&raw);
         let expanded = bounds::check_tree(&raw, &refs, &limits.bounds)?;
         let validator = jsonschema::draft202012::options()

@@ -68,6 +68,32 @@ impl<'a> Refs<'a> {
     }
 }
 
+/// Refuses a `$id` below the root: it would move the base of the
+/// references under it, and this resolver (like the bounds and the secret
+/// walk that use it) resolves every reference against the document. Values
+/// that are data, not schemas (`const`, `enum`, `default`, `examples`), are
+/// not looked into.
+pub(super) fn check_nested_ids(root: &Value) -> Result<(), String> {
+    fn go(v: &Value, at_root: bool) -> Result<(), String> {
+        match v {
+            Value::Object(map) => {
+                if !at_root && map.get("$id").is_some_and(Value::is_string) {
+                    return Err("config-schema: $id is only allowed at the root".into());
+                }
+                for (k, child) in map {
+                    if !matches!(k.as_str(), "const" | "enum" | "default" | "examples") {
+                        go(child, false)?;
+                    }
+                }
+                Ok(())
+            }
+            Value::Array(items) => items.iter().try_for_each(|c| go(c, false)),
+            _ => Ok(()),
+        }
+    }
+    go(root, true)
+}
+
 fn collect_anchors<'a>(node: &'a Value, out: &mut HashMap<&'a str, &'a Value>) {
     match node {
         Value::Object(map) => {
@@ -125,5 +151,13 @@ mod tests {
         assert_eq!(refs.resolve("#").expect("root"), &root);
         assert!(refs.resolve("#/$defs/missing").expect_err("missing").contains("points at nothing"));
         assert!(refs.resolve("other.json#/x").expect_err("remote").contains("not local"));
+    }
+
+    #[test]
+    fn only_the_root_may_set_an_id() {
+        assert!(check_nested_ids(&json!({"$id": "https://example.com/c", "default": {"$id": "data"}})).is_ok());
+        let nested = json!({"$defs": {"x": {"$id": "x.json", "properties": {"a": {"$ref": "#/y"}}}}});
+        assert!(check_nested_ids(&nested).expect_err("nested").contains("only allowed at the root"));
+        assert!(check_nested_ids(&json!({"properties": {"$id": {"type": "string"}}})).is_ok());
     }
 }
