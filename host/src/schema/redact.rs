@@ -3,9 +3,10 @@
 //! A guest may print a secret as it is, or inside JSON text, where a quote,
 //! a backslash or a control character is escaped (`a"b` is `a\"b`), or
 //! inside JSON text that is itself a JSON string (escaped twice: a
-//! `details` member holding a serialized body). All three spellings are
-//! masked, in one pass, the longest match first so that a secret
-//! containing another is masked whole.
+//! `details` member holding a serialized body), each also as an encoder
+//! that keeps to ASCII writes it (`é` as `\u00e9`, Python's default). All
+//! of them are masked, in one pass, the longest match first so that a
+//! secret containing another is masked whole.
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use serde_json::Value;
@@ -31,6 +32,9 @@ impl Redactor {
             for _ in 0..=ESCAPE_LEVELS {
                 let next = escape(&spelling);
                 let done = next == spelling;
+                if !spelling.is_ascii() {
+                    spellings.push(ascii_only(&spelling));
+                }
                 spellings.push(spelling);
                 if done {
                     break;
@@ -95,6 +99,23 @@ fn escape(text: &str) -> String {
     quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or_default().to_string()
 }
 
+/// `text` with every non-ASCII character written `\uXXXX` (UTF-16), as
+/// JSON encoders that keep to ASCII write it (Python's by default).
+fn ascii_only(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +137,14 @@ mod tests {
         let twice = json!({"body": once}).to_string();
         assert_eq!(r.redact(&twice), r#"{"body":"{\"password\":\"***\"}"}"#);
         assert_eq!(r.redact(&format!("raw {secret} end")), "raw *** end");
+    }
+
+    #[test]
+    fn masks_ascii_only_json_spellings() {
+        let r = Redactor::new(vec!["pässwörd🔑".into()]);
+        // What Python's json.dumps writes by default.
+        assert_eq!(r.redact(r#"{"pw": "p\u00e4ssw\u00f6rd\ud83d\udd11"}"#), r#"{"pw": "***"}"#);
+        assert_eq!(r.redact("pässwörd🔑"), "***");
     }
 
     #[test]

@@ -155,7 +155,9 @@ mod tests {
 
     #[test]
     fn only_the_root_may_set_an_id() {
-        assert!(check_nested_ids(&json!({"$id": "https://example.com/c", "default": {"$id": "data"}})).is_ok());
+        assert!(
+            check_nested_ids(&json!({"$id": "https://example.com/c", "default": {"$id": "data"}})).is_ok()
+        );
         let nested = json!({"$defs": {"x": {"$id": "x.json", "properties": {"a": {"$ref": "#/y"}}}}});
         assert!(check_nested_ids(&nested).expect_err("nested").contains("only allowed at the root"));
         assert!(check_nested_ids(&json!({"properties": {"$id": {"type": "string"}}})).is_ok());
