@@ -4,7 +4,8 @@
 //! bounded too), through every keyword that applies a subschema to the same
 //! value or to its members: `$ref` chains (cycle-safe), `allOf`/`anyOf`/
 //! `oneOf`, `then`/`else`, `dependentSchemas`, `properties`,
-//! `patternProperties`, `additionalProperties`, `prefixItems` and `items`.
+//! `patternProperties`, `additionalProperties`, `unevaluatedProperties`,
+//! `prefixItems` and `items`.
 //! A `writeOnly: true` anywhere on a node, beside a `$ref` included, makes
 //! that whole value a secret. Members not known by name are matched by
 //! [`Segment`]s: any other key, a key pattern, an array index. A recursive
@@ -321,6 +322,20 @@ impl<'a> Walk<'_, 'a> {
         }
         if let Some(sub) = map.get("additionalProperties") {
             let named = props.map(|p| p.keys().cloned().collect()).unwrap_or_default();
+            let seg = Segment::AnyKey { named: Arc::new(named), patterns: Arc::new(patterns.clone()) };
+            out.add(Some(&seg), &self.node(sub)?);
+        }
+        if let Some(sub) = map.get("unevaluatedProperties") {
+            // Members no adjacent keyword evaluated: approximated by those
+            // named here or in a direct `allOf`/`anyOf`/`oneOf` branch
+            // (over-matching rather than missing a secret).
+            let mut named: Vec<String> = props.map(|p| p.keys().cloned().collect()).unwrap_or_default();
+            for k in ["allOf", "anyOf", "oneOf"] {
+                let branches = map.get(k).and_then(Value::as_array).into_iter().flatten();
+                for p in branches.filter_map(|b| b.get("properties").and_then(Value::as_object)) {
+                    named.extend(p.keys().cloned());
+                }
+            }
             let seg = Segment::AnyKey { named: Arc::new(named), patterns: Arc::new(patterns) };
             out.add(Some(&seg), &self.node(sub)?);
         }

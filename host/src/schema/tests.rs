@@ -151,6 +151,14 @@ fn members_not_named_are_matched_by_segments() {
     let mut found = s.secrets_in(&config);
     found.sort();
     assert_eq!(found, ["h1", "p2", "s1", "s3", "t1", "t2", "v1"]);
+    let unevaluated = parse(json!({
+        "allOf": [{"properties": {"host": {"type": "string"}}}],
+        "properties": {"port": {"type": "integer"}},
+        "unevaluatedProperties": {"type": "string", "writeOnly": true}
+    }));
+    let c = json!({"host": "h", "port": 1, "api_key": "u1"});
+    assert_eq!(unevaluated.secrets_in(&c), ["u1"]);
+    assert_eq!(unevaluated.strip_secrets(&c), json!({"host": "h", "port": 1}));
     let (public, secrets) = s.split_secrets(&config);
     assert_eq!(
         public,
