@@ -9,6 +9,8 @@
 //! - `plugins`: `GET /v1/plugins`.
 //! - `history`: `GET /v1/sources/{source_id}/checks`.
 //! - `limits`: body and config caps.
+//! - `secrets`: secrets declared through `$ref`, bounded schemas, and the
+//!   migration of secrets stored in the clear.
 
 mod aitronos;
 mod binding;
@@ -18,6 +20,7 @@ mod hasura;
 mod history;
 mod limits;
 mod plugins;
+mod secrets;
 mod unstructured;
 
 use std::future::IntoFuture;
@@ -86,11 +89,18 @@ impl Api {
     }
 
     pub async fn start_with(extra: &str) -> Self {
-        let dir = tempfile::tempdir().expect("tmp");
+        Self::start_in(tempfile::tempdir().expect("tmp"), extra, &[]).await
+    }
+
+    /// A service in `dir` (its store in `dir/data`, which a test may have
+    /// filled already), with these fixtures in its plugins directory too.
+    pub async fn start_in(dir: tempfile::TempDir, extra: &str, fixtures: &[&str]) -> Self {
         let plugins_dir = dir.path().join("plugins");
         std::fs::create_dir_all(&plugins_dir).expect("plugins dir");
-        std::fs::copy(sonde_test_support::fixture("hostile"), plugins_dir.join("hostile.wasm"))
-            .expect("copy fixture");
+        for name in fixtures.iter().chain(&["hostile"]) {
+            std::fs::copy(sonde_test_support::fixture(name), plugins_dir.join(format!("{name}.wasm")))
+                .expect("copy fixture");
+        }
         std::fs::write(plugins_dir.join("broken.wasm"), b"not a component").expect("broken plugin");
         let text = format!(
             "data_dir = {:?}\nplugins_dir = {:?}\ncache_dir = {:?}\n{}",

@@ -8,6 +8,8 @@
 //! - `pinning`: `wasi:http` goes to the host's resolution of a name.
 //! - `loading`: every way a plugin file can be wrong.
 //! - `schemas`: the built-in probes' published config schemas are strict.
+//! - `config_schema`: plugin schemas as hostile input (bounds, `$ref`
+//!   secrets, validation deadlines).
 //! - `live`: the watched plugin directory and SIGHUP reloads.
 //! - `concurrency`: many deadlines at once.
 //! - `tcp`: the tcp probe against real peers.
@@ -30,6 +32,7 @@ mod budget;
 mod cli;
 mod common;
 mod concurrency;
+mod config_schema;
 mod examples;
 mod fuzz;
 mod hardening;

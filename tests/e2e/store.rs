@@ -8,7 +8,7 @@
 //! every read path and names unique per organization; replace and delete;
 //! upserts of many definitions at once; a check's round trip with every field; history pages; recovery reads
 //! (unfinished, latest); outcome counts; the alert outbox and silences;
-//! the status page's sessions (`sessions`).
+//! the status page's sessions (`sessions`); history scrubbing (`scrub`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +22,9 @@ use sonde::store::{Retention, Store, StoreError};
 use sonde_test_support::pgdb::TestDatabase;
 
 mod group;
+mod scrub;
+
+use scrub::history_scrubbing_masks_one_sources_secrets_everywhere;
 
 /// A store under test and what keeps it alive (its directory or database).
 pub struct Backend {
@@ -75,6 +78,7 @@ both_backends!(
     outcome_counts_cover_finished_checks_in_the_window,
     the_alert_outbox_claims_in_order_leases_and_settles,
     silences_are_stored_and_listed_until_they_end,
+    history_scrubbing_masks_one_sources_secrets_everywhere,
 );
 
 mod sessions;

@@ -38,7 +38,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 
 use crate::bindings::{CheckError, Endpoint};
-use crate::schema::{ConfigSchema, Redactor};
+use crate::schema::{ConfigSchema, Redactor, SchemaLimits};
 pub use engine::PoolTuning;
 pub use outcome::{Cause, CheckReport, Status};
 pub use plugin::{LoadError, Origin, Plugin, PluginInfo, PluginLoadError, ValidConfig};
@@ -88,6 +88,9 @@ pub struct RuntimeConfig {
     /// one round, N × slice / C, late; `cargo bench --bench deadlines`
     /// measures 1,000 guests at 250 µs, 100 µs and this default.
     pub time_slice: Duration,
+    /// Bounds on a plugin's `config-schema`, and the deadline of one
+    /// validation against it.
+    pub schema: SchemaLimits,
 }
 
 impl Default for RuntimeConfig {
@@ -107,6 +110,7 @@ impl Default for RuntimeConfig {
             tls_roots: Arc::default(),
             pool: PoolTuning::default(),
             time_slice: Duration::from_micros(50),
+            schema: SchemaLimits::default(),
         }
     }
 }
@@ -224,7 +228,8 @@ impl Runtime {
             Some(Ok(info)) => info,
         };
         plugin::check_source_type(&info.source_type)?;
-        let schema = ConfigSchema::parse(&info.config_schema).map_err(LoadError::Schema)?;
+        let schema =
+            ConfigSchema::parse_with(&info.config_schema, self.config.schema).map_err(LoadError::Schema)?;
         tracing::debug!(%origin, source_type = %info.source_type, version = %info.version, "plugin loaded");
         Ok(Plugin {
             info: Arc::new(PluginInfo {
@@ -310,7 +315,7 @@ impl Runtime {
     /// Runs one attempt of a check: validate, `endpoints`, resolve, `check`,
     /// all within `timeout`. Never panics; every failure is a report.
     pub async fn check(&self, plugin: &Plugin, config: &Value, timeout: Duration) -> CheckReport {
-        self.run(plugin, config, plugin.schema.validate(config), timeout).await
+        self.run(plugin, config, crate::schema::validate_bounded(&plugin.schema, config).await, timeout).await
     }
 
     /// [`Runtime::check`] of a config its caller has validated already
@@ -332,6 +337,9 @@ impl Runtime {
         let mut trace = Trace::default();
 
         let mut report = match validity.map(|()| TlsPolicy::from_config(config)) {
+            Err(violations) if crate::schema::too_complex(&violations) => {
+                CheckReport::failed(crate::schema::TOO_COMPLEX.to_string())
+            }
             Err(violations) => {
                 let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
                 CheckReport::failed(format!("config does not match the schema: {}", list.join("; ")))
@@ -446,10 +454,7 @@ fn truncate(text: String, max: usize) -> String {
 fn scrub(report: &mut CheckReport, redactor: &Redactor) {
     report.message = redactor.redact_opt(report.message.take()).map(|m| truncate(m, MAX_MESSAGE));
     report.extra = redactor.redact_opt(report.extra.take()).map(|m| truncate(m, MAX_EXTRA));
-    if let Some(details) = report.details.take() {
-        let text = redactor.redact(&details.to_string());
-        report.details = Some(serde_json::from_str(&text).unwrap_or(Value::String(text)));
-    }
+    report.details = report.details.take().map(|d| redactor.redact_json(&d));
     report.stdout.text = redactor.redact(&report.stdout.text);
     report.stderr.text = redactor.redact(&report.stderr.text);
 }

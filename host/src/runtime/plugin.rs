@@ -103,10 +103,13 @@ impl Plugin {
         &self.schema
     }
 
-    /// Checks `config` against this plugin's schema, once: the answer is
-    /// what [`super::Runtime::check_valid`] takes.
-    pub fn validate<'a>(&'a self, config: &'a Value) -> Result<ValidConfig<'a>, Vec<Violation>> {
-        self.schema.validate(config).map(|()| ValidConfig { plugin: self, config })
+    /// Checks `config` against this plugin's schema, once, off the async
+    /// workers and within the schema's deadline: the answer is what
+    /// [`super::Runtime::check_valid`] takes.
+    pub async fn validate<'a>(&'a self, config: &'a Value) -> Result<ValidConfig<'a>, Vec<Violation>> {
+        crate::schema::validate_bounded(&self.schema, config)
+            .await
+            .map(|()| ValidConfig { plugin: self, config })
     }
 }
 

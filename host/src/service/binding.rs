@@ -53,7 +53,7 @@ pub(super) async fn carry_over(
     };
     let missing: Vec<Vec<String>> = leaves(stored).into_iter().filter(|path| !present(given, path)).collect();
     if missing.is_empty() {
-        return Ok(crate::schema::merge_secrets(stored, given));
+        return Ok(crate::schema::overlay_secrets(stored, given));
     }
     let moved = if old_type != new_type {
         Some(format!("the type changes from {old_type:?} to {new_type:?}"))
@@ -65,7 +65,7 @@ pub(super) async fn carry_over(
                 None => match plugin {
                     None => Some("no plugin can say where the source reaches".into()),
                     Some(plugin) => {
-                        let kept = crate::schema::merge_secrets(stored, given);
+                        let kept = crate::schema::overlay_secrets(stored, given);
                         let before = crate::schema::merge_secrets(old_public, stored);
                         let after = crate::schema::merge_secrets(new_public, &kept);
                         endpoints_moved(runtime, plugin, &before, &after).await
@@ -75,7 +75,7 @@ pub(super) async fn carry_over(
         }
     };
     match moved {
-        None => Ok(crate::schema::merge_secrets(stored, given)),
+        None => Ok(crate::schema::overlay_secrets(stored, given)),
         Some(reason) => Err(Unbound { missing, reason }),
     }
 }

@@ -13,6 +13,7 @@ pub mod binding;
 pub mod fair;
 pub mod group;
 pub mod health;
+mod migrate;
 pub mod registry;
 pub mod reload;
 pub mod scheduler;
@@ -89,7 +90,7 @@ impl Ctx {
             Some(s) => s.clone(),
             // A probe without write-only fields has no secrets to read: no
             // store round trip for it (most of a `tcp` check's cost at scale).
-            None if plugin.schema().secret_paths().is_empty() => Value::Object(Default::default()),
+            None if !plugin.schema().has_secrets() => Value::Object(Default::default()),
             None => match self.store.source_secrets(source.id).await {
                 Ok(s) => s,
                 Err(e) => {
@@ -175,7 +176,7 @@ impl Service {
 
         // Every configured source must have a plugin and a valid config
         // before anything is written.
-        let specs = reload::validate_sources(&registry, config)?;
+        let specs = reload::validate_sources(&registry, config).await?;
 
         let replica = config.replica_id.clone().unwrap_or_else(default_replica_id);
         let store: Arc<dyn Store> = match config.store_choice()? {
@@ -192,6 +193,9 @@ impl Service {
             }
         };
         let shared = store.group().is_some();
+        // Before the file's sources overwrite their stored configs, so
+        // their history is scrubbed too.
+        migrate::move_stored_secrets(&registry, store.as_ref()).await?;
         store.upsert_sources(&specs).await?;
         let health = Arc::new(health::Health::default());
         if !shared {
@@ -347,7 +351,7 @@ impl Service {
     }
 
     pub async fn create_source(&self, spec: SourceSpec) -> Result<Source, CreateError> {
-        let (public, secrets) = split_spec(&self.ctx.registry, &spec)?;
+        let (public, secrets) = split_spec(&self.ctx.registry, &spec).await?;
         let source = self.ctx.store.create_source(&public, &secrets).await?;
         self.send(Event::Upsert(source.clone()));
         Ok(source)
@@ -359,7 +363,7 @@ impl Service {
     pub async fn replace_source(&self, id: Uuid, spec: SourceSpec) -> Result<Source, CreateError> {
         let old = self.ctx.store.get_source(id).await?.ok_or(StoreError::NotFound)?;
         self.writable(&old)?;
-        let (public, given) = split_spec(&self.ctx.registry, &spec)?;
+        let (public, given) = split_spec(&self.ctx.registry, &spec).await?;
         let stored = self.ctx.store.source_secrets(id).await?;
         let plugin = self.ctx.registry.get(&spec.source_type);
         let secrets = binding::carry_over(
@@ -445,6 +449,7 @@ impl Service {
             self.ctx.registry.get(source_type).ok_or_else(|| SpecError::UnknownType(source_type.into()))?;
         let valid = plugin
             .validate(config)
+            .await
             .map_err(|violations| SpecError::Schema { source_type: source_type.into(), violations })?;
         let _permit = self.inline.acquire().await;
         let report = self.ctx.runtime.check_valid(valid, timeout).await;
@@ -521,11 +526,12 @@ impl FileSources {
     }
 }
 
-/// Validates a definition and splits its secrets off.
-fn split_spec(registry: &Registry, spec: &SourceSpec) -> Result<(SourceSpec, Value), SpecError> {
+/// Validates a definition (bounded: off the async workers, within the
+/// schema's deadline) and splits its secrets off.
+async fn split_spec(registry: &Registry, spec: &SourceSpec) -> Result<(SourceSpec, Value), SpecError> {
     let plugin =
         registry.get(&spec.source_type).ok_or_else(|| SpecError::UnknownType(spec.source_type.clone()))?;
-    if let Err(violations) = plugin.schema().validate(&spec.config) {
+    if let Err(violations) = plugin.validate(&spec.config).await {
         return Err(SpecError::Schema { source_type: spec.source_type.clone(), violations });
     }
     let (public, secrets) = plugin.schema().split_secrets(&spec.config);

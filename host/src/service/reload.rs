@@ -24,7 +24,7 @@ const FAILED: u8 = 2;
 
 /// Checks that every configured source has a plugin and a valid config,
 /// and splits off their secrets; errors name the key.
-pub(super) fn validate_sources(
+pub(super) async fn validate_sources(
     registry: &Registry,
     config: &Config,
 ) -> Result<Vec<(SourceSpec, Value)>, ConfigError> {
@@ -40,7 +40,7 @@ pub(super) fn validate_sources(
             policy: s.policy(config.default_policy()),
         };
         let key = |k: &str| format!("sources[{i}].{k}");
-        let split = split_spec(registry, &spec).map_err(|e| {
+        let split = split_spec(registry, &spec).await.map_err(|e| {
             let (key, reason) = match &e {
                 SpecError::UnknownType(t) => (
                     key("type"),
@@ -83,7 +83,7 @@ impl Service {
     async fn try_reload(&self, path: &Path) -> Result<(), ServiceError> {
         let config = Config::load(path)?;
         let keys = config.api_keys()?;
-        let specs = validate_sources(&self.ctx.registry, &config)?;
+        let specs = validate_sources(&self.ctx.registry, &config).await?;
         let (routes, windows) = (config.alert_routes()?, config.maintenance_windows()?);
         for source in self.ctx.store.upsert_sources(&specs).await? {
             self.send(Event::Upsert(source));

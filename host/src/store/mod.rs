@@ -8,6 +8,7 @@
 pub mod group;
 pub mod postgres;
 pub mod sessions;
+mod scrub;
 pub mod sqlite;
 
 pub use group::{Claim, Group};
@@ -62,6 +63,10 @@ pub trait Store: SessionStore + Send + Sync + 'static {
     async fn list_sources(&self) -> StoreResult<Vec<Source>>;
     /// Only the check path reads secrets.
     async fn source_secrets(&self, id: Uuid) -> StoreResult<Value>;
+    /// Masks each of `secrets` (every spelling, as guest output is masked)
+    /// in the source's stored history: its checks' message, extra and
+    /// details, and its alert payloads. Returns how many rows changed.
+    async fn scrub_history(&self, source_id: Uuid, secrets: &[String]) -> StoreResult<u64>;
 
     async fn insert_check(&self, check: &CheckRecord) -> StoreResult<()>;
     async fn update_check(&self, check: &CheckRecord) -> StoreResult<()>;

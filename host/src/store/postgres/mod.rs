@@ -21,6 +21,7 @@ mod checks;
 mod group;
 mod rows;
 mod sessions;
+mod scrub;
 mod sources;
 
 use std::str::FromStr;
@@ -142,6 +143,10 @@ impl Store for PgStore {
 
     async fn source_secrets(&self, id: Uuid) -> StoreResult<Value> {
         sources::secrets(&self.pool, id).await
+    }
+
+    async fn scrub_history(&self, source_id: Uuid, secrets: &[String]) -> StoreResult<u64> {
+        scrub::scrub_history(&self.pool, source_id, secrets).await
     }
 
     async fn insert_check(&self, check: &CheckRecord) -> StoreResult<()> {

@@ -21,6 +21,7 @@ use crate::model::{CheckRecord, Source, SourceSpec};
 mod alerts;
 mod rows;
 mod sessions;
+mod scrub;
 
 use alerts::write_check;
 
@@ -177,6 +178,10 @@ impl Store for SqliteStore {
                 serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(e.to_string()))
             }
         }
+    }
+
+    async fn scrub_history(&self, source_id: Uuid, secrets: &[String]) -> StoreResult<u64> {
+        scrub::scrub_history(&self.pool, source_id, secrets).await
     }
 
     async fn insert_check(&self, c: &CheckRecord) -> StoreResult<()> {
