@@ -42,7 +42,8 @@ use crate::schema::{ConfigSchema, Redactor};
 pub use engine::PoolTuning;
 pub use outcome::{Cause, CheckReport, Status};
 pub use plugin::{LoadError, Origin, Plugin, PluginInfo, PluginLoadError, ValidConfig};
-use sandbox::net::{Grant, NetPolicy, SocketCaps};
+pub use sandbox::egress::{Egress, EgressPolicies};
+use sandbox::net::{Grant, GrantError, NetPolicy, SocketCaps};
 pub use sandbox::resolver::{Resolver, StaticResolver, SystemResolver};
 use sandbox::tls::{Session, policy::TlsPolicy};
 use sandbox::{Outputs, Sandbox, Spec};
@@ -73,8 +74,9 @@ pub struct RuntimeConfig {
     pub max_instances: u32,
     /// Native stack a guest may use.
     pub wasm_stack: usize,
-    /// Allow link-local and metadata addresses (off by default).
-    pub allow_link_local: bool,
+    /// The operator's egress policy, global and per organization
+    /// (`[network]`, `[[organizations]]`); replaced by [`Runtime::set_egress`].
+    pub egress: EgressPolicies,
     /// Where compiled plugins are cached; `None` compiles in memory only.
     pub cache_dir: Option<PathBuf>,
     /// Deadline of the `info` call made at load time.
@@ -101,7 +103,7 @@ impl Default for RuntimeConfig {
             resolver: Arc::new(SystemResolver),
             max_instances: 1000,
             wasm_stack: 512 << 10,
-            allow_link_local: false,
+            egress: EgressPolicies::default(),
             cache_dir: cache::default_dir(),
             info_timeout: Duration::from_secs(5),
             tls_roots: Arc::default(),
@@ -127,6 +129,8 @@ const MAX_DETAILS: usize = 64 << 10;
 
 pub struct Runtime {
     engine: Engine,
+    /// Swapped whole on a reload; a check keeps the `Arc<Egress>` it began with.
+    egress: std::sync::RwLock<Arc<EgressPolicies>>,
     ticker: engine::Ticker,
     linker: Linker<Sandbox>,
     config: RuntimeConfig,
@@ -169,7 +173,8 @@ impl Runtime {
                 None
             }
         });
-        Ok(Self { engine, ticker, linker, config, cache })
+        let egress = std::sync::RwLock::new(Arc::new(config.egress.clone()));
+        Ok(Self { engine, egress, ticker, linker, config, cache })
     }
 
     pub fn config(&self) -> &RuntimeConfig {
@@ -178,6 +183,21 @@ impl Runtime {
 
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The egress policy every check of `organization` runs under now.
+    pub fn egress(&self, organization: &str) -> Arc<Egress> {
+        Arc::clone(self.egress.read().unwrap_or_else(|p| p.into_inner()).of(organization))
+    }
+
+    /// Replaces the egress policies (a configuration reload); checks already
+    /// running keep theirs.
+    pub fn set_egress(&self, policies: EgressPolicies) {
+        *self.egress.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(policies);
+    }
+
+    fn global_egress(&self) -> Arc<Egress> {
+        Arc::clone(self.egress.read().unwrap_or_else(|p| p.into_inner()).global())
     }
 
     /// Loads a plugin file.
@@ -279,20 +299,44 @@ impl Runtime {
         (store, outputs)
     }
 
-    /// Runs one attempt of a check: validate, `endpoints`, resolve, `check`,
-    /// all within `timeout`. Never panics; every failure is a report.
+    /// Runs one attempt of a check under the global egress policy (`sonde
+    /// check`): validate, `endpoints`, resolve, `check`, all within
+    /// `timeout`. Never panics; every failure is a report.
     pub async fn check(&self, plugin: &Plugin, config: &Value, timeout: Duration) -> CheckReport {
-        self.run(plugin, config, plugin.schema.validate(config), timeout).await
+        self.check_with(&self.global_egress(), plugin, config, timeout).await
+    }
+
+    /// [`Runtime::check`] under `egress`: the policy of the organization
+    /// the source belongs to ([`Runtime::egress`]).
+    pub async fn check_with(
+        &self,
+        egress: &Arc<Egress>,
+        plugin: &Plugin,
+        config: &Value,
+        timeout: Duration,
+    ) -> CheckReport {
+        self.run(egress, plugin, config, plugin.schema.validate(config), timeout).await
     }
 
     /// [`Runtime::check`] of a config its caller has validated already
     /// ([`Plugin::validate`]), so it is not validated twice.
     pub async fn check_valid(&self, valid: ValidConfig<'_>, timeout: Duration) -> CheckReport {
-        self.run(valid.plugin, valid.config, Ok(()), timeout).await
+        self.check_valid_with(&self.global_egress(), valid, timeout).await
+    }
+
+    /// [`Runtime::check_valid`] under `egress`.
+    pub async fn check_valid_with(
+        &self,
+        egress: &Arc<Egress>,
+        valid: ValidConfig<'_>,
+        timeout: Duration,
+    ) -> CheckReport {
+        self.run(egress, valid.plugin, valid.config, Ok(()), timeout).await
     }
 
     async fn run(
         &self,
+        egress: &Arc<Egress>,
         plugin: &Plugin,
         config: &Value,
         validity: Result<(), Vec<crate::schema::Violation>>,
@@ -314,7 +358,7 @@ impl Runtime {
                 trace.tls = Some(Arc::clone(&session));
                 // The guest never sees a client key: the host does the TLS.
                 let text = crate::schema::guest_json(&sandbox::tls::policy::strip_private_key(config));
-                match within(t0 + timeout, self.attempt(plugin, &text, t0 + timeout, &mut trace)).await {
+                match within(t0 + timeout, self.attempt(egress, plugin, &text, t0 + timeout, &mut trace)).await {
                     Some(mut report) => {
                         let enforce = plugin.contract.has_tls();
                         sandbox::tls::report::apply(&session, &mut report, enforce, Utc::now());
@@ -338,6 +382,7 @@ impl Runtime {
 
     async fn attempt(
         &self,
+        egress: &Arc<Egress>,
         plugin: &Plugin,
         config: &str,
         deadline: Instant,
@@ -363,15 +408,21 @@ impl Runtime {
             Err(e) => return trapped(e),
         };
 
-        // 2. Resolve them here, and allow exactly those addresses.
+        // 2. Resolve them here, and allow exactly those addresses that the
+        //    organization's egress policy permits.
         let caps = SocketCaps {
             max_connects: self.config.max_connects,
             max_new_sockets: self.config.max_new_sockets,
         };
         let resolver = self.config.resolver.as_ref();
-        match Grant::resolve(&endpoints, self.config.allow_link_local, caps, resolver).await {
+        match Grant::resolve(&endpoints, egress, caps, resolver).await {
             Ok(grant) => net.grant(grant),
-            Err(e) => {
+            Err(GrantError::TooMany) => return CheckReport::failed("too many endpoints"),
+            Err(e @ GrantError::Denied { .. }) => {
+                net.count_denied();
+                return CheckReport::error(Cause::Denied, "permission denied by sandbox", Some(e.to_string()));
+            }
+            Err(e @ GrantError::Unresolvable { .. }) => {
                 return CheckReport::error(
                     Cause::Unresolvable,
                     "could not resolve host",
