@@ -95,11 +95,11 @@
   (export $check-error "check-error" (type $check-error'))
 
   (func $info (result $probe-info)
-    (canon lift (core func $main "info") (memory $main "memory") (realloc (func $main "realloc"))))
+    (canon lift (core func $main "info") (memory (core memory $main "memory")) (realloc (core func $main "realloc"))))
   (func $endpoints (param "config" string) (result (result (list $endpoint) (error string)))
-    (canon lift (core func $main "endpoints") (memory $main "memory") (realloc (func $main "realloc"))))
+    (canon lift (core func $main "endpoints") (memory (core memory $main "memory")) (realloc (core func $main "realloc"))))
   (func $check (param "config" string) (result (result $healthy (error $check-error)))
-    (canon lift (core func $main "check") (memory $main "memory") (realloc (func $main "realloc"))))
+    (canon lift (core func $main "check") (memory (core memory $main "memory")) (realloc (core func $main "realloc"))))
 
   (instance $probe
     (export "endpoint" (type $endpoint))

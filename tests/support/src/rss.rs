@@ -2,6 +2,14 @@
 //! `wait4(2)` reaps the child and hands back its `rusage`, whose `ru_maxrss`
 //! is the high-water mark of its RSS over its whole life (so a short spike
 //! is not missed, as sampling `/proc` could).
+//!
+//! One caveat of Linux's count: `exec` records the high-water mark of the
+//! memory it replaces, and a spawned child replaces (a view of) its
+//! parent's, so `ru_maxrss` is at least the parent's own peak at spawn time
+//! ([`Measured::parent_peak`]). The figure is always an upper bound of the
+//! child's peak; it is the child's own only when it is above the parent's,
+//! so measure from a test that did nothing heavy in its own process first
+//! (nextest runs each test in a process of its own).
 
 use std::io::Read;
 use std::os::unix::process::ExitStatusExt;
@@ -17,6 +25,9 @@ pub struct Measured {
     pub stderr: Vec<u8>,
     /// Peak resident set size, in bytes.
     pub max_rss: u64,
+    /// This process's own peak RSS when it spawned the child (`VmHWM`), in
+    /// bytes: the floor under `max_rss`.
+    pub parent_peak: u64,
     /// From spawn to exit.
     pub elapsed: Duration,
     /// Whether it had to be killed at `limit`.
@@ -51,6 +62,7 @@ fn try_reap(pid: libc::pid_t) -> std::io::Result<Option<(i32, libc::rusage)>> {
 /// Runs `command` to its end (killed after `limit`) and measures its peak
 /// RSS. Its stdout and stderr are captured.
 pub fn run(mut command: Command, limit: Duration) -> std::io::Result<Measured> {
+    let parent_peak = own_peak();
     let t0 = Instant::now();
     let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
     let drain = |pipe: Option<Box<dyn Read + Send>>| {
@@ -84,7 +96,18 @@ pub fn run(mut command: Command, limit: Duration) -> std::io::Result<Measured> {
         stderr: err.join().unwrap_or_default(),
         // Linux reports kilobytes.
         max_rss: u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024,
+        parent_peak,
         elapsed,
         killed,
     })
+}
+
+/// This process's peak RSS so far, from `/proc/self/status`; 0 if unknown.
+fn own_peak() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
 }
