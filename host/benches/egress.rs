@@ -55,7 +55,8 @@ fn main() {
     .map(|s| s.parse().expect("ip"))
     .collect();
 
-    let tenant_deny = nets(&["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "::1/128", "fc00::/7"]);
+    let tenant_deny =
+        nets(&["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "::1/128", "fc00::/7"]);
     let global = Egress::new(
         false,
         &nets(&["169.254.0.0/16", "100.64.0.0/10", "198.18.0.0/15", "2001:db8:dead::/48"]),
@@ -64,9 +65,10 @@ fn main() {
     let policies = EgressPolicies::new(global).with_organization("org_tenant", &tenant_deny, &[]);
 
     println!("egress decisions: {DECISIONS} over {} mixed addresses (v4, v6, embedded v4)", addrs.len());
-    for (name, egress) in
-        [("default ([network] left out)", &Egress::default()), ("multi-tenant (org_tenant)", policies.of("org_tenant"))]
-    {
+    for (name, egress) in [
+        ("default ([network] left out)", &Egress::default()),
+        ("multi-tenant (org_tenant)", policies.of("org_tenant")),
+    ] {
         // One warm-up pass, then the measured one.
         let _ = measure(egress, &addrs);
         let (ns, permitted) = measure(egress, &addrs);

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use sonde::config::Config;
-use sonde::runtime::{CheckReport, EgressPolicies, Egress, RuntimeConfig, Status};
+use sonde::runtime::{CheckReport, Egress, EgressPolicies, RuntimeConfig, Status};
 use sonde::service::Service;
 use sonde_test_support::SilentListener;
 use sonde_test_support::http_server::{Reply, Server};

@@ -41,7 +41,11 @@ fn sonde_check(plugin: &std::path::Path, config: &Value) -> (Value, rss::Measure
     let run = rss::run(cmd, ENDS_WITHIN).expect("run sonde check");
     assert!(!run.killed, "sonde check did not end within {ENDS_WITHIN:?}");
     let out: Value = serde_json::from_slice(&run.stdout).unwrap_or_else(|e| {
-        panic!("not JSON ({e}): {} {}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr))
+        panic!(
+            "not JSON ({e}): {} {}",
+            String::from_utf8_lossy(&run.stdout),
+            String::from_utf8_lossy(&run.stderr)
+        )
     });
     eprintln!(
         "sonde check {config}: {:.0} MiB peak RSS in {:?} (this process's peak: {:.0} MiB)",
@@ -112,7 +116,10 @@ async fn more_than_64_distinct_endpoints_fail() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_memories_share_one_cap() {
     let rt = runtime();
-    let p = rt.load(Origin::BuiltIn("four-memories".into()), &four_memories()).await.unwrap_or_else(|e| panic!("{e}"));
+    let p = rt
+        .load(Origin::BuiltIn("four-memories".into()), &four_memories())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(p.info.source_type, "four-memories");
     let t0 = Instant::now();
     let r = check(&rt, &p, json!({}), Duration::from_secs(20)).await;
@@ -138,7 +145,11 @@ fn sonde_check_stays_small_under_four_memories() {
     std::fs::write(&file, four_memories()).expect("write component");
     let base = baseline(&fixture("hostile"), json!({"mode": "ok"}));
     let (out, run) = sonde_check(&file, &json!({}));
-    assert_eq!((out["status"].as_str(), &out["error"]["message"]), (Some("ERROR"), &json!("memory limit exceeded")), "{out}");
+    assert_eq!(
+        (out["status"].as_str(), &out["error"]["message"]),
+        (Some("ERROR"), &json!("memory limit exceeded")),
+        "{out}"
+    );
     assert_bounded(&run, base);
 }
 
@@ -155,9 +166,7 @@ async fn tls_handshake_loops_are_counted_not_kept() {
         seen.fetch_add(1, Ordering::Relaxed);
         let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
     });
-    let loop_ = |requests: u32, tls: Value| {
-        json!({"mode": "http_loop", "https": true, "host": "127.0.0.1", "port": port, "requests": requests, "tls": tls})
-    };
+    let loop_ = |requests: u32, tls: Value| json!({"mode": "http_loop", "https": true, "host": "127.0.0.1", "port": port, "requests": requests, "tls": tls});
     let t0 = Instant::now();
     let r = check(&rt, &p, loop_(200, json!({})), Duration::from_secs(20)).await;
     assert!(accepted.load(Ordering::Relaxed) <= 16, "more connects than the budget");

@@ -72,7 +72,11 @@ impl Config {
     pub fn egress(&self) -> Result<EgressPolicies, ConfigError> {
         let n = &self.network;
         let allow_metadata = n.allow_metadata || self.checks.allow_link_local;
-        let global = Egress::new(allow_metadata, &self.cidrs("network.deny", &n.deny)?, &self.cidrs("network.allow", &n.allow)?);
+        let global = Egress::new(
+            allow_metadata,
+            &self.cidrs("network.deny", &n.deny)?,
+            &self.cidrs("network.allow", &n.allow)?,
+        );
         let mut policies = EgressPolicies::new(global);
         let mut seen = std::collections::HashSet::new();
         for (i, org) in self.organizations.iter().enumerate() {
@@ -143,7 +147,10 @@ mod tests {
             ("[network]\nallow = [\"::1/128\", \"nope\"]", "network.allow[1]"),
             ("[[organizations]]\nname = \"org_a\"\ndeny = [\"1.2.3\"]", "organizations[0].deny[0]"),
             ("[[organizations]]\nname = \"acme\"", "organizations[0].name"),
-            ("[[organizations]]\nname = \"org_a\"\n[[organizations]]\nname = \"org_a\"", "organizations[1].name"),
+            (
+                "[[organizations]]\nname = \"org_a\"\n[[organizations]]\nname = \"org_a\"",
+                "organizations[1].name",
+            ),
         ] {
             let e = parse(text).expect_err(text).to_string();
             assert!(e.contains(&format!("`{key}`")), "{text}: {e}");

@@ -358,7 +358,9 @@ impl Runtime {
                 trace.tls = Some(Arc::clone(&session));
                 // The guest never sees a client key: the host does the TLS.
                 let text = crate::schema::guest_json(&sandbox::tls::policy::strip_private_key(config));
-                match within(t0 + timeout, self.attempt(egress, plugin, &text, t0 + timeout, &mut trace)).await {
+                match within(t0 + timeout, self.attempt(egress, plugin, &text, t0 + timeout, &mut trace))
+                    .await
+                {
                     Some(mut report) => {
                         let enforce = plugin.contract.has_tls();
                         sandbox::tls::report::apply(&session, &mut report, enforce, Utc::now());
@@ -420,7 +422,11 @@ impl Runtime {
             Err(GrantError::TooMany) => return CheckReport::failed("too many endpoints"),
             Err(e @ GrantError::Denied { .. }) => {
                 net.count_denied();
-                return CheckReport::error(Cause::Denied, "permission denied by sandbox", Some(e.to_string()));
+                return CheckReport::error(
+                    Cause::Denied,
+                    "permission denied by sandbox",
+                    Some(e.to_string()),
+                );
             }
             Err(e @ GrantError::Unresolvable { .. }) => {
                 return CheckReport::error(

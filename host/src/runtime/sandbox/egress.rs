@@ -259,7 +259,9 @@ mod tests {
     #[test]
     fn deny_lists_apply_to_embedded_ipv4() {
         let e = Egress::new(false, &nets(&["10.0.0.0/8", "::1/128"]), &[]);
-        for addr in ["10.1.2.3", "::ffff:10.1.2.3", "::10.1.2.3", "64:ff9b::a01:203", "2002:a01:203::1", "::1"] {
+        for addr in
+            ["10.1.2.3", "::ffff:10.1.2.3", "::10.1.2.3", "64:ff9b::a01:203", "2002:a01:203::1", "::1"]
+        {
             assert!(!e.permits(ip(addr)), "{addr}");
         }
         assert!(e.permits(ip("11.0.0.1")));

@@ -18,8 +18,8 @@ use std::sync::{Arc, OnceLock};
 
 use wasmtime_wasi::sockets::SocketAddrUse;
 
-pub use super::grant::{Grant, GrantError, SocketCaps};
 use super::grant::normalize_host;
+pub use super::grant::{Grant, GrantError, SocketCaps};
 
 /// What one check may reach: nothing until [`NetPolicy::grant`], then
 /// exactly the resolved endpoints. A check runs in one instance, so the same
@@ -176,11 +176,16 @@ mod tests {
         assert!(!p.check(addr, SocketAddrUse::TcpConnect));
         assert!(!p.admit_new_socket());
         assert!(p.lookup("127.0.0.1").is_none());
-        p.grant(Grant::resolve(&[ep("127.0.0.1", 5432)], &egress(false), caps, &SystemResolver).await.expect("grant"));
+        p.grant(
+            Grant::resolve(&[ep("127.0.0.1", 5432)], &egress(false), caps, &SystemResolver)
+                .await
+                .expect("grant"),
+        );
         assert!(p.check(addr, SocketAddrUse::TcpConnect));
         assert!(p.admit_new_socket());
-        let other =
-            Grant::resolve(&[ep("127.0.0.1", 5433)], &egress(false), caps, &SystemResolver).await.expect("grant");
+        let other = Grant::resolve(&[ep("127.0.0.1", 5433)], &egress(false), caps, &SystemResolver)
+            .await
+            .expect("grant");
         p.grant(other);
         assert!(!p.check("127.0.0.1:5433".parse().expect("addr"), SocketAddrUse::TcpConnect));
         assert_eq!(p.denied(), 2);
@@ -240,8 +245,9 @@ mod tests {
     #[tokio::test]
     async fn socket_creation_has_its_own_budget() {
         let caps = SocketCaps { max_connects: 16, max_new_sockets: 2 };
-        let p =
-            NetPolicy::allowing(Grant::resolve(&[], &egress(false), caps, &SystemResolver).await.expect("resolves"));
+        let p = NetPolicy::allowing(
+            Grant::resolve(&[], &egress(false), caps, &SystemResolver).await.expect("resolves"),
+        );
         assert!(p.admit_new_socket());
         assert!(p.admit_new_socket());
         assert!(!p.admit_new_socket());
@@ -255,7 +261,9 @@ mod tests {
         let pinned: IpAddr = "127.0.0.2".parse().expect("ip");
         let resolver = StaticResolver::new().with("localhost", [pinned]);
         let caps = SocketCaps { max_connects: 16, max_new_sockets: 16 };
-        let grant = Grant::resolve(&[ep("localhost", 8080)], &egress(false), caps, &resolver).await.expect("resolves");
+        let grant = Grant::resolve(&[ep("localhost", 8080)], &egress(false), caps, &resolver)
+            .await
+            .expect("resolves");
         let p = NetPolicy::allowing(grant);
         assert_eq!(p.http_targets("LOCALHOST", 8080), Some(vec![SocketAddr::new(pinned, 8080)]));
         assert_eq!(p.http_targets("localhost", 8081), None);

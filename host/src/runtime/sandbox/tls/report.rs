@@ -31,7 +31,8 @@ pub fn apply(session: &Session, report: &mut CheckReport, enforce: bool, now: Da
         Handshake::Done(_) => None,
     }) {
         let dropped = session.dropped();
-        let detail = if dropped > 0 { format!("{detail} ({dropped} more handshakes not kept)") } else { detail };
+        let detail =
+            if dropped > 0 { format!("{detail} ({dropped} more handshakes not kept)") } else { detail };
         *report = tls_error(report, message, Some(detail));
         return;
     }
