@@ -195,7 +195,8 @@ pub struct ChecksConfig {
     pub max_concurrent: usize,
     /// Memory one check may use, in MiB.
     pub memory_mib: usize,
-    /// Allow probes to reach link-local and metadata addresses.
+    /// Allow probes to reach link-local and metadata addresses: the older
+    /// name of `[network] allow_metadata`, either one allows them.
     pub allow_link_local: bool,
 }
 
