@@ -5,6 +5,8 @@
 //! - `common`: a runtime per test and plugin loading.
 //! - `hostile`: one misbehaving guest per sandbox rule.
 //! - `budget`: the socket budget and the host handle cap.
+//! - `egress`: the egress policy: metadata in every spelling, tenants.
+//! - `host_memory`: host memory per check, with `sonde check`'s peak RSS.
 //! - `pinning`: `wasi:http` goes to the host's resolution of a name.
 //! - `loading`: every way a plugin file can be wrong.
 //! - `schemas`: the built-in probes' published config schemas are strict.
@@ -33,9 +35,11 @@ mod cli;
 mod common;
 mod concurrency;
 mod config_schema;
+mod egress;
 mod examples;
 mod fuzz;
 mod hardening;
+mod host_memory;
 mod hostile;
 mod http;
 mod kit;

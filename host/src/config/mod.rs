@@ -14,9 +14,11 @@ use uuid::Uuid;
 use crate::model::{Policy, SourceState};
 
 pub mod alerts;
+pub mod network;
 pub mod status;
 
 pub use alerts::{AlertConfig, MaintenanceConfig};
+pub use network::{NetworkConfig, OrganizationConfig};
 
 /// The example configuration, embedded so `sonde serve` runs out of the box.
 pub const EMBEDDED: &str = include_str!("../../../examples/sonde.toml");
@@ -66,6 +68,11 @@ pub struct Config {
     pub plugins: PluginsConfig,
     #[serde(default)]
     pub tls: TlsConfig,
+    /// The egress policy (`[network]`, `[[organizations]]`); see [`network`].
+    #[serde(default)]
+    pub network: NetworkConfig,
+    #[serde(default)]
+    pub organizations: Vec<OrganizationConfig>,
     /// Alert routes (DESIGN §8); see [`alerts`].
     #[serde(default)]
     pub alerts: Vec<AlertConfig>,
@@ -192,7 +199,8 @@ pub struct ChecksConfig {
     pub max_concurrent: usize,
     /// Memory one check may use, in MiB.
     pub memory_mib: usize,
-    /// Allow probes to reach link-local and metadata addresses.
+    /// Allow probes to reach link-local and metadata addresses: the older
+    /// name of `[network] allow_metadata`, either one allows them.
     pub allow_link_local: bool,
 }
 
@@ -335,6 +343,7 @@ impl Config {
         }
         self.alert_routes()?;
         self.maintenance_windows()?;
+        self.egress()?;
         for (i, pin) in self.plugins.pins.iter().flatten().enumerate() {
             if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(self.invalid(format!("plugins.pins[{i}]"), "must be a hex SHA-256 (64 digits)"));

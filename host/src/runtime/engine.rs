@@ -47,6 +47,10 @@ impl Default for PoolTuning {
     }
 }
 
+/// Table elements one check may hold, all of its tables together (each
+/// costs the host a pointer or two); the pool's bound on each table too.
+pub const TABLE_ELEMENTS: usize = 100_000;
+
 pub fn build(config: &RuntimeConfig) -> wasmtime::Result<(Engine, Ticker)> {
     // Freed slots wait in per-core decommit queues, up to (batch - 1) per
     // queue, before they can be handed out again: room for those beyond
@@ -64,7 +68,7 @@ pub fn build(config: &RuntimeConfig) -> wasmtime::Result<(Engine, Ticker)> {
         .max_memories_per_component(4)
         .max_tables_per_component(16)
         .max_memory_size(config.memory_limit)
-        .table_elements(100_000);
+        .table_elements(TABLE_ELEMENTS);
     let tuning = config.pool;
     pool.linear_memory_keep_resident(tuning.memory_keep_resident)
         .table_keep_resident(tuning.table_keep_resident)

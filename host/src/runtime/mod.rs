@@ -1,6 +1,7 @@
 //! The runtime: loads probe plugins and runs each call in a fresh sandbox.
 //!
 //! # Layout
+//! - [`config`]: the limits and policy of every check.
 //! - [`engine`]: the one `Engine` (pooling allocator, epoch ticker).
 //! - [`cache`]: compiled plugins on disk, keyed by content and engine.
 //! - [`contract`]: the `sonde:probe` versions the host speaks.
@@ -20,6 +21,7 @@
 
 pub mod builtin;
 pub mod cache;
+pub mod config;
 pub mod contract;
 pub mod engine;
 pub mod limits;
@@ -38,82 +40,16 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 
 use crate::bindings::{CheckError, Endpoint};
-use crate::schema::{ConfigSchema, Redactor, SchemaLimits};
+use crate::schema::{ConfigSchema, Redactor};
+pub use config::RuntimeConfig;
 pub use engine::PoolTuning;
 pub use outcome::{Cause, CheckReport, Status};
 pub use plugin::{LoadError, Origin, Plugin, PluginInfo, PluginLoadError, ValidConfig};
-use sandbox::net::{Grant, NetPolicy, SocketCaps};
+pub use sandbox::egress::{Egress, EgressPolicies};
+use sandbox::net::{Grant, GrantError, NetPolicy, SocketCaps};
 pub use sandbox::resolver::{Resolver, StaticResolver, SystemResolver};
 use sandbox::tls::{Session, policy::TlsPolicy};
 use sandbox::{Outputs, Sandbox, Spec};
-
-/// Limits and policy shared by every check.
-#[derive(Debug, Clone)]
-pub struct RuntimeConfig {
-    /// Linear memory one check may use.
-    pub memory_limit: usize,
-    /// Bytes kept of each of stdout and stderr.
-    pub output_cap: usize,
-    /// TCP connects one check may make.
-    pub max_connects: usize,
-    /// Sockets one check may create (TCP, UDP, and `wasi:http`
-    /// connections): each costs the host a file descriptor.
-    pub max_new_sockets: usize,
-    /// Resources one call may hold in the host at once (streams, pollables,
-    /// sockets, HTTP requests, fields, ...). A probe at the socket cap holds
-    /// about 100 (a socket, two streams and a pollable or two each, plus
-    /// stdio); the cap leaves 20 times that. Each entry costs the host at most
-    /// a few hundred bytes of bookkeeping, or one capped HTTP header block or
-    /// body buffer (`sandbox::http`), so a call pins at most tens of MiB
-    /// outside its linear memory. Past it the call ends as "too many handles".
-    pub max_handles: usize,
-    /// How the host resolves declared endpoint names.
-    pub resolver: Arc<dyn Resolver>,
-    /// Instances that may exist at once (the pool's size).
-    pub max_instances: u32,
-    /// Native stack a guest may use.
-    pub wasm_stack: usize,
-    /// Allow link-local and metadata addresses (off by default).
-    pub allow_link_local: bool,
-    /// Where compiled plugins are cached; `None` compiles in memory only.
-    pub cache_dir: Option<PathBuf>,
-    /// Deadline of the `info` call made at load time.
-    pub info_timeout: Duration,
-    /// CAs every source trusts beside the web PKI (`[tls] ca_files`).
-    pub tls_roots: Arc<Vec<rustls::pki_types::TrustAnchor<'static>>>,
-    /// How instance slots are recycled between checks.
-    pub pool: PoolTuning,
-    /// How long a CPU-bound guest runs before it yields (the epoch tick).
-    /// With N guests spinning on C cores a deadline is noticed up to about
-    /// one round, N × slice / C, late; `cargo bench --bench deadlines`
-    /// measures 1,000 guests at 250 µs, 100 µs and this default.
-    pub time_slice: Duration,
-    /// Bounds on a plugin's `config-schema`, and the deadline of one
-    /// validation against it.
-    pub schema: SchemaLimits,
-}
-
-impl Default for RuntimeConfig {
-    fn default() -> Self {
-        Self {
-            memory_limit: 64 << 20,
-            output_cap: 64 << 10,
-            max_connects: 16,
-            max_new_sockets: 16,
-            max_handles: 2048,
-            resolver: Arc::new(SystemResolver),
-            max_instances: 1000,
-            wasm_stack: 512 << 10,
-            allow_link_local: false,
-            cache_dir: cache::default_dir(),
-            info_timeout: Duration::from_secs(5),
-            tls_roots: Arc::default(),
-            pool: PoolTuning::default(),
-            time_slice: Duration::from_micros(50),
-            schema: SchemaLimits::default(),
-        }
-    }
-}
 
 /// Why the runtime itself could not start.
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +67,8 @@ const MAX_DETAILS: usize = 64 << 10;
 
 pub struct Runtime {
     engine: Engine,
+    /// Swapped whole on a reload; a check keeps the `Arc<Egress>` it began with.
+    egress: std::sync::RwLock<Arc<EgressPolicies>>,
     ticker: engine::Ticker,
     linker: Linker<Sandbox>,
     config: RuntimeConfig,
@@ -173,7 +111,8 @@ impl Runtime {
                 None
             }
         });
-        Ok(Self { engine, ticker, linker, config, cache })
+        let egress = std::sync::RwLock::new(Arc::new(config.egress.clone()));
+        Ok(Self { engine, egress, ticker, linker, config, cache })
     }
 
     pub fn config(&self) -> &RuntimeConfig {
@@ -182,6 +121,21 @@ impl Runtime {
 
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The egress policy every check of `organization` runs under now.
+    pub fn egress(&self, organization: &str) -> Arc<Egress> {
+        Arc::clone(self.egress.read().unwrap_or_else(|p| p.into_inner()).of(organization))
+    }
+
+    /// Replaces the egress policies (a configuration reload); checks already
+    /// running keep theirs.
+    pub fn set_egress(&self, policies: EgressPolicies) {
+        *self.egress.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(policies);
+    }
+
+    fn global_egress(&self) -> Arc<Egress> {
+        Arc::clone(self.egress.read().unwrap_or_else(|p| p.into_inner()).global())
     }
 
     /// Loads a plugin file.
@@ -312,20 +266,44 @@ impl Runtime {
         }
     }
 
-    /// Runs one attempt of a check: validate, `endpoints`, resolve, `check`,
-    /// all within `timeout`. Never panics; every failure is a report.
+    /// Runs one attempt of a check under the global egress policy (`sonde
+    /// check`): validate, `endpoints`, resolve, `check`, all within
+    /// `timeout`. Never panics; every failure is a report.
     pub async fn check(&self, plugin: &Plugin, config: &Value, timeout: Duration) -> CheckReport {
-        self.run(plugin, config, crate::schema::validate_bounded(&plugin.schema, config).await, timeout).await
+        self.check_with(&self.global_egress(), plugin, config, timeout).await
+    }
+
+    /// [`Runtime::check`] under `egress`: the policy of the organization
+    /// the source belongs to ([`Runtime::egress`]).
+    pub async fn check_with(
+        &self,
+        egress: &Arc<Egress>,
+        plugin: &Plugin,
+        config: &Value,
+        timeout: Duration,
+    ) -> CheckReport {
+        self.run(egress, plugin, config, crate::schema::validate_bounded(&plugin.schema, config).await, timeout).await
     }
 
     /// [`Runtime::check`] of a config its caller has validated already
     /// ([`Plugin::validate`]), so it is not validated twice.
     pub async fn check_valid(&self, valid: ValidConfig<'_>, timeout: Duration) -> CheckReport {
-        self.run(valid.plugin, valid.config, Ok(()), timeout).await
+        self.check_valid_with(&self.global_egress(), valid, timeout).await
+    }
+
+    /// [`Runtime::check_valid`] under `egress`.
+    pub async fn check_valid_with(
+        &self,
+        egress: &Arc<Egress>,
+        valid: ValidConfig<'_>,
+        timeout: Duration,
+    ) -> CheckReport {
+        self.run(egress, valid.plugin, valid.config, Ok(()), timeout).await
     }
 
     async fn run(
         &self,
+        egress: &Arc<Egress>,
         plugin: &Plugin,
         config: &Value,
         validity: Result<(), Vec<crate::schema::Violation>>,
@@ -350,7 +328,9 @@ impl Runtime {
                 trace.tls = Some(Arc::clone(&session));
                 // The guest never sees a client key: the host does the TLS.
                 let text = crate::schema::guest_json(&sandbox::tls::policy::strip_private_key(config));
-                match within(t0 + timeout, self.attempt(plugin, &text, t0 + timeout, &mut trace)).await {
+                match within(t0 + timeout, self.attempt(egress, plugin, &text, t0 + timeout, &mut trace))
+                    .await
+                {
                     Some(mut report) => {
                         let enforce = plugin.contract.has_tls();
                         sandbox::tls::report::apply(&session, &mut report, enforce, Utc::now());
@@ -374,6 +354,7 @@ impl Runtime {
 
     async fn attempt(
         &self,
+        egress: &Arc<Egress>,
         plugin: &Plugin,
         config: &str,
         deadline: Instant,
@@ -399,15 +380,25 @@ impl Runtime {
             Err(e) => return trapped(e),
         };
 
-        // 2. Resolve them here, and allow exactly those addresses.
+        // 2. Resolve them here, and allow exactly those addresses that the
+        //    organization's egress policy permits.
         let caps = SocketCaps {
             max_connects: self.config.max_connects,
             max_new_sockets: self.config.max_new_sockets,
         };
         let resolver = self.config.resolver.as_ref();
-        match Grant::resolve(&endpoints, self.config.allow_link_local, caps, resolver).await {
+        match Grant::resolve(&endpoints, egress, caps, resolver).await {
             Ok(grant) => net.grant(grant),
-            Err(e) => {
+            Err(GrantError::TooMany) => return CheckReport::failed("too many endpoints"),
+            Err(e @ GrantError::Denied { .. }) => {
+                net.count_denied();
+                return CheckReport::error(
+                    Cause::Denied,
+                    "permission denied by sandbox",
+                    Some(e.to_string()),
+                );
+            }
+            Err(e @ GrantError::Unresolvable { .. }) => {
                 return CheckReport::error(
                     Cause::Unresolvable,
                     "could not resolve host",

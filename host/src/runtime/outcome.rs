@@ -9,7 +9,9 @@
 //! | stack exhausted | ERROR | "stack overflow" |
 //! | host handle cap hit (`RuntimeConfig::max_handles`) | ERROR | "too many handles" |
 //! | panic, any other trap | ERROR | "probe crashed", stderr tail in `extra` |
+//! | a declared endpoint denied by the egress policy | ERROR | "permission denied by sandbox" |
 //! | `invalid-config`, schema violation, `endpoints` refused | FAILED | the reason |
+//! | more than 64 distinct endpoints declared | FAILED | "too many endpoints" |
 
 use std::time::Duration;
 
@@ -67,6 +69,8 @@ pub enum Cause {
     Trap,
     InvalidConfig,
     Unresolvable,
+    /// A declared endpoint the egress policy denies.
+    Denied,
     /// The host could not run the check (its store was unavailable).
     Host,
 }

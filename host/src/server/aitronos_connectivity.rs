@@ -175,7 +175,7 @@ pub async fn test(
         }
         Target::Inline { source_type, configuration } => state
             .service
-            .check_inline(&source_type, &configuration, state.service.default_policy().timeout)
+            .check_inline(organization, &source_type, &configuration, state.service.default_policy().timeout)
             .await
             .map_err(|e| match e {
                 SpecError::UnknownType(t) => invalid(

@@ -99,7 +99,8 @@ impl Ctx {
             },
         };
         let config = merge_secrets(&source.config, &secrets);
-        let report = self.runtime.check(&plugin, &config, source.policy.timeout).await;
+        let egress = self.runtime.egress(&source.organization);
+        let report = self.runtime.check_with(&egress, &plugin, &config, source.policy.timeout).await;
         self.metrics.observe_attempt(&source.source_type, &report);
         tracing::debug!(
             source = %source.name, source_type = %source.source_type, status = %report.status,
@@ -164,7 +165,7 @@ impl Service {
         let keys = config.api_keys()?;
         let runtime = Arc::new(Runtime::new(RuntimeConfig {
             memory_limit: config.checks.memory_mib << 20,
-            allow_link_local: config.checks.allow_link_local,
+            egress: config.egress()?,
             cache_dir: Some(config.cache_dir.clone().unwrap_or_else(|| config.data_dir.join("compiled"))),
             // Checked with the rest of the configuration, so this cannot fail here.
             tls_roots: std::sync::Arc::new(config.tls.roots().unwrap_or_default()),
@@ -437,10 +438,11 @@ impl Service {
         Ok(check)
     }
 
-    /// Runs one check of an inline definition and waits for it (no stored
-    /// source, no retries).
+    /// Runs one check of an inline definition for `organization` (under its
+    /// egress policy) and waits for it (no stored source, no retries).
     pub async fn check_inline(
         &self,
+        organization: &str,
         source_type: &str,
         config: &Value,
         timeout: Duration,
@@ -452,7 +454,8 @@ impl Service {
             .await
             .map_err(|violations| SpecError::Schema { source_type: source_type.into(), violations })?;
         let _permit = self.inline.acquire().await;
-        let report = self.ctx.runtime.check_valid(valid, timeout).await;
+        let egress = self.ctx.runtime.egress(organization);
+        let report = self.ctx.runtime.check_valid_with(&egress, valid, timeout).await;
         self.ctx.metrics.observe_attempt(source_type, &report);
         Ok(report)
     }

@@ -7,6 +7,7 @@
 //! - [`python`]: the Python clients' environment, or a skip likewise.
 //! - [`spawned`], [`postgres`], [`mariadb`], [`rabbitmq`], …: private servers
 //!   from the installed binaries.
+//! - [`rss`]: a child process's peak resident memory.
 //! - [`SilentListener`], [`FullBacklog`], [`closed_port`]: loopback peers for
 //!   timeouts and refusals. Nothing here ever leaves 127.0.0.1.
 
@@ -21,6 +22,7 @@ pub mod postgres;
 pub mod python;
 pub mod rabbitmq;
 pub mod redis;
+pub mod rss;
 pub mod spawned;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -5,8 +5,8 @@
 //! as unresolvable, and no query ever leaves the host on a guest's behalf, so
 //! DNS cannot be used to reach or signal anything undeclared.
 
-use std::collections::VecDeque;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use wasmtime::component::{Linker, Resource, ResourceType};
 use wasmtime_wasi::p2::bindings::sockets::network::{ErrorCode, IpAddress};
@@ -18,8 +18,13 @@ use super::Sandbox;
 /// definition so that ours shadows it.
 const INTERFACE: &str = "wasi:sockets/ip-name-lookup@0.2.12";
 
-/// The answer to one lookup, handed out one address at a time.
-pub struct PinnedLookup(VecDeque<IpAddr>);
+/// The answer to one lookup, handed out one address at a time: the grant's
+/// own list (shared, never copied, so a guest holding many lookups costs
+/// the host a pointer each) and how far the guest has read it.
+pub struct PinnedLookup {
+    ips: Arc<[IpAddr]>,
+    next: usize,
+}
 
 #[async_trait::async_trait]
 impl Pollable for PinnedLookup {
@@ -41,7 +46,7 @@ pub fn add_to_linker(linker: &mut Linker<Sandbox>) -> wasmtime::Result<()> {
         state.table.get(&network)?;
         let answer = match state.net.lookup(&name) {
             Some(ips) if !ips.is_empty() => {
-                let lookup = PinnedLookup(ips.iter().copied().collect());
+                let lookup = PinnedLookup { ips, next: 0 };
                 Ok(state.table.push(lookup)?)
             }
             Some(_) => Err(ErrorCode::PermanentResolverFailure),
@@ -53,7 +58,9 @@ pub fn add_to_linker(linker: &mut Linker<Sandbox>) -> wasmtime::Result<()> {
         "[method]resolve-address-stream.resolve-next-address",
         |mut store, (this,): (Resource<PinnedLookup>,)| {
             let lookup = store.data_mut().table.get_mut(&this)?;
-            let next: Result<Option<IpAddress>, ErrorCode> = Ok(lookup.0.pop_front().map(Into::into));
+            let ip = lookup.ips.get(lookup.next).copied();
+            lookup.next += usize::from(ip.is_some());
+            let next: Result<Option<IpAddress>, ErrorCode> = Ok(ip.map(Into::into));
             Ok((next,))
         },
     )?;

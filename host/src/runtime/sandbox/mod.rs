@@ -2,7 +2,7 @@
 //!
 //! | resource | policy |
 //! | --- | --- |
-//! | network | [`net`]: TCP to resolved endpoints only; [`dns`]: pinned names; [`http`]: declared `host:port` only, sent to the pinned addresses |
+//! | network | [`grant`]: declared endpoints, deduplicated, capped, resolved once; [`egress`]: the operator's CIDR lists and the metadata addresses; [`net`]: TCP to granted addresses only; [`dns`]: pinned names; [`http`]: declared `host:port` only, sent to the pinned addresses |
 //! | names | [`resolver`]: the host's one lookup, injectable |
 //! | sockets | [`sockets`]: creation counted per check, like connects |
 //! | host handles | the call's `ResourceTable` is capped ([`Spec::max_handles`]) |
@@ -14,6 +14,8 @@
 //! | TLS | [`tls`]: by the host, under the source's policy (0.2 plugins) |
 
 pub mod dns;
+pub mod egress;
+pub mod grant;
 pub mod http;
 pub mod net;
 pub mod output;
@@ -91,7 +93,7 @@ impl Sandbox {
             },
             tls: WasiTlsCtxBuilder::new().provider(Box::new(tls::Provider(spec.tls))).build(),
             table,
-            limits: Limits { memory_bytes: spec.memory_bytes, table_elements: 100_000 },
+            limits: Limits::new(spec.memory_bytes, super::engine::TABLE_ELEMENTS),
             net: spec.net,
             _ticking: spec.ticking,
         };

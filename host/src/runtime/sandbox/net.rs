@@ -1,9 +1,10 @@
 //! The network policy of one check: which addresses it may reach.
 //!
 //! The host resolves the endpoints the probe declared (through the runtime's
-//! [`Resolver`]), drops addresses in denied ranges (link-local and cloud
-//! metadata, unless the operator allows them), and allows TCP connects to
-//! exactly what is left. The guest sees a refused connect as an ordinary
+//! [`super::resolver::Resolver`]), drops the addresses the organization's
+//! egress policy denies ([`super::egress`]), and allows TCP connects to
+//! exactly what is left ([`Grant`]); every connect is asked of the egress
+//! policy again. The guest sees a refused connect as an ordinary
 //! "permission denied" I/O error.
 //!
 //! The policy also keeps the per-check socket budget: every socket object the
@@ -11,43 +12,14 @@
 //! connects, so creation is capped ([`NetPolicy::admit_new_socket`], charged by
 //! [`super::sockets`] and by the `wasi:http` sender), beside the connect cap.
 
-use std::collections::{HashMap, HashSet};
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use wasmtime_wasi::sockets::SocketAddrUse;
 
-use super::resolver::Resolver;
-use crate::bindings::Endpoint;
-
-/// The AWS metadata service's IPv6 address.
-const EC2_METADATA_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254);
-
-/// Whether `ip` lies in a range denied unless the operator allows it.
-pub fn is_denied_range(ip: IpAddr) -> bool {
-    match ip.to_canonical() {
-        IpAddr::V4(v4) => v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast(),
-        IpAddr::V6(v6) => v6.is_unicast_link_local() || v6 == EC2_METADATA_V6 || v6.is_unspecified(),
-    }
-}
-
-/// A name the probe declared that the host could not resolve.
-#[derive(Debug, thiserror::Error)]
-#[error("could not resolve {host}: {reason}")]
-pub struct ResolveError {
-    pub host: String,
-    pub reason: String,
-}
-
-/// How many sockets one check may open (DESIGN §2 "sockets").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SocketCaps {
-    /// TCP connects, counted by the socket check.
-    pub max_connects: usize,
-    /// Socket objects (TCP, UDP, and the connections `wasi:http` makes).
-    pub max_new_sockets: usize,
-}
+use super::grant::normalize_host;
+pub use super::grant::{Grant, GrantError, SocketCaps};
 
 /// What one check may reach: nothing until [`NetPolicy::grant`], then
 /// exactly the resolved endpoints. A check runs in one instance, so the same
@@ -59,59 +31,6 @@ pub struct NetPolicy {
     connects: AtomicUsize,
     new_sockets: AtomicUsize,
     denied: AtomicU64,
-}
-
-/// The addresses and budgets a check was granted.
-#[derive(Debug, Default)]
-pub struct Grant {
-    /// Socket addresses TCP may connect to.
-    allowed: HashSet<SocketAddr>,
-    /// Declared names and the addresses the host resolved them to.
-    names: HashMap<String, Vec<IpAddr>>,
-    /// `host:port` pairs outgoing HTTP may reach (host lowercased).
-    http: HashSet<(String, u16)>,
-    max_connects: usize,
-    max_new_sockets: usize,
-}
-
-impl Grant {
-    /// Resolves `endpoints` with `resolver` and allows exactly their addresses.
-    pub async fn resolve(
-        endpoints: &[Endpoint],
-        allow_denied_ranges: bool,
-        caps: SocketCaps,
-        resolver: &dyn Resolver,
-    ) -> Result<Self, ResolveError> {
-        let mut grant = Self {
-            max_connects: caps.max_connects,
-            max_new_sockets: caps.max_new_sockets,
-            ..Self::default()
-        };
-        for ep in endpoints {
-            let host = ep.host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
-            let ips: Vec<IpAddr> = match host.parse::<IpAddr>() {
-                // A literal needs no lookup (and no blocking thread).
-                Ok(ip) => vec![ip.to_canonical()],
-                Err(_) => resolver
-                    .lookup(&host, ep.port)
-                    .await
-                    .map_err(|e| ResolveError { host: ep.host.clone(), reason: e.to_string() })?
-                    .into_iter()
-                    .map(|ip| ip.to_canonical())
-                    .collect(),
-            };
-            let permitted: Vec<IpAddr> =
-                ips.into_iter().filter(|ip| allow_denied_ranges || !is_denied_range(*ip)).collect();
-            grant.allowed.extend(permitted.iter().map(|ip| SocketAddr::new(*ip, ep.port)));
-            // HTTP goes by name: reachable only if some address is permitted,
-            // so a metadata address cannot be reached through wasi:http.
-            if !permitted.is_empty() {
-                grant.http.insert((host.clone(), ep.port));
-            }
-            grant.names.entry(host).or_default().extend(permitted);
-        }
-        Ok(grant)
-    }
 }
 
 impl NetPolicy {
@@ -137,16 +56,15 @@ impl NetPolicy {
         self.grant.get()
     }
 
-    /// The addresses a declared name resolves to inside the sandbox.
-    pub fn lookup(&self, name: &str) -> Option<&[IpAddr]> {
-        let name = name.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
-        self.granted()?.names.get(&name).map(Vec::as_slice)
+    /// The addresses a declared name resolves to inside the sandbox, shared
+    /// with the grant (a guest's lookups never copy them).
+    pub fn lookup(&self, name: &str) -> Option<Arc<[IpAddr]>> {
+        self.granted()?.names.get(&normalize_host(name)).cloned()
     }
 
     /// Whether outgoing HTTP may go to `host:port`.
     pub fn allows_http(&self, host: &str, port: u16) -> bool {
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
-        self.granted().is_some_and(|g| g.http.contains(&(host, port)))
+        self.granted().is_some_and(|g| g.http.contains(&(normalize_host(host), port)))
     }
 
     /// The addresses outgoing HTTP to `host:port` goes to: the host's own
@@ -172,6 +90,12 @@ impl NetPolicy {
         self.denied.load(Ordering::Relaxed)
     }
 
+    /// Counts a connection refused before the guest could try it: an
+    /// endpoint the egress policy denies.
+    pub fn count_denied(&self) {
+        self.denied.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The `socket_addr_check` of wasmtime-wasi.
     ///
     /// wasmtime checks `TcpBind` of the unspecified address before every
@@ -183,6 +107,7 @@ impl NetPolicy {
                 let addr = SocketAddr::new(addr.ip().to_canonical(), addr.port());
                 self.granted().is_some_and(|g| {
                     g.allowed.contains(&addr)
+                        && g.egress.permits(addr.ip())
                         && self.connects.fetch_add(1, Ordering::Relaxed) < g.max_connects
                 })
             }
@@ -214,15 +139,21 @@ pub fn install(builder: &mut wasmtime_wasi::WasiCtxBuilder, policy: &Arc<NetPoli
 mod tests {
     use super::*;
 
+    use crate::bindings::Endpoint;
+    use crate::runtime::sandbox::egress::Egress;
     use crate::runtime::sandbox::resolver::{StaticResolver, SystemResolver};
 
     fn ep(host: &str, port: u16) -> Endpoint {
         Endpoint { host: host.into(), port }
     }
 
-    async fn resolve(eps: &[Endpoint], allow: bool, max_connects: usize) -> Result<NetPolicy, ResolveError> {
+    fn egress(allow_metadata: bool) -> Arc<Egress> {
+        Arc::new(Egress::new(allow_metadata, &[], &[]))
+    }
+
+    async fn resolve(eps: &[Endpoint], allow: bool, max_connects: usize) -> Result<NetPolicy, GrantError> {
         let caps = SocketCaps { max_connects, max_new_sockets: 16 };
-        Grant::resolve(eps, allow, caps, &SystemResolver).await.map(NetPolicy::allowing)
+        Grant::resolve(eps, &egress(allow), caps, &SystemResolver).await.map(NetPolicy::allowing)
     }
 
     #[tokio::test]
@@ -245,11 +176,16 @@ mod tests {
         assert!(!p.check(addr, SocketAddrUse::TcpConnect));
         assert!(!p.admit_new_socket());
         assert!(p.lookup("127.0.0.1").is_none());
-        p.grant(Grant::resolve(&[ep("127.0.0.1", 5432)], false, caps, &SystemResolver).await.expect("grant"));
+        p.grant(
+            Grant::resolve(&[ep("127.0.0.1", 5432)], &egress(false), caps, &SystemResolver)
+                .await
+                .expect("grant"),
+        );
         assert!(p.check(addr, SocketAddrUse::TcpConnect));
         assert!(p.admit_new_socket());
-        let other =
-            Grant::resolve(&[ep("127.0.0.1", 5433)], false, caps, &SystemResolver).await.expect("grant");
+        let other = Grant::resolve(&[ep("127.0.0.1", 5433)], &egress(false), caps, &SystemResolver)
+            .await
+            .expect("grant");
         p.grant(other);
         assert!(!p.check("127.0.0.1:5433".parse().expect("addr"), SocketAddrUse::TcpConnect));
         assert_eq!(p.denied(), 2);
@@ -263,15 +199,28 @@ mod tests {
 
     #[tokio::test]
     async fn metadata_and_link_local_are_denied_unless_allowed() {
-        for host in ["169.254.169.254", "fd00:ec2::254", "fe80::1", "[fe80::1]"] {
-            let p = resolve(&[ep(host, 80)], false, 16).await.expect("resolves");
+        for host in ["169.254.169.254", "fd00:ec2::254", "fe80::1", "[fe80::1]", "[2002:a9fe:a9fe::]"] {
+            let denied = resolve(&[ep(host, 80)], false, 16).await;
+            assert!(matches!(denied, Err(GrantError::Denied { .. })), "{host}: {denied:?}");
             let addr = SocketAddr::new(host.trim_matches(['[', ']']).parse().expect("ip"), 80);
-            assert!(!p.check(addr, SocketAddrUse::TcpConnect), "{host}");
-            assert!(!p.allows_http(host.trim_matches(['[', ']']), 80), "{host} over http");
             let p = resolve(&[ep(host, 80)], true, 16).await.expect("resolves");
             assert!(p.check(addr, SocketAddrUse::TcpConnect), "{host} when allowed");
             assert!(p.allows_http(host.trim_matches(['[', ']']), 80), "{host} over http when allowed");
         }
+    }
+
+    #[tokio::test]
+    async fn every_connect_asks_the_egress_policy_again() {
+        // A grant made under one policy cannot outlive it: a connect is
+        // refused if the grant's own policy denies the address.
+        let caps = SocketCaps { max_connects: 16, max_new_sockets: 16 };
+        let mut grant = Grant::resolve(&[ep("127.0.0.1", 80)], &egress(false), caps, &SystemResolver)
+            .await
+            .expect("grant");
+        grant.egress = Arc::new(Egress::new(false, &["127.0.0.0/8".parse().expect("cidr")], &[]));
+        let p = NetPolicy::allowing(grant);
+        assert!(!p.check("127.0.0.1:80".parse().expect("addr"), SocketAddrUse::TcpConnect));
+        assert_eq!(p.denied(), 1);
     }
 
     #[tokio::test]
@@ -296,8 +245,9 @@ mod tests {
     #[tokio::test]
     async fn socket_creation_has_its_own_budget() {
         let caps = SocketCaps { max_connects: 16, max_new_sockets: 2 };
-        let p =
-            NetPolicy::allowing(Grant::resolve(&[], false, caps, &SystemResolver).await.expect("resolves"));
+        let p = NetPolicy::allowing(
+            Grant::resolve(&[], &egress(false), caps, &SystemResolver).await.expect("resolves"),
+        );
         assert!(p.admit_new_socket());
         assert!(p.admit_new_socket());
         assert!(!p.admit_new_socket());
@@ -311,12 +261,14 @@ mod tests {
         let pinned: IpAddr = "127.0.0.2".parse().expect("ip");
         let resolver = StaticResolver::new().with("localhost", [pinned]);
         let caps = SocketCaps { max_connects: 16, max_new_sockets: 16 };
-        let grant = Grant::resolve(&[ep("localhost", 8080)], false, caps, &resolver).await.expect("resolves");
+        let grant = Grant::resolve(&[ep("localhost", 8080)], &egress(false), caps, &resolver)
+            .await
+            .expect("resolves");
         let p = NetPolicy::allowing(grant);
         assert_eq!(p.http_targets("LOCALHOST", 8080), Some(vec![SocketAddr::new(pinned, 8080)]));
         assert_eq!(p.http_targets("localhost", 8081), None);
-        assert_eq!(p.lookup("localhost"), Some(&[pinned][..]));
-        let unknown = Grant::resolve(&[ep("db.example", 1)], false, caps, &resolver).await;
+        assert_eq!(p.lookup("localhost").as_deref(), Some(&[pinned][..]));
+        let unknown = Grant::resolve(&[ep("db.example", 1)], &egress(false), caps, &resolver).await;
         assert!(unknown.is_err());
     }
 }

@@ -17,6 +17,7 @@ pub mod send;
 use std::sync::Arc;
 
 use tokio::time::Instant;
+use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 use super::net::NetPolicy;
@@ -102,5 +103,23 @@ impl WasiHttpHooks for HttpPolicy {
 
     fn p2_outgoing_body_chunk_size(&mut self) -> usize {
         OUTGOING_CHUNK
+    }
+
+    // wasmtime-wasi-http's own hooks log every failed request at WARN: a
+    // guest looping on failing requests would flood the host's log. The
+    // guest gets the same codes; the host notes them at debug only.
+    fn p2_error_from_hyper(&mut self, err: &hyper::Error) -> ErrorCode {
+        tracing::debug!(error = ?err, "wasi:http: hyper error");
+        ErrorCode::HttpProtocolError
+    }
+
+    fn p2_error_from_connect(&mut self, err: &std::io::Error) -> ErrorCode {
+        tracing::debug!(error = ?err, "wasi:http: connect error");
+        ErrorCode::ConnectionRefused
+    }
+
+    fn p2_error_from_tls(&mut self, err: &std::io::Error) -> ErrorCode {
+        tracing::debug!(error = ?err, "wasi:http: tls error");
+        ErrorCode::TlsProtocolError
     }
 }

@@ -307,7 +307,7 @@ mod tests {
             endpoints.iter().map(|a| Endpoint { host: a.ip().to_string(), port: a.port() }).collect();
         let caps = SocketCaps { max_connects: 16, max_new_sockets };
         Arc::new(NetPolicy::allowing(
-            Grant::resolve(&eps, false, caps, &SystemResolver).await.expect("policy"),
+            Grant::resolve(&eps, &Arc::default(), caps, &SystemResolver).await.expect("policy"),
         ))
     }
 

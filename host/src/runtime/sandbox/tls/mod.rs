@@ -46,17 +46,37 @@ pub enum Handshake {
     },
 }
 
+/// Handshakes a check's record keeps in full; later ones are counted. The
+/// report reads the first failure and the last success, which are kept
+/// whatever the count ([`Record`]).
+pub const MAX_RECORDED: usize = 16;
+
+/// Bytes kept of one failure's detail.
+const MAX_DETAIL: usize = 1024;
+
+/// What a check's handshakes were, in bounded space: a guest that loops on
+/// failing handshakes makes the host count, not remember.
+#[derive(Debug, Default)]
+struct Record {
+    /// The first [`MAX_RECORDED`] handshakes, in order.
+    first: Vec<Handshake>,
+    /// The latest completed handshake, when it is not among `first`.
+    last_done: Option<Facts>,
+    /// Handshakes beyond `first`.
+    dropped: u64,
+}
+
 /// The TLS state of one check: its policy and what happened.
 #[derive(Debug)]
 pub struct Session {
     policy: TlsPolicy,
     operator_roots: Arc<Vec<TrustAnchor<'static>>>,
-    handshakes: Mutex<Vec<Handshake>>,
+    record: Mutex<Record>,
 }
 
 impl Session {
     pub fn new(policy: TlsPolicy, operator_roots: Arc<Vec<TrustAnchor<'static>>>) -> Self {
-        Self { policy, operator_roots, handshakes: Mutex::new(Vec::new()) }
+        Self { policy, operator_roots, record: Mutex::new(Record::default()) }
     }
 
     /// For calls that must not do TLS at all (`info`, `endpoints`).
@@ -68,9 +88,18 @@ impl Session {
         &self.policy
     }
 
-    /// Every handshake so far, in order.
+    /// The first [`MAX_RECORDED`] handshakes in order, then the latest
+    /// completed one if it came later.
     pub fn handshakes(&self) -> Vec<Handshake> {
-        self.handshakes.lock().map(|h| h.clone()).unwrap_or_default()
+        let Ok(record) = self.record.lock() else { return Vec::new() };
+        let mut list = record.first.clone();
+        list.extend(record.last_done.clone().map(Handshake::Done));
+        list
+    }
+
+    /// Handshakes made beyond the first [`MAX_RECORDED`], counted only.
+    pub fn dropped(&self) -> u64 {
+        self.record.lock().map_or(0, |r| r.dropped)
     }
 
     /// The rustls configuration for a handshake the host starts on the
@@ -99,13 +128,26 @@ impl Session {
     }
 
     fn record(&self, h: Handshake) {
-        if let Ok(mut list) = self.handshakes.lock() {
-            list.push(h);
+        let Ok(mut record) = self.record.lock() else { return };
+        if record.first.len() < MAX_RECORDED {
+            record.first.push(h);
+            return;
+        }
+        record.dropped += 1;
+        if let Handshake::Done(facts) = h {
+            record.last_done = Some(facts);
         }
     }
 
-    fn fail(&self, message: &'static str, detail: String) -> wasmtime_wasi_tls::Error {
+    fn fail(&self, message: &'static str, mut detail: String) -> wasmtime_wasi_tls::Error {
         let err = wasmtime_wasi_tls::Error::msg(format!("{message}: {detail}"));
+        if detail.len() > MAX_DETAIL {
+            let mut end = MAX_DETAIL;
+            while !detail.is_char_boundary(end) {
+                end -= 1;
+            }
+            detail.truncate(end);
+        }
         self.record(Handshake::Failed { message, detail });
         err
     }
@@ -183,5 +225,22 @@ impl AsyncWrite for Stream {
     }
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_loop_of_failed_handshakes_is_counted_not_kept() {
+        let session = Session::disabled();
+        for _ in 0..100_000 {
+            assert!(session.host_config(Mode::VerifyFull).is_err());
+        }
+        let kept = session.handshakes();
+        assert_eq!(kept.len(), MAX_RECORDED);
+        assert!(matches!(&kept[0], Handshake::Failed { message, .. } if *message == messages::DISABLED));
+        assert_eq!(session.dropped(), 100_000 - MAX_RECORDED as u64);
     }
 }

@@ -30,6 +30,9 @@ pub fn apply(session: &Session, report: &mut CheckReport, enforce: bool, now: Da
         Handshake::Failed { message, detail } => Some((*message, detail.clone())),
         Handshake::Done(_) => None,
     }) {
+        let dropped = session.dropped();
+        let detail =
+            if dropped > 0 { format!("{detail} ({dropped} more handshakes not kept)") } else { detail };
         *report = tls_error(report, message, Some(detail));
         return;
     }
