@@ -9,14 +9,20 @@
 //! - `plugins`: `GET /v1/plugins`.
 //! - `history`: `GET /v1/sources/{source_id}/checks`.
 //! - `limits`: body and config caps.
+//! - `bounds`: policy bounds and names without `/`.
+//! - `fairness`: fair synchronous tests (429) and one queued connection check.
+//! - `truth`: `/openapi.json` and the server agree where the fuzzer found otherwise.
 
 mod aitronos;
+mod bounds;
+mod fairness;
 mod feather;
 mod flows;
 mod hasura;
 mod history;
 mod limits;
 mod plugins;
+mod truth;
 mod unstructured;
 
 use std::future::IntoFuture;
@@ -91,8 +97,9 @@ impl Api {
         std::fs::copy(sonde_test_support::fixture("hostile"), plugins_dir.join("hostile.wasm"))
             .expect("copy fixture");
         std::fs::write(plugins_dir.join("broken.wasm"), b"not a component").expect("broken plugin");
+        // Intervals down to 100 ms: tests check often.
         let text = format!(
-            "data_dir = {:?}\nplugins_dir = {:?}\ncache_dir = {:?}\n{}",
+            "data_dir = {:?}\nplugins_dir = {:?}\ncache_dir = {:?}\nlimits.min_interval = \"100ms\"\n{}",
             dir.path().join("data"),
             plugins_dir,
             crate::common::cache_dir(),

@@ -13,6 +13,8 @@
 //! - `tcp`: the tcp probe against real peers.
 //! - `cli`: `sonde check` and `sonde plugin inspect`.
 //! - `serve`: the real `sonde serve` on a test's own config.
+//! - `server_bounds`: header and idle timeouts, the connection cap, and
+//!   the start-up warning about stored rows older rules let in.
 //! - `alerts`: alert routes, delivery, silences and maintenance windows.
 //! - `sdk`: the seeds' own clients (Unstructured's Python SDK) against it.
 //! - `fuzz`: Schemathesis against its `/openapi.json`.
@@ -49,6 +51,7 @@ mod restart;
 mod schemas;
 mod sdk;
 mod serve;
+mod server_bounds;
 mod service;
 mod status_page;
 mod store;

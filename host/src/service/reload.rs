@@ -22,8 +22,9 @@ pub(super) const NEVER: u8 = 0;
 const OK: u8 = 1;
 const FAILED: u8 = 2;
 
-/// Checks that every configured source has a plugin and a valid config,
-/// and splits off their secrets; errors name the key.
+/// Checks that every configured source has a plugin, a valid config and a
+/// definition within [`super::spec`]'s rules, and splits off their
+/// secrets; errors name the key.
 pub(super) fn validate_sources(
     registry: &Registry,
     config: &Config,
@@ -40,7 +41,8 @@ pub(super) fn validate_sources(
             policy: s.policy(config.default_policy()),
         };
         let key = |k: &str| format!("sources[{i}].{k}");
-        let split = split_spec(registry, &spec).map_err(|e| {
+        let split = super::spec::check(&spec, &config.limits).and_then(|()| split_spec(registry, &spec));
+        let split = split.map_err(|e| {
             let (key, reason) = match &e {
                 SpecError::UnknownType(t) => (
                     key("type"),
@@ -53,6 +55,7 @@ pub(super) fn validate_sources(
                     Some(v) => (key("config"), v.message.clone()),
                     None => (key("config"), e.to_string()),
                 },
+                SpecError::Invalid { field, reason } => (key(field), reason.clone()),
             };
             ConfigError::Invalid { path: config.origin.clone(), key, reason }
         })?;
