@@ -53,6 +53,16 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
+# A source made over the API (file sources are the file's), so that the
+# fuzzing phase updates a real one, not only random ids that answer 404.
+export SONDE_FUZZ_SOURCE=$("$python" -c "
+import json, sys, urllib.request
+body = json.dumps({'name': 'fuzz-target', 'organization': 'org_acme', 'type': 'tcp',
+                   'config': {'host': '127.0.0.1', 'port': $port}, 'interval': '1h'}).encode()
+r = urllib.request.Request('$base/api/v1/sources/', data=body, method='POST',
+                           headers={'x-api-key': sys.argv[1], 'content-type': 'application/json'})
+print(json.load(urllib.request.urlopen(r))['id'])" "$admin")
+
 status=0
 for who in admin org; do
   key=${!who}
