@@ -38,7 +38,8 @@ async fn post(app: &axum::Router, org: &str, key: &str, body: &Value) -> StatusC
 /// org_b's answer times, sorted, while `flood` is (or is not) running.
 async fn side(app: &axum::Router, healthy: u16, silent: u16, flood: bool) -> Vec<Duration> {
     let stop = Arc::new(AtomicBool::new(false));
-    let slow = json!({"source_definition_id": "redis", "configuration": {"host": "127.0.0.1", "port": silent}});
+    let slow =
+        json!({"source_definition_id": "redis", "configuration": {"host": "127.0.0.1", "port": silent}});
     let flooders: Vec<_> = (0..if flood { FLOOD } else { 0 })
         .map(|_| {
             let (app, slow, stop) = (app.clone(), slow.clone(), Arc::clone(&stop));
@@ -52,7 +53,8 @@ async fn side(app: &axum::Router, healthy: u16, silent: u16, flood: bool) -> Vec
     if flood {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let fine = json!({"source_definition_id": "tcp", "configuration": {"host": "127.0.0.1", "port": healthy}});
+    let fine =
+        json!({"source_definition_id": "tcp", "configuration": {"host": "127.0.0.1", "port": healthy}});
     let mut times = Vec::with_capacity(SAMPLES);
     for _ in 0..SAMPLES {
         let t0 = Instant::now();
@@ -110,5 +112,9 @@ async fn main() {
     println!("| org_b's inline test ({} samples per side) | p50 | p99 |", SAMPLES * ROUNDS);
     println!("| --- | --- | --- |");
     println!("| org_a quiet | {:?} | {:?} |", pct(&quiet, 0.5), pct(&quiet, 0.99));
-    println!("| org_a floods ({FLOOD} inline tests in flight, 2 s timeout) | {:?} | {:?} |", pct(&flooded, 0.5), pct(&flooded, 0.99));
+    println!(
+        "| org_a floods ({FLOOD} inline tests in flight, 2 s timeout) | {:?} | {:?} |",
+        pct(&flooded, 0.5),
+        pct(&flooded, 0.99)
+    );
 }

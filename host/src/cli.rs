@@ -141,7 +141,8 @@ async fn serve(args: ServeArgs) -> Result<u8, CommandError> {
     let addr = listener.local_addr().unwrap_or(config.listen);
     let plugins = service.registry().types().join(", ");
     tracing::info!(%addr, data_dir = %config.data_dir.display(), %plugins, "sonde is serving");
-    crate::server::listen::serve(listener, crate::server::app(service), config.server.clone(), shutdown()).await;
+    crate::server::listen::serve(listener, crate::server::app(service), config.server.clone(), shutdown())
+        .await;
     Ok(0)
 }
 

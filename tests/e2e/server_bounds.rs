@@ -128,7 +128,9 @@ fn stored_sources_that_break_new_rules_are_named_in_one_warning_at_start() {
         }
     });
     let serve = Serve::start_in(dir.path(), sonde_test_support::closed_port(), "", |_| {});
-    let warning = |logs: &str| logs.lines().filter(|l| l.contains("break rules")).map(str::to_string).collect::<Vec<_>>();
+    let warning = |logs: &str| {
+        logs.lines().filter(|l| l.contains("break rules")).map(str::to_string).collect::<Vec<_>>()
+    };
     wait_for("the warning", BOUND, || !warning(&serve.logs()).is_empty());
     let lines = warning(&serve.logs());
     assert_eq!(lines.len(), 1, "{lines:?}");

@@ -244,12 +244,21 @@ async fn an_inline_check_runs_synchronously_without_a_stored_source() {
     let dir = tempfile::tempdir().expect("tmp");
     let service = start(dir.path(), "").await;
     let timeout = Duration::from_secs(5);
-    let r = service.check_inline("org_a", "hostile", &serde_json::json!({"mode": "ok"}), timeout).await.expect("runs");
+    let r = service
+        .check_inline("org_a", "hostile", &serde_json::json!({"mode": "ok"}), timeout)
+        .await
+        .expect("runs");
     assert_eq!((r.status, r.items), (sonde::runtime::Status::Ok, Some(42)));
     assert!(service.list_sources().await.expect("list").is_empty());
-    let e = service.check_inline("org_a", "nope", &serde_json::json!({}), timeout).await.expect_err("unknown type");
+    let e = service
+        .check_inline("org_a", "nope", &serde_json::json!({}), timeout)
+        .await
+        .expect_err("unknown type");
     assert!(e.to_string().contains("nope"));
-    let e = service.check_inline("org_a", "tcp", &serde_json::json!({"host": 1}), timeout).await.expect_err("schema");
+    let e = service
+        .check_inline("org_a", "tcp", &serde_json::json!({"host": 1}), timeout)
+        .await
+        .expect_err("schema");
     assert!(matches!(e, sonde::service::InlineError::Spec(sonde::service::SpecError::Schema { .. })));
 }
 

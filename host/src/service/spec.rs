@@ -33,7 +33,9 @@ fn broken(source: &Source, limits: &LimitsConfig) -> Option<String> {
 pub fn warn_existing(sources: &[Source], limits: &LimitsConfig) -> usize {
     let named: Vec<String> = sources
         .iter()
-        .filter_map(|s| broken(s, limits).map(|why| format!("{}/{} ({}): {why}", s.organization, s.name, s.id)))
+        .filter_map(|s| {
+            broken(s, limits).map(|why| format!("{}/{} ({}): {why}", s.organization, s.name, s.id))
+        })
         .collect();
     if !named.is_empty() {
         tracing::warn!(

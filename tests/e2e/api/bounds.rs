@@ -49,9 +49,12 @@ async fn a_policy_out_of_bounds_is_a_422_naming_the_field() {
     }
     // At the bounds, a policy is like any other.
     let mut edge = body("edge", "hostile", json!({"mode": "ok"}));
-    for (field, value) in
-        [("interval", json!("1s")), ("timeout", json!("10m")), ("retries", json!(10)), ("retry_interval", json!("1h"))]
-    {
+    for (field, value) in [
+        ("interval", json!("1s")),
+        ("timeout", json!("10m")),
+        ("retries", json!(10)),
+        ("retry_interval", json!("1h")),
+    ] {
         edge[field] = value;
     }
     create(&api, ACME, &edge).await;
@@ -68,13 +71,21 @@ async fn a_name_with_a_slash_is_a_422_and_hasura_keys_never_collide() {
         api.post(SOURCES, Some(ACME), &body("org_other/victim", "hostile", json!({"mode": "ok"}))).await;
     assert_422(status, &reply, json!(["body", "name"]), "value_error");
     let (status, reply) = api
-        .post(SOURCES, Some(ADMIN), &json!({"name": "a/b", "organization": "org_acme", "type": "hostile", "config": {}}))
+        .post(
+            SOURCES,
+            Some(ADMIN),
+            &json!({"name": "a/b", "organization": "org_acme", "type": "hostile", "config": {}}),
+        )
         .await;
     assert_422(status, &reply, json!(["body", "name"]), "value_error");
     let mine = create(&api, ACME, &body("mine", "hostile", json!({"mode": "ok"}))).await;
-    let (status, reply) =
-        put(&api, &one(mine["id"].as_str().expect("id")), Some(ACME), &json!({"name": "org_other/victim", "config": {"mode": "ok"}}))
-            .await;
+    let (status, reply) = put(
+        &api,
+        &one(mine["id"].as_str().expect("id")),
+        Some(ACME),
+        &json!({"name": "org_other/victim", "config": {"mode": "ok"}}),
+    )
+    .await;
     assert_422(status, &reply, json!(["body", "name"]), "value_error");
     let (status, reply) = api.post(SOURCES, None, &body("x/y", "hostile", json!({"mode": "ok"}))).await;
     assert_refused(status, &reply, StatusCode::UNAUTHORIZED);

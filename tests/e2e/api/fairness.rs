@@ -42,7 +42,8 @@ async fn a_flood_of_inline_tests_cannot_starve_another_organization() {
     let api = Api::start_with("[checks]\nmax_concurrent = 8\n[defaults]\ntimeout = \"2s\"\n").await;
     let app = Arc::new(api.app.clone());
 
-    let slow = json!({"source_definition_id": "redis", "configuration": {"host": "127.0.0.1", "port": silent.port}});
+    let slow =
+        json!({"source_definition_id": "redis", "configuration": {"host": "127.0.0.1", "port": silent.port}});
     let flood: Vec<_> = (0..200)
         .map(|_| {
             let (app, slow) = (Arc::clone(&app), slow.clone());
@@ -52,7 +53,8 @@ async fn a_flood_of_inline_tests_cannot_starve_another_organization() {
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // org_other's test of a healthy source runs meanwhile, at once.
-    let fine = json!({"source_definition_id": "tcp", "configuration": {"host": "127.0.0.1", "port": healthy_port}});
+    let fine =
+        json!({"source_definition_id": "tcp", "configuration": {"host": "127.0.0.1", "port": healthy_port}});
     let started = std::time::Instant::now();
     let (status, _, reply) = post(&app, TEST_OTHER, OTHER, &fine).await;
     let took = started.elapsed();
@@ -124,7 +126,9 @@ async fn repeated_connection_checks_queue_one_check() {
         assert!(tokio::time::Instant::now() < end, "the check never finished");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let manual = |history: &[sonde::model::CheckRecord]| history.iter().filter(|c| c.trigger == Trigger::Manual).count();
+    let manual = |history: &[sonde::model::CheckRecord]| {
+        history.iter().filter(|c| c.trigger == Trigger::Manual).count()
+    };
     let history = api.service.history(source.id, 1000, None).await.expect("history");
     assert_eq!(manual(&history), 1, "{history:?}");
     let (status, again) = api.call("POST", &uri, Some(ACME), None).await;

@@ -20,7 +20,8 @@ async fn document(api: &Api, key: &str) -> Value {
 
 /// Whether `value` fits the request body of `PUT /api/v1/sources/{source_id}`.
 fn update_allows(doc: &Value, value: &Value) -> bool {
-    let schema = &doc["paths"]["/api/v1/sources/{source_id}"]["put"]["requestBody"]["content"]["application/json"]["schema"];
+    let schema = &doc["paths"]["/api/v1/sources/{source_id}"]["put"]["requestBody"]["content"]["application/json"]
+        ["schema"];
     let mut root = schema.clone();
     root["components"] = doc["components"].clone();
     jsonschema::draft202012::new(&root).expect("JSON Schema").is_valid(value)
@@ -31,7 +32,8 @@ async fn a_silence_may_end_as_it_starts_but_not_before() {
     let api = Api::start().await;
     let at = "2031-05-01T10:00:00Z";
     for key in [ACME, ADMIN] {
-        let silence = json!({"starts_at": at, "ends_at": at, "comment": "empty window", "organization": "org_acme"});
+        let silence =
+            json!({"starts_at": at, "ends_at": at, "comment": "empty window", "organization": "org_acme"});
         let (status, reply) = api.post("/v1/silences", Some(key), &silence).await;
         assert_eq!(status, StatusCode::CREATED, "{reply}");
         assert_eq!(reply["active"], false, "{reply}");
@@ -42,7 +44,9 @@ async fn a_silence_may_end_as_it_starts_but_not_before() {
     let (status, reply) = api.post("/v1/silences", None, &before).await;
     assert_refused(status, &reply, StatusCode::UNAUTHORIZED);
     let doc = document(&api, ACME).await;
-    let said = doc["components"]["schemas"]["SilenceBody"]["properties"]["ends_at"]["description"].as_str().unwrap_or("");
+    let said = doc["components"]["schemas"]["SilenceBody"]["properties"]["ends_at"]["description"]
+        .as_str()
+        .unwrap_or("");
     assert!(said.contains("not before `starts_at`"), "{said}");
 }
 

@@ -178,7 +178,12 @@ pub async fn document(
         Ok(c) => c.organization().map_or(tailor::Audience::Admin, tailor::Audience::Organization),
         Err(_) => tailor::Audience::Anyone,
     };
-    Json(tailor::tailor(DOCUMENT.clone(), &state.service.registry().list(), audience, &state.service.limits()))
+    Json(tailor::tailor(
+        DOCUMENT.clone(),
+        &state.service.registry().list(),
+        audience,
+        &state.service.limits(),
+    ))
 }
 
 // Reusable error responses.
