@@ -205,8 +205,12 @@ impl Activity {
             return None;
         }
         let at = |ms: u64, plus: Duration| self.opened + Duration::from_millis(ms) + plus;
+        if !self.served.load(Ordering::Acquire) {
+            // The first head is timed from the connection's start, however
+            // late its first byte came.
+            return Some(at(0, header));
+        }
         match self.head_since.load(Ordering::Acquire) {
-            NONE if !self.served.load(Ordering::Acquire) => Some(at(0, header)),
             NONE => Some(at(self.idle_since.load(Ordering::Acquire), idle)),
             head => Some(at(head, header)),
         }
