@@ -141,12 +141,8 @@ async fn serve(args: ServeArgs) -> Result<u8, CommandError> {
     let addr = listener.local_addr().unwrap_or(config.listen);
     let plugins = service.registry().types().join(", ");
     tracing::info!(%addr, data_dir = %config.data_dir.display(), %plugins, "sonde is serving");
-    // The peer's address is what the status page counts failed sign-ins by.
-    let app = crate::server::app(service).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await
-        .map_err(|e| CommandError::Listen { addr, reason: e.to_string() })?;
+    crate::server::listen::serve(listener, crate::server::app(service), config.server.clone(), shutdown())
+        .await;
     Ok(0)
 }
 

@@ -11,9 +11,14 @@
 //! - `limits`: body and config caps.
 //! - `secrets`: secrets declared through `$ref`, bounded schemas, and the
 //!   migration of secrets stored in the clear.
+//! - `bounds`: policy bounds and names without `/`.
+//! - `fairness`: fair synchronous tests (429) and one queued connection check.
+//! - `truth`: `/openapi.json` and the server agree where the fuzzer found otherwise.
 
 mod aitronos;
 mod binding;
+mod bounds;
+mod fairness;
 mod feather;
 mod flows;
 mod hasura;
@@ -21,6 +26,7 @@ mod history;
 mod limits;
 mod plugins;
 mod secrets;
+mod truth;
 mod unstructured;
 
 use std::future::IntoFuture;
@@ -102,8 +108,9 @@ impl Api {
                 .expect("copy fixture");
         }
         std::fs::write(plugins_dir.join("broken.wasm"), b"not a component").expect("broken plugin");
+        // Intervals down to 100 ms: tests check often.
         let text = format!(
-            "data_dir = {:?}\nplugins_dir = {:?}\ncache_dir = {:?}\n{}",
+            "data_dir = {:?}\nplugins_dir = {:?}\ncache_dir = {:?}\nlimits.min_interval = \"100ms\"\n{}",
             dir.path().join("data"),
             plugins_dir,
             crate::common::cache_dir(),

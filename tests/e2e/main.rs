@@ -19,6 +19,8 @@
 //! - `serve`: the real `sonde serve` on a test's own config.
 //! - `session`: the status page's server-side session over real HTTP.
 //! - `hardening`: escaped text logs, private data and cache files.
+//! - `server_bounds`: header and idle timeouts, the connection cap, and
+//!   the start-up warning about stored rows older rules let in.
 //! - `alerts`: alert routes, delivery, silences and maintenance windows.
 //! - `sdk`: the seeds' own clients (Unstructured's Python SDK) against it.
 //! - `fuzz`: Schemathesis against its `/openapi.json`.
@@ -59,6 +61,7 @@ mod restart;
 mod schemas;
 mod sdk;
 mod serve;
+mod server_bounds;
 mod service;
 mod session;
 mod status_page;

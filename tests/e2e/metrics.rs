@@ -16,7 +16,16 @@ use crate::api::Api;
 use crate::serve::Serve;
 
 pub(crate) async fn get_text(api: &Api, uri: &str) -> (StatusCode, String, String) {
-    let req = Request::builder().uri(uri).body(Body::empty()).expect("request");
+    get_text_as(api, uri, None).await
+}
+
+/// [`get_text`] with `key` in `x-api-key`.
+pub(crate) async fn get_text_as(api: &Api, uri: &str, key: Option<&str>) -> (StatusCode, String, String) {
+    let mut req = Request::builder().uri(uri);
+    if let Some(key) = key {
+        req = req.header("x-api-key", key);
+    }
+    let req = req.body(Body::empty()).expect("request");
     let resp = api.app.clone().oneshot(req).await.expect("infallible");
     let status = resp.status();
     let ctype = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
@@ -60,7 +69,8 @@ async fn metrics_count_checks_by_source_type_and_outcome() {
         api.checked(name).await;
     }
 
-    let (status, ctype, text) = get_text(&api, "/metrics").await;
+    // Per-source series need a key; the admin's sees every organization.
+    let (status, ctype, text) = get_text_as(&api, "/metrics", Some(crate::api::ADMIN)).await;
     assert_eq!(status, StatusCode::OK, "{text}");
     assert!(ctype.starts_with("application/openmetrics-text"), "{ctype}");
     assert!(!text.contains(crate::api::SECRET), "a secret in /metrics");
@@ -204,4 +214,43 @@ fn log_json_lines_carry_each_checks_fields() {
         assert!(f["duration_ms"].is_u64(), "{line}");
         assert!(f["check"].as_str().is_some_and(|c| uuid::Uuid::parse_str(c).is_ok()), "{line}");
     }
+}
+
+/// Samples of the per-source families, as `(metric, organization)`.
+fn per_source(text: &str) -> Vec<(String, String)> {
+    let scrape = Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).expect("Prometheus text");
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric.starts_with("sonde_source_"))
+        .map(|s| (s.metric.clone(), s.labels.get("organization").unwrap_or("").to_string()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_per_source_series_only_to_a_key_that_sees_them() {
+    let api = Api::start().await;
+    api.checked("healthy").await;
+    api.checked("elsewhere").await;
+    let orgs = async |key: Option<&'static str>| {
+        let (status, _, text) = get_text_as(&api, "/metrics", key).await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+        // Process-wide series are there for everyone.
+        assert!(text.contains("sonde_checks_running"), "{text}");
+        per_source(&text).into_iter().map(|(_, org)| org).collect::<std::collections::BTreeSet<_>>()
+    };
+    // No key: no source's name, status or expiry at all.
+    assert_eq!(orgs(None).await, Default::default());
+    assert_eq!(orgs(Some(crate::api::ACME)).await, ["org_acme".to_string()].into());
+    assert_eq!(orgs(Some(crate::api::OTHER)).await, ["org_other".to_string()].into());
+    assert_eq!(orgs(Some(crate::api::ADMIN)).await, ["org_acme".to_string(), "org_other".to_string()].into());
+    let (status, _, text) = get_text_as(&api, "/metrics", Some("not-a-configured-key")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{text}");
+    assert!(!text.contains("sonde_source"), "{text}");
+
+    // `[metrics] public = true` shows every organization without a key.
+    let public = Api::start_with("[metrics]\npublic = true\n").await;
+    let (_, _, text) = get_text_as(&public, "/metrics", None).await;
+    let seen: std::collections::BTreeSet<String> = per_source(&text).into_iter().map(|(_, o)| o).collect();
+    assert!(seen.contains("org_acme") && seen.contains("org_other"), "{text}");
 }

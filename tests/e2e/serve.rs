@@ -20,10 +20,13 @@ pub struct Serve {
     _temp: Option<tempfile::TempDir>,
 }
 
-/// The config file's head: where it listens and keeps things, then `toml`.
+/// The config file's head: where it listens and keeps things, intervals
+/// down to 100 ms (tests check often; `[limits]` says 1 s by default), then
+/// `toml`.
 pub fn config_text(dir: &Path, port: u16, toml: &str) -> String {
     format!(
-        "listen = \"127.0.0.1:{port}\"\ndata_dir = {:?}\nplugins_dir = {:?}\ncache_dir = {:?}\n{toml}",
+        "listen = \"127.0.0.1:{port}\"\ndata_dir = {:?}\nplugins_dir = {:?}\ncache_dir = {:?}\n\
+         limits.min_interval = \"100ms\"\n{toml}",
         dir.join("data"),
         dir.join("plugins"),
         crate::common::cache_dir(),

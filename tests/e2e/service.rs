@@ -16,7 +16,8 @@ fn config(dir: &Path, body: &str) -> Config {
     std::fs::copy(sonde_test_support::fixture("hostile"), plugins.join("hostile.wasm"))
         .expect("copy fixture");
     let text = format!(
-        "data_dir = {:?}\nplugins_dir = {:?}\ncache_dir = {:?}\n{body}",
+        // Intervals down to 100 ms: tests check often.
+        "data_dir = {:?}\nplugins_dir = {:?}\ncache_dir = {:?}\nlimits.min_interval = \"100ms\"\n{body}",
         dir.join("data"),
         plugins,
         crate::common::cache_dir()
@@ -244,21 +245,21 @@ async fn an_inline_check_runs_synchronously_without_a_stored_source() {
     let service = start(dir.path(), "").await;
     let timeout = Duration::from_secs(5);
     let r = service
-        .check_inline("org_acme", "hostile", &serde_json::json!({"mode": "ok"}), timeout)
+        .check_inline("org_a", "hostile", &serde_json::json!({"mode": "ok"}), timeout)
         .await
         .expect("runs");
     assert_eq!((r.status, r.items), (sonde::runtime::Status::Ok, Some(42)));
     assert!(service.list_sources().await.expect("list").is_empty());
     let e = service
-        .check_inline("org_acme", "nope", &serde_json::json!({}), timeout)
+        .check_inline("org_a", "nope", &serde_json::json!({}), timeout)
         .await
         .expect_err("unknown type");
     assert!(e.to_string().contains("nope"));
     let e = service
-        .check_inline("org_acme", "tcp", &serde_json::json!({"host": 1}), timeout)
+        .check_inline("org_a", "tcp", &serde_json::json!({"host": 1}), timeout)
         .await
         .expect_err("schema");
-    assert!(matches!(e, sonde::service::SpecError::Schema { .. }));
+    assert!(matches!(e, sonde::service::InlineError::Spec(sonde::service::SpecError::Schema { .. })));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -274,6 +274,7 @@ listen = "127.0.0.1:{port}"
 data_dir = {data:?}
 plugins_dir = {plugins:?}
 cache_dir = {cache:?}
+limits.min_interval = "100ms"
 
 [[keys]]
 key = "{KEY}"

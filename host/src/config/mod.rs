@@ -15,10 +15,12 @@ use crate::model::{Policy, SourceState};
 
 pub mod alerts;
 pub mod network;
+pub mod server;
 pub mod status;
 
 pub use alerts::{AlertConfig, MaintenanceConfig};
 pub use network::{NetworkConfig, OrganizationConfig};
+pub use server::{LimitsConfig, MetricsConfig, ServerConfig};
 
 /// The example configuration, embedded so `sonde serve` runs out of the box.
 pub const EMBEDDED: &str = include_str!("../../../examples/sonde.toml");
@@ -82,6 +84,15 @@ pub struct Config {
     /// The status page's sign-in (`[status]`).
     #[serde(default)]
     pub status: status::StatusConfig,
+    /// What one HTTP client may hold; see [`server`].
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Bounds of every source's policy (DESIGN §4).
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// Who sees per-source series in `/metrics`.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
     /// Where this configuration came from, for error messages.
     #[serde(skip)]
     pub origin: String,
@@ -338,6 +349,7 @@ impl Config {
             return Err(self.invalid("history.max_per_source", "must be at least 1"));
         }
         self.api_keys()?;
+        self.check_server()?;
         if let Err((i, reason)) = self.tls.roots() {
             return Err(self.invalid(format!("tls.ca_files[{i}]"), reason));
         }

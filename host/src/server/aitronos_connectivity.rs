@@ -27,11 +27,11 @@ use super::error::{ApiError, FieldError};
 use super::extract::{Body, PathParams};
 use super::limits::check_config;
 use super::openapi::{
-    InternalError, NotFound, PayloadTooLarge, Unauthorized, UnprocessableEntity, string_enum,
+    InternalError, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized, UnprocessableEntity, string_enum,
 };
 use crate::model::Source;
 use crate::runtime::{CheckReport, Status};
-use crate::service::SpecError;
+use crate::service::{InlineError, SpecError};
 
 /// The request body; exactly one of `source_id` and `source_definition_id`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -143,7 +143,9 @@ async fn stored(state: &AppState, caller: &Caller, organization: &str, id: &str)
 ///
 /// Tests an existing source by ID, or a configuration inline, and answers
 /// when the check is done. 200 means the test ran: `status` tells whether
-/// the source is reachable.
+/// the source is reachable. Synchronous tests share fair slots between
+/// organizations; one that cannot start within its timeout (the source's,
+/// or the default for inline tests) is a 429 with `Retry-After`.
 #[utoipa::path(
     post,
     path = "/v1/organizations/{organization_id}/knowledge/connectors/sources/test",
@@ -157,6 +159,7 @@ async fn stored(state: &AppState, caller: &Caller, organization: &str, id: &str)
         (status = 404, response = NotFound),
         (status = 413, response = PayloadTooLarge),
         (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests),
         (status = 500, response = InternalError),
     ),
 )]
@@ -171,22 +174,23 @@ pub async fn test(
     let report = match target(body)? {
         Target::Stored(id) => {
             let source = stored(&state, &caller, organization, &id).await?;
-            state.service.check_now(&source).await
+            state.service.check_now(&source).await?
         }
         Target::Inline { source_type, configuration } => state
             .service
             .check_inline(organization, &source_type, &configuration, state.service.default_policy().timeout)
             .await
             .map_err(|e| match e {
-                SpecError::UnknownType(t) => invalid(
+                InlineError::Busy(busy) => busy.into(),
+                InlineError::Spec(SpecError::UnknownType(t)) => invalid(
                     &["body", "source_definition_id"],
                     &format!("no plugin for source type {:?}", t.chars().take(100).collect::<String>()),
                     "value_error",
                 ),
-                SpecError::Schema { violations, .. } => {
+                InlineError::Spec(SpecError::Schema { violations, .. }) => {
                     ApiError::violations(&["body", "configuration"], &violations)
                 }
-                other => other.into(),
+                InlineError::Spec(other) => other.into(),
             })?,
     };
     Ok(Json(TestResult::from(&report)))

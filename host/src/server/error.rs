@@ -63,6 +63,10 @@ pub enum ApiError {
     TooLarge,
     #[error("unavailable")]
     Unavailable(&'static str),
+    /// No slot for a synchronous check within its timeout: 429 with
+    /// `Retry-After` (seconds).
+    #[error("too many requests")]
+    Busy { retry_after: u64 },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -100,12 +104,21 @@ impl IntoResponse for ApiError {
                 json!(format!("Request body too large: the limit is {} bytes", super::MAX_BODY)),
             ),
             ApiError::Unavailable(why) => (StatusCode::SERVICE_UNAVAILABLE, json!(why)),
+            ApiError::Busy { retry_after } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                json!(format!(
+                    "Too many checks are running for this organization; retry after {retry_after} s"
+                )),
+            ),
             ApiError::Internal(e) => {
                 tracing::error!(error = %e, "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, json!("Internal Server Error"))
             }
         };
         let mut response = (status, Json(json!({ "detail": detail }))).into_response();
+        if let ApiError::Busy { retry_after } = &self {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, (*retry_after).into());
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
         }
@@ -170,6 +183,15 @@ impl From<SpecError> for ApiError {
                     })
                     .collect(),
             ),
+            SpecError::Invalid { field, reason } => {
+                ApiError::Validation(vec![FieldError::new(&["body", field], reason, "value_error")])
+            }
         }
+    }
+}
+
+impl From<crate::service::gate::Busy> for ApiError {
+    fn from(b: crate::service::gate::Busy) -> Self {
+        ApiError::Busy { retry_after: b.retry_after.as_secs() }
     }
 }

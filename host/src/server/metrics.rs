@@ -1,6 +1,9 @@
 //! Operations endpoints, public like Kubernetes probes and Prometheus
 //! scrapers expect (no key; nothing secret, only bounded labels):
-//! - `GET /metrics`: Prometheus text ([`crate::metrics`]).
+//! - `GET /metrics`: Prometheus text ([`crate::metrics`]). Per-source series
+//!   (names, status, TLS expiry) only for a key, as every other route:
+//!   an admin key sees every organization's, an organization key its own;
+//!   without a key, process-wide series only, unless `[metrics] public`.
 //! - `GET /livez`: 200 `{"status":"ok"}` while the process serves.
 //! - `GET /readyz`: 200 when the store answers and plugins are loaded,
 //!   else 503 with the failing checks named.
@@ -13,6 +16,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::AppState;
+use super::auth::Caller;
 use super::error::ApiError;
 use crate::metrics::Snapshot;
 
@@ -26,15 +30,30 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
     path = "/metrics",
     operation_id = "metrics",
     tag = "sonde",
+    security((), ("bearer" = []), ("x-api-key" = []), ("unstructured-api-key" = []), ("X-Hasura-Admin-Secret" = [])),
     responses(
-        (status = 200, description = "Prometheus (OpenMetrics 1.0) text", body = String, content_type = "application/openmetrics-text"),
+        (status = 200, description = "Prometheus (OpenMetrics 1.0) text. The key is optional: with one, the \
+            per-source series of the organizations it sees; without, process-wide series only (unless the \
+            operator sets `[metrics] public = true`)", body = String, content_type = "application/openmetrics-text"),
+        (status = 401, response = super::openapi::Unauthorized),
         (status = 500, response = super::openapi::InternalError),
     ),
 )]
-pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub async fn metrics(
+    State(state): State<AppState>,
+    caller: Result<Caller, ApiError>,
+) -> Result<Response, ApiError> {
     let service = &state.service;
-    let sources =
+    // Whose per-source series this scrape shows.
+    let sees: Box<dyn Fn(&str) -> bool + Send> = match caller {
+        Ok(caller) => Box::new(move |org| caller.sees(org)),
+        Err(ApiError::Unauthenticated) if service.metrics_public() => Box::new(|_| true),
+        Err(ApiError::Unauthenticated) => Box::new(|_| false),
+        Err(wrong_key) => return Err(wrong_key),
+    };
+    let mut sources =
         service.list_sources().await.map_err(|_| ApiError::Unavailable("the store is unavailable"))?;
+    sources.retain(|s| sees(&s.organization));
     let mut health =
         service.health_all().await.map_err(|_| ApiError::Unavailable("the store is unavailable"))?;
     let source_down = service.alert_views(&sources);

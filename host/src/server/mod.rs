@@ -6,6 +6,8 @@
 //! - [`extract`]: body and path extractors that answer 422s (and 413s).
 //! - [`fields`]: durations and whole numbers, parsed as documented.
 //! - [`limits`]: caps on configs, beyond the body cap [`MAX_BODY`].
+//! - [`listen`]: serving over TCP with header and idle timeouts and a
+//!   connection cap (`[server]`).
 //! - [`hasura`], [`unstructured`], [`aitronos_connectivity`],
 //!   [`aitronos_health`], [`feather`]: one module per seed API.
 //! - [`plugins`]: Sonde's own `GET /v1/plugins`.
@@ -25,6 +27,7 @@ pub mod feather;
 pub mod fields;
 pub mod hasura;
 pub mod limits;
+pub mod listen;
 pub mod metrics;
 pub mod openapi;
 pub mod plugins;

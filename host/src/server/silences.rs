@@ -42,7 +42,9 @@ pub struct SilenceBody {
     /// When it starts (RFC 3339); now when left out.
     #[schema(format = DateTime)]
     pub starts_at: Option<String>,
-    /// When it ends (RFC 3339), after `starts_at`.
+    /// When it ends (RFC 3339): not before `starts_at` (now, when that is
+    /// left out), or a 422 at `ends_at`. Equal to it is an empty silence,
+    /// accepted as Alertmanager does: it never holds anything.
     #[schema(format = DateTime)]
     pub ends_at: String,
     /// Why: who silenced what, for the next person on call.
@@ -198,8 +200,8 @@ pub async fn create(
     let now = Utc::now();
     let starts_at = body.starts_at.as_deref().map(|t| timestamp("starts_at", t)).transpose()?.unwrap_or(now);
     let ends_at = timestamp("ends_at", &body.ends_at)?;
-    if ends_at <= starts_at {
-        return Err(invalid("ends_at", "must be after starts_at"));
+    if ends_at < starts_at {
+        return Err(invalid("ends_at", "must not be before starts_at (now, when starts_at is left out)"));
     }
     let silence = Silence {
         id: Uuid::new_v4(),

@@ -4,6 +4,8 @@
 //! - [`registry`]: loaded plugins by source type.
 //! - [`scheduler`]: the one task that decides when checks run.
 //! - [`fair`]: global and per-organization concurrency.
+//! - [`gate`]: the same fair shares for synchronous checks, with a deadline.
+//! - [`spec`]: the rules a definition keeps beyond its plugin's schema.
 //! - [`health`]: the latest result per source, in memory (one process).
 //! - [`group`]: claims and lease renewals, when replicas share the store.
 //!
@@ -11,6 +13,7 @@
 
 pub mod binding;
 pub mod fair;
+pub mod gate;
 pub mod group;
 pub mod health;
 mod migrate;
@@ -18,19 +21,20 @@ pub mod registry;
 pub mod reload;
 pub mod scheduler;
 pub mod silences;
+pub mod spec;
 pub mod watch;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::alerts::Alerts;
 use crate::alerts::delivery;
 use crate::alerts::http::Client;
-use crate::config::{ApiKey, Config, ConfigError, StoreChoice};
+use crate::config::{ApiKey, Config, ConfigError, LimitsConfig, StoreChoice};
 use crate::metrics::Metrics;
 use crate::model::{CheckRecord, CheckStatus, Policy, Source, SourceSpec, SourceState, Trigger};
 use crate::runtime::{Cause, CheckReport, Runtime, RuntimeConfig, RuntimeError};
@@ -63,6 +67,18 @@ pub enum SpecError {
     Schema { source_type: String, violations: Vec<Violation> },
     #[error("stored secrets must be given again: {}", .0.reason)]
     Unbound(binding::Unbound),
+    /// A rule of [`spec`]: the policy's bounds, or the name.
+    #[error("{field} {reason}")]
+    Invalid { field: &'static str, reason: String },
+}
+
+/// Why a synchronous check did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum InlineError {
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    Busy(#[from] gate::Busy),
 }
 
 /// What every check needs, shared by the scheduler's tasks.
@@ -138,8 +154,15 @@ pub struct Service {
     ctx: Arc<Ctx>,
     events: mpsc::UnboundedSender<Event>,
     gauges: Arc<Gauges>,
-    inline: Semaphore,
+    /// Slots for synchronous checks, fair between organizations.
+    sync: Arc<gate::Gate>,
     max_concurrent: usize,
+    limits: LimitsConfig,
+    /// Held while a requested check is looked for and queued, so that
+    /// concurrent requests for one source queue one check.
+    requesting: tokio::sync::Mutex<()>,
+    /// `[metrics] public`.
+    metrics_public: bool,
     keys: std::sync::RwLock<Vec<ApiKey>>,
     plugins_dir: std::path::PathBuf,
     last_reload: std::sync::atomic::AtomicU8,
@@ -198,6 +221,7 @@ impl Service {
         // their history is scrubbed too.
         migrate::move_stored_secrets(&registry, store.as_ref()).await?;
         store.upsert_sources(&specs).await?;
+        spec::spawn_warning(Arc::clone(&store), config.limits);
         let health = Arc::new(health::Health::default());
         if !shared {
             health.warm(store.latest_finished_checks().await?);
@@ -235,8 +259,11 @@ impl Service {
             ctx,
             events,
             gauges,
-            inline: Semaphore::new(config.checks.max_concurrent),
+            sync: gate::Gate::new(config.checks.max_concurrent, gate::key_organizations(&keys)),
             max_concurrent: config.checks.max_concurrent,
+            limits: config.limits,
+            requesting: tokio::sync::Mutex::new(()),
+            metrics_public: config.metrics.public,
             keys: std::sync::RwLock::new(keys),
             plugins_dir: config.plugins_dir.clone(),
             last_reload: std::sync::atomic::AtomicU8::new(reload::NEVER),
@@ -333,6 +360,16 @@ impl Service {
         &self.ctx.metrics
     }
 
+    /// `[limits]`: the bounds of every source's policy.
+    pub fn limits(&self) -> LimitsConfig {
+        self.limits
+    }
+
+    /// `[metrics] public`: per-source series without a key.
+    pub fn metrics_public(&self) -> bool {
+        self.metrics_public
+    }
+
     /// `checks.max_concurrent`.
     pub fn max_concurrent(&self) -> usize {
         self.max_concurrent
@@ -352,6 +389,7 @@ impl Service {
     }
 
     pub async fn create_source(&self, spec: SourceSpec) -> Result<Source, CreateError> {
+        spec::check(&spec, &self.limits)?;
         let (public, secrets) = split_spec(&self.ctx.registry, &spec).await?;
         let source = self.ctx.store.create_source(&public, &secrets).await?;
         self.send(Event::Upsert(source.clone()));
@@ -364,6 +402,7 @@ impl Service {
     pub async fn replace_source(&self, id: Uuid, spec: SourceSpec) -> Result<Source, CreateError> {
         let old = self.ctx.store.get_source(id).await?.ok_or(StoreError::NotFound)?;
         self.writable(&old)?;
+        spec::check(&spec, &self.limits)?;
         let (public, given) = split_spec(&self.ctx.registry, &spec).await?;
         let stored = self.ctx.store.source_secrets(id).await?;
         let plugin = self.ctx.registry.get(&spec.source_type);
@@ -438,32 +477,44 @@ impl Service {
         Ok(check)
     }
 
-    /// Runs one check of an inline definition for `organization` (under its
-    /// egress policy) and waits for it (no stored source, no retries).
+    /// [`Service::request_check`], unless a check of `source` is already
+    /// queued or running: then that one, and `false` (nothing new queued).
+    pub async fn request_check_once(&self, source: &Source) -> Result<(CheckRecord, bool), StoreError> {
+        let _one_at_a_time = self.requesting.lock().await;
+        if let Some(current) = self.health(source.id).await?.current {
+            return Ok((current, false));
+        }
+        Ok((self.request_check(source).await?, true))
+    }
+
+    /// Runs one check of an inline definition for `organization` and waits
+    /// for it (no stored source, no retries); [`gate::Busy`] when no slot
+    /// frees within `timeout`.
     pub async fn check_inline(
         &self,
         organization: &str,
         source_type: &str,
         config: &Value,
         timeout: Duration,
-    ) -> Result<CheckReport, SpecError> {
+    ) -> Result<CheckReport, InlineError> {
         let plugin =
             self.ctx.registry.get(source_type).ok_or_else(|| SpecError::UnknownType(source_type.into()))?;
         let valid = plugin
             .validate(config)
             .await
             .map_err(|violations| SpecError::Schema { source_type: source_type.into(), violations })?;
-        let _permit = self.inline.acquire().await;
+        let _pass = self.sync.enter(organization, timeout).await?;
         let egress = self.ctx.runtime.egress(organization);
         let report = self.ctx.runtime.check_valid_with(&egress, valid, timeout).await;
         self.ctx.metrics.observe_attempt(source_type, &report);
         Ok(report)
     }
 
-    /// Runs one check of a stored source now and waits for it.
-    pub async fn check_now(&self, source: &Source) -> CheckReport {
-        let _permit = self.inline.acquire().await;
-        self.ctx.attempt(source, None).await
+    /// Runs one check of a stored source now and waits for it;
+    /// [`gate::Busy`] when no slot frees within its timeout.
+    pub async fn check_now(&self, source: &Source) -> Result<CheckReport, gate::Busy> {
+        let _pass = self.sync.enter(&source.organization, source.policy.timeout).await?;
+        Ok(self.ctx.attempt(source, None).await)
     }
 
     /// A source's latest results: from this process's memory when it owns

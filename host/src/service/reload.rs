@@ -23,8 +23,9 @@ pub(super) const NEVER: u8 = 0;
 const OK: u8 = 1;
 const FAILED: u8 = 2;
 
-/// Checks that every configured source has a plugin and a valid config,
-/// and splits off their secrets; errors name the key.
+/// Checks that every configured source has a plugin, a valid config and a
+/// definition within [`super::spec`]'s rules, and splits off their
+/// secrets; errors name the key.
 pub(super) async fn validate_sources(
     registry: &Registry,
     config: &Config,
@@ -41,7 +42,11 @@ pub(super) async fn validate_sources(
             policy: s.policy(config.default_policy()),
         };
         let key = |k: &str| format!("sources[{i}].{k}");
-        let split = split_spec(registry, &spec).await.map_err(|e| {
+        let split = match super::spec::check(&spec, &config.limits) {
+            Ok(()) => split_spec(registry, &spec).await,
+            Err(e) => Err(e),
+        };
+        let split = split.map_err(|e| {
             let (key, reason) = match &e {
                 SpecError::UnknownType(t) => (
                     key("type"),
@@ -56,6 +61,7 @@ pub(super) async fn validate_sources(
                 },
                 // A file's sources replace their secrets wholesale.
                 SpecError::Unbound(_) => (key("config"), e.to_string()),
+                SpecError::Invalid { field, reason } => (key(field), reason.clone()),
             };
             ConfigError::Invalid { path: config.origin.clone(), key, reason }
         })?;

@@ -204,6 +204,7 @@ fn a_source_created_through_one_replica_is_read_and_checked_by_all() {
     }
     let gauge = |r: &Serve| -> Vec<String> {
         let text = ureq::get(format!("{}/metrics", r.base))
+            .header("x-api-key", KEY)
             .call()
             .expect("metrics")
             .body_mut()

@@ -9,7 +9,7 @@ use sonde_test_support::certs::{Leaf, TestCa};
 use sonde_test_support::redis::RedisServer;
 
 use crate::api::{ADMIN, Api};
-use crate::metrics::{get_text, value};
+use crate::metrics::value;
 use crate::status_page::{get_root, send, sign_in};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -31,7 +31,7 @@ async fn tls_cert_expiry_in_metrics_and_on_the_status_page() {
     assert_eq!(check.status, CheckStatus::Ok, "{check:?}");
     api.checked("healthy").await;
 
-    let (status, _, text) = get_text(&api, "/metrics").await;
+    let (status, _, text) = crate::metrics::get_text_as(&api, "/metrics", Some(ADMIN)).await;
     assert_eq!(status, StatusCode::OK, "{text}");
     let scrape = Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).expect("Prometheus text");
     let name = "sonde_source_tls_cert_expiry_timestamp_seconds";

@@ -65,7 +65,7 @@ pub const SECURITY_SCHEMES: [&str; 4] =
     ),
     components(
         schemas(ErrorDetail, HttpValidationError, FieldError, hasura::HealthCheckError),
-        responses(Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge, UnprocessableEntity, InternalError, Unavailable),
+        responses(Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge, UnprocessableEntity, TooManyRequests, InternalError, Unavailable),
     ),
     modifiers(&SecuritySchemes, &KeyedRoutes, &StoreOutages),
     tags(
@@ -92,7 +92,14 @@ impl Modify for KeyedRoutes {
                 [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
             for op in operations.into_iter().flatten() {
                 if op.responses.responses.contains_key("401") {
-                    op.security = Some(any_key.clone());
+                    // A route that names "no key" among its own (`/metrics`)
+                    // keeps it: there the key is optional.
+                    let optional = op.security.iter().flatten().any(|r| *r == SecurityRequirement::default());
+                    let mut any = any_key.clone();
+                    if optional {
+                        any.push(SecurityRequirement::default());
+                    }
+                    op.security = Some(any);
                 }
             }
         }
@@ -171,7 +178,12 @@ pub async fn document(
         Ok(c) => c.organization().map_or(tailor::Audience::Admin, tailor::Audience::Organization),
         Err(_) => tailor::Audience::Anyone,
     };
-    Json(tailor::tailor(DOCUMENT.clone(), &state.service.registry().list(), audience))
+    Json(tailor::tailor(
+        DOCUMENT.clone(),
+        &state.service.registry().list(),
+        audience,
+        &state.service.limits(),
+    ))
 }
 
 // Reusable error responses.
@@ -213,6 +225,15 @@ pub struct UnprocessableEntity(pub HttpValidationError);
 #[derive(ToResponse)]
 #[response(example = json!({"detail": "The store is unavailable; try again shortly"}))]
 pub struct Unavailable(pub ErrorDetail);
+
+/// Too many synchronous checks are running for the organization: no slot
+/// freed within the check's timeout. Try again after `Retry-After` seconds.
+#[derive(ToResponse)]
+#[response(
+    headers(("retry-after" = u64, description = "Seconds to wait before trying again")),
+    example = json!({"detail": "Too many checks are running for this organization; retry after 10 s"}),
+)]
+pub struct TooManyRequests(pub ErrorDetail);
 
 /// The store failed; the reason is logged, not answered.
 #[derive(ToResponse)]

@@ -13,6 +13,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::config::LimitsConfig;
 use crate::runtime::Plugin;
 
 /// Who the document is for.
@@ -31,8 +32,9 @@ fn schema_ref(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
-/// `doc` (the static document) with `plugins` and `audience` applied.
-pub fn tailor(mut doc: Value, plugins: &[Plugin], audience: Audience<'_>) -> Value {
+/// `doc` (the static document) with `plugins`, `audience` and the policy
+/// bounds in force applied.
+pub fn tailor(mut doc: Value, plugins: &[Plugin], audience: Audience<'_>, limits: &LimitsConfig) -> Value {
     let types: Vec<String> = plugins
         .iter()
         .map(|p| {
@@ -43,6 +45,7 @@ pub fn tailor(mut doc: Value, plugins: &[Plugin], audience: Audience<'_>) -> Val
             p.info.source_type.clone()
         })
         .collect();
+    policy_bounds(&mut doc, limits);
     source_bodies(&mut doc, &types, audience);
     silence_body(&mut doc, audience);
     test_body(&mut doc, &types);
@@ -119,6 +122,30 @@ fn object(props: Map<String, Value>, required: &[&str]) -> Value {
     json!({ "type": "object", "properties": props, "required": required, "additionalProperties": false })
 }
 
+/// The policy fields with the operator's `[limits]`: `retries` as a
+/// maximum; the durations in words, since no pattern can bound a sum of
+/// parts (a value outside them is a 422 at the field).
+fn policy_bounds(doc: &mut Value, limits: &LimitsConfig) {
+    let props = &mut doc["components"]["schemas"]["SourceBody"]["properties"];
+    let words = |d: std::time::Duration| humantime::format_duration(d).to_string();
+    props["retries"]["maximum"] = json!(limits.max_retries);
+    for (field, what, min, max) in [
+        ("interval", "How often the source is checked", limits.min_interval, limits.max_interval),
+        ("timeout", "Deadline of one attempt", limits.min_timeout, limits.max_timeout),
+        ("retry_interval", "Pause between attempts", std::time::Duration::ZERO, limits.max_retry_interval),
+    ] {
+        let bounds = if min.is_zero() {
+            format!("at most {}", words(max))
+        } else {
+            format!("from {} to {}", words(min), words(max))
+        };
+        props[field]["description"] = json!(format!(
+            "{what}: a duration such as `30s`, `5m` or `1h 30m` (units `ms`, `s`, `m`, `h`, `d`), {bounds} \
+             (the operator's `[limits]`); outside them, a 422 at this field"
+        ));
+    }
+}
+
 /// `POST /api/v1/sources/` and `PUT /api/v1/sources/{source_id}`: a branch
 /// per plugin; an update may also leave `type` out and keep the source's.
 fn source_bodies(doc: &mut Value, types: &[String], audience: Audience<'_>) {
@@ -167,11 +194,23 @@ fn source_bodies(doc: &mut Value, types: &[String], audience: Audience<'_>) {
             }
         }
     }
+    // Without `type` (or with `null`, the same), the source keeps its type
+    // and the config is checked against that type's schema, which this
+    // document cannot know per source: a config for another type is a 422
+    // at `body.config`.
     let mut untyped = base;
-    untyped.remove("type");
+    untyped.insert(
+        "type".into(),
+        json!({ "type": "null", "description": "Left out or `null`: the source keeps its type" }),
+    );
     untyped.insert(
         "config".into(),
-        json!({ "type": "object", "description": "Checked against the source's current type" }),
+        json!({
+            "type": "object",
+            "description": "Checked against the schema of the source's stored type (`GET /api/v1/sources/{source_id}` \
+                            names it; `GET /v1/plugins` has its schema): a config that does not fit it is a 422 \
+                            at `body.config`",
+        }),
     );
     doc["components"]["schemas"]["SourceUpdate.config"] = object(untyped, &["config"]);
     update.push(schema_ref("SourceUpdate.config"));

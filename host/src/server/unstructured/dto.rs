@@ -23,8 +23,9 @@ use crate::report::rfc3339;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SourceBody {
-    /// Unique within the organization: 1 to 200 characters, not all spaces.
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    /// Unique within the organization: 1 to 200 characters, not all
+    /// spaces, without `/` (Hasura qualifies names as `organization/name`).
+    #[schema(min_length = 1, max_length = 200, pattern = r"^[^/]*[^\s/][^/]*$")]
     pub name: Option<String>,
     /// A source type with a loaded plugin (see `GET /v1/plugins`).
     #[serde(rename = "type")]

@@ -183,7 +183,9 @@ pub async fn delete(
 
 /// Create a source connection check
 ///
-/// Queues a check now; its result is read with `GET`.
+/// Queues a check now; its result is read with `GET`. While a check of
+/// the source is still queued or running, answers that one instead of
+/// queuing another (same `id`).
 #[utoipa::path(
     post,
     path = "/api/v1/sources/{source_id}/connection-check",
@@ -204,7 +206,7 @@ pub async fn start_check(
     path: PathParams,
 ) -> Result<(StatusCode, Json<ConnectionCheck>), ApiError> {
     let source = visible(&state, &caller, path.uuid("source_id")?).await?;
-    let check = state.service.request_check(&source).await?;
+    let (check, _queued) = state.service.request_check_once(&source).await?;
     Ok((StatusCode::ACCEPTED, Json(ConnectionCheck::from(&check))))
 }
 
