@@ -117,11 +117,11 @@ async fn a_tenant_denied_loopback_by_its_organization_is_denied_and_the_other_is
     let of = |org: &str| sources.iter().find(|s| s.organization == org).expect("source").clone();
     let (tenant, other) = (of("org_tenant"), of("org_other"));
 
-    assert_denied(&service.check_now(&tenant).await, "stored source");
+    assert_denied(&service.check_now(&tenant).await.expect("runs"), "stored source");
     let inline = json!({"mode": "sockets", "connections": 1, "host": "127.0.0.1", "port": tenant_peer.port});
     let r = service.check_inline("org_tenant", "hostile", &inline, FIVE).await.expect("runs");
     assert_denied(&r, "inline test");
-    let r = service.check_now(&other).await;
+    let r = service.check_now(&other).await.expect("runs");
     assert_eq!((r.status, r.items), (Status::Ok, Some(1)), "{r:?}");
     let r = service.check_inline("org_other", "hostile", &inline, FIVE).await.expect("runs");
     assert_eq!(r.status, Status::Ok, "the other organization's inline test: {r:?}");
@@ -133,6 +133,6 @@ async fn a_tenant_denied_loopback_by_its_organization_is_denied_and_the_other_is
     // A reload applies a new policy to the checks that start after it.
     write_config(dir.path(), tenant_peer.port, other_peer.port, "[]");
     service.reload(&path).await.unwrap_or_else(|e| panic!("{e}"));
-    let r = service.check_now(&tenant).await;
+    let r = service.check_now(&tenant).await.expect("runs");
     assert_eq!((r.status, r.items), (Status::Ok, Some(1)), "after the reload: {r:?}");
 }
