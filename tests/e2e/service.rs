@@ -193,9 +193,23 @@ async fn pausing_stops_checks_and_resuming_restarts_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_a_source_cancels_its_running_check() {
     let dir = tempfile::tempdir().expect("tmp");
-    let service =
-        start(dir.path(), &source("d", "org_a", "spin", "interval = \"1h\"\ntimeout = \"60s\"")).await;
-    let s = by_name(&service, "d").await;
+    let service = start(dir.path(), "").await;
+    // Made as the API makes it: the configuration file's sources are the file's.
+    let policy = sonde::model::Policy {
+        interval: Duration::from_secs(3600),
+        timeout: Duration::from_secs(60),
+        ..service.default_policy()
+    };
+    let spec = sonde::model::SourceSpec {
+        name: "d".into(),
+        organization: "org_a".into(),
+        workspace: None,
+        source_type: "hostile".into(),
+        config: serde_json::json!({"mode": "spin"}),
+        state: SourceState::Active,
+        policy,
+    };
+    let s = service.create_source(spec).await.expect("create");
     service.request_check(&s).await.expect("request");
     assert!(
         eventually(Duration::from_secs(3), || {
