@@ -81,13 +81,20 @@ async fn main() {
     }
     let dir = tempfile::tempdir().expect("tmp");
     let silent = sonde_test_support::SilentListener::start();
+    // Accepts and closes, so its backlog never fills.
     let healthy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let healthy_port = healthy.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for conn in healthy.incoming() {
+            drop(conn);
+        }
+    });
     let text = format!(
         "data_dir = {:?}\ncache_dir = {:?}\n[checks]\nmax_concurrent = 16\n[defaults]\ntimeout = \"2s\"\n\
          [[keys]]\nkey = {A_KEY:?}\norganization = \"org_a\"\n[[keys]]\nkey = {B_KEY:?}\norganization = \"org_b\"\n",
         dir.path().join("data"),
-        dir.path().join("compiled"),
+        // Kept between runs: compiling the built-in probes is not measured here.
+        std::env::temp_dir().join("sonde-bench-fairness-compiled"),
     );
     let config = sonde::config::Config::parse(&text, "bench.toml").expect("config");
     let service = sonde::service::Service::start(&config).await.expect("service");
