@@ -282,7 +282,14 @@ impl Runtime {
         config: &Value,
         timeout: Duration,
     ) -> CheckReport {
-        self.run(egress, plugin, config, crate::schema::validate_bounded(&plugin.schema, config).await, timeout).await
+        self.run(
+            egress,
+            plugin,
+            config,
+            crate::schema::validate_bounded(&plugin.schema, config).await,
+            timeout,
+        )
+        .await
     }
 
     /// [`Runtime::check`] of a config its caller has validated already

@@ -7,8 +7,8 @@
 
 pub mod group;
 pub mod postgres;
-pub mod sessions;
 mod scrub;
+pub mod sessions;
 pub mod sqlite;
 
 pub use group::{Claim, Group};

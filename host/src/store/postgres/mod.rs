@@ -20,8 +20,8 @@ mod alerts;
 mod checks;
 mod group;
 mod rows;
-mod sessions;
 mod scrub;
+mod sessions;
 mod sources;
 
 use std::str::FromStr;

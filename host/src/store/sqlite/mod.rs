@@ -20,8 +20,8 @@ use crate::model::{CheckRecord, Source, SourceSpec};
 
 mod alerts;
 mod rows;
-mod sessions;
 mod scrub;
+mod sessions;
 
 use alerts::write_check;
 
