@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sonde::runtime::{Runtime, RuntimeConfig, Status};
-use sonde_test_support::{accept_loop, closed_port};
+use sonde_test_support::{closed_port, open_port};
 
 use crate::serve::{Serve, wait_for};
 
@@ -24,12 +24,6 @@ const FORGED: &str = "2031-01-01T00:00:00.000000Z  INFO sonde: forged";
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0)
-}
-
-fn open_port() -> u16 {
-    let (port, stop) = accept_loop(drop);
-    std::mem::forget(stop); // lives as long as the test process
-    port
 }
 
 #[test]

@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use sonde_test_support::postgres::{PrivatePostgres, SCRAM_USER};
 
-use super::group::{open_port, replica_toml};
+use super::group::replica_toml;
 use crate::serve::Serve;
+use sonde_test_support::open_port;
 
 fn scalar(pg: &PrivatePostgres, sql: &str) -> f64 {
     let out = pg.psql_in("sonde", sql);

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use sonde_test_support::accept_loop;
+use sonde_test_support::open_port;
 use sonde_test_support::pgdb::TestDatabase;
 
 use crate::serve::Serve;
@@ -38,13 +38,6 @@ pub fn three(toml: &str) -> Vec<Serve> {
             })
         })
         .collect()
-}
-
-/// A listener that accepts and closes: the tcp probe's OK.
-pub fn open_port() -> u16 {
-    let (port, stop) = accept_loop(drop);
-    std::mem::forget(stop); // lives as long as the test process
-    port
 }
 
 fn get(serve: &Serve, path: &str) -> (u16, Value) {

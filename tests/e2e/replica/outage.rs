@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sonde_test_support::postgres::{PrivatePostgres, SCRAM_USER};
 
-use super::group::{KEY, open_port, replica_toml};
+use super::group::{KEY, replica_toml};
 use crate::serve::Serve;
+use sonde_test_support::open_port;
 
 fn status(serve: &Serve, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
     let agent = ureq::Agent::config_builder()

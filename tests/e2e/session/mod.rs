@@ -11,7 +11,7 @@ mod replicas;
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use sonde_test_support::accept_loop;
+use sonde_test_support::open_port;
 
 use crate::serve::{Serve, config_text, wait_for};
 
@@ -122,12 +122,6 @@ fn toml(port: u16, with_org_key: bool) -> String {
          [[sources]]\nname = \"bravo-db\"\norganization = \"org_b\"\ntype = \"tcp\"\n\
          config = {{ host = \"127.0.0.1\", port = 1 }}\ninterval = \"1h\"\n"
     )
-}
-
-fn open_port() -> u16 {
-    let (port, stop) = accept_loop(drop);
-    std::mem::forget(stop); // lives as long as the test process
-    port
 }
 
 #[test]

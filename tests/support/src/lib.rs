@@ -106,6 +106,14 @@ pub fn accept_loop_on(
     Ok((port, stop))
 }
 
+/// A loopback port that accepts every connection and closes it at once,
+/// for the life of the test process.
+pub fn open_port() -> u16 {
+    let (port, stop) = accept_loop(drop);
+    std::mem::forget(stop);
+    port
+}
+
 /// Accepts connections and never sends a byte; holds them open until dropped.
 pub struct SilentListener {
     pub port: u16,
