@@ -11,6 +11,11 @@
 #
 # tests/py/fuzz_hooks.py draws positive cases within the rules between
 # values that the document states in words (see schemathesis.toml).
+#
+# One worker: with two threads, Hypothesis's lambda descriptions call
+# ast.parse concurrently, and CPython 3.11 then fails now and then with
+# "AST constructor recursion depth mismatch" inside Schemathesis itself
+# (seen in CI on this branch), which is no finding about Sonde.
 set -euo pipefail
 sonde=$1 python=$2 work=$3 seconds=${4:-55} examples=${5:-100}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -70,7 +75,7 @@ for who in admin org; do
   "$python" -c "import sys, urllib.request; r = urllib.request.Request('$base/openapi.json', headers={'x-api-key': sys.argv[1]}); sys.stdout.write(urllib.request.urlopen(r).read().decode())" "$key" > "$work/openapi-$who.json"
   (cd "$work" && PYTHONPATH="$here" SCHEMATHESIS_HOOKS=fuzz_hooks \
       "$(dirname "$python")/st" --config-file "$here/schemathesis.toml" run "$work/openapi-$who.json" \
-      --url "$base" -H "x-api-key: $key" --checks all --max-time "$seconds" --workers 2 \
+      --url "$base" -H "x-api-key: $key" --checks all --max-time "$seconds" --workers 1 \
       --max-examples "$examples" \
       --request-timeout 15 --seed 20261201 --report junit --report-dir "$work/report-$who") || status=1
 done
