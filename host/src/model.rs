@@ -65,6 +65,22 @@ pub struct Source {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Source {
+    /// This source as a definition to write back, with `config` in place
+    /// of its stored one (secrets are the caller's).
+    pub fn spec(&self, config: Value) -> SourceSpec {
+        SourceSpec {
+            name: self.name.clone(),
+            organization: self.organization.clone(),
+            workspace: self.workspace,
+            source_type: self.source_type.clone(),
+            config,
+            state: self.state,
+            policy: self.policy,
+        }
+    }
+}
+
 #[cfg(test)]
 impl Source {
     /// An active source with an empty config and the default policy.

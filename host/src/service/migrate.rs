@@ -7,10 +7,7 @@
 //! each such source has its secrets moved into the secrets table and
 //! masked in its history. Running it again finds nothing to do.
 
-use serde_json::Value;
-
 use super::registry::Registry;
-use crate::model::{Source, SourceSpec};
 use crate::schema::overlay_secrets;
 use crate::store::{Store, StoreResult};
 
@@ -31,7 +28,7 @@ pub(super) async fn move_stored_secrets(registry: &Registry, store: &dyn Store) 
         // A value already in the secrets table is the newer one.
         let stored = store.source_secrets(source.id).await?;
         let secrets = overlay_secrets(&found, &stored);
-        store.replace_source(source.id, &spec(&source, public), &secrets).await?;
+        store.replace_source(source.id, &source.spec(public), &secrets).await?;
         store.scrub_history(source.id, &values).await?;
         moved += 1;
     }
@@ -42,16 +39,4 @@ pub(super) async fn move_stored_secrets(registry: &Registry, store: &dyn Store) 
         );
     }
     Ok(moved)
-}
-
-fn spec(source: &Source, config: Value) -> SourceSpec {
-    SourceSpec {
-        name: source.name.clone(),
-        organization: source.organization.clone(),
-        workspace: source.workspace,
-        source_type: source.source_type.clone(),
-        config,
-        state: source.state,
-        policy: source.policy,
-    }
 }

@@ -81,15 +81,7 @@ impl Service {
     }
 
     pub async fn set_state(&self, source: &Source, state: SourceState) -> Result<Source, CreateError> {
-        let spec = SourceSpec {
-            name: source.name.clone(),
-            organization: source.organization.clone(),
-            workspace: source.workspace,
-            source_type: source.source_type.clone(),
-            config: source.config.clone(),
-            state,
-            policy: source.policy,
-        };
+        let spec = SourceSpec { state, ..source.spec(source.config.clone()) };
         let secrets = self.ctx.store.source_secrets(source.id).await?;
         let updated = self.ctx.store.replace_source(source.id, &spec, &secrets).await?;
         self.send(Event::Upsert(updated.clone()));
