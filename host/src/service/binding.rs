@@ -52,30 +52,25 @@ pub(super) async fn carry_over(
         None => stored,
     };
     let missing: Vec<Vec<String>> = leaves(stored).into_iter().filter(|path| !present(given, path)).collect();
+    let kept = crate::schema::overlay_secrets(stored, given);
     if missing.is_empty() {
-        return Ok(crate::schema::overlay_secrets(stored, given));
+        return Ok(kept);
     }
     let moved = if old_type != new_type {
         Some(format!("the type changes from {old_type:?} to {new_type:?}"))
+    } else if let Some(why) = tls_weakened(old_public.get("tls"), new_public.get("tls")) {
+        Some(why)
+    } else if let Some(why) = url_moved(old_public, new_public, &mut Vec::new()) {
+        Some(why)
+    } else if let Some(plugin) = plugin {
+        let before = crate::schema::merge_secrets(old_public, stored);
+        let after = crate::schema::merge_secrets(new_public, &kept);
+        endpoints_moved(runtime, plugin, &before, &after).await
     } else {
-        match tls_weakened(old_public.get("tls"), new_public.get("tls")) {
-            Some(why) => Some(why),
-            None => match url_moved(old_public, new_public, &mut Vec::new()) {
-                Some(why) => Some(why),
-                None => match plugin {
-                    None => Some("no plugin can say where the source reaches".into()),
-                    Some(plugin) => {
-                        let kept = crate::schema::overlay_secrets(stored, given);
-                        let before = crate::schema::merge_secrets(old_public, stored);
-                        let after = crate::schema::merge_secrets(new_public, &kept);
-                        endpoints_moved(runtime, plugin, &before, &after).await
-                    }
-                },
-            },
-        }
+        Some("no plugin can say where the source reaches".into())
     };
     match moved {
-        None => Ok(crate::schema::overlay_secrets(stored, given)),
+        None => Ok(kept),
         Some(reason) => Err(Unbound { missing, reason }),
     }
 }
