@@ -233,7 +233,8 @@ impl Metrics {
         r.register(
             "notifications",
             "Alert notification sends by route and outcome: sent (2xx), failed (an attempt that will be retried \
-             or given up), dropped (given up: older than a day, or its route is gone)",
+             or given up), dropped (given up: older than a day, or its route is gone), suppressed (a \"down\" \
+             held back while a dependency was down)",
             m.notifications.clone(),
         );
         r.register(

@@ -10,6 +10,38 @@ use uuid::Uuid;
 
 use crate::runtime::{CheckReport, Status};
 
+/// Longest source name, in characters, wherever the API takes one.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// The white space a name or comment may not consist of alone: ASCII's,
+/// spelled out. `\s` and `trim` disagree across JSON Schema (ECMA-262),
+/// Python and Rust on characters such as U+0085, so a client generating
+/// values from the API document would send names the server refuses.
+const BLANK: [char; 6] = [' ', '\t', '\n', '\r', '\x0b', '\x0c'];
+
+/// Whether `s` is empty or only [`BLANK`] characters.
+pub fn is_blank(s: &str) -> bool {
+    s.chars().all(|c| BLANK.contains(&c))
+}
+
+/// `s` without leading and trailing [`BLANK`] characters.
+pub fn trim_blank(s: &str) -> &str {
+    s.trim_matches(BLANK)
+}
+
+/// A source name the API accepts: 1 to [`MAX_NAME_CHARS`] characters, not
+/// all blank, no `/` (names are path segments of the Hasura routes).
+pub fn is_source_name(name: &str) -> bool {
+    !is_blank(name) && name.chars().count() <= MAX_NAME_CHARS && !name.contains('/')
+}
+
+/// [`is_source_name`] as a JSON Schema `pattern` (with `minLength` 1 and
+/// `maxLength` [`MAX_NAME_CHARS`] beside it).
+pub const SOURCE_NAME_PATTERN: &str = r"^[^/]*[^/ \t\n\r\f\v][^/]*$";
+
+/// "Not only [`BLANK`]" as a JSON Schema `pattern`.
+pub const NOT_BLANK_PATTERN: &str = r"[^ \t\n\r\f\v]";
+
 /// DESIGN §4: when and how hard a source is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Policy {
@@ -61,6 +93,9 @@ pub struct Source {
     pub config: Value,
     pub state: SourceState,
     pub policy: Policy,
+    /// Names of sources of the same organization whose "down" suppresses
+    /// this one's (DESIGN §8); validated on every write, never dangling.
+    pub depends_on: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -77,6 +112,7 @@ impl Source {
             config,
             state: self.state,
             policy: self.policy,
+            depends_on: self.depends_on.clone(),
         }
     }
 }
@@ -95,6 +131,7 @@ impl Source {
             config: Value::Object(Default::default()),
             state: SourceState::Active,
             policy: Policy::default(),
+            depends_on: Vec::new(),
             created_at: now,
             updated_at: now,
         }
@@ -111,6 +148,8 @@ pub struct SourceSpec {
     pub config: Value,
     pub state: SourceState,
     pub policy: Policy,
+    /// See [`Source::depends_on`].
+    pub depends_on: Vec<String>,
 }
 
 /// A check's lifecycle: `Scheduled` → `Running` → an outcome.
@@ -277,5 +316,37 @@ impl SourceHealth {
             (Some(c), Some(l)) => Some(if c.created_at >= l.created_at { c } else { l }),
             (c, l) => c.as_ref().or(l.as_ref()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The API document's patterns say what the server checks, for the
+    /// characters the regex dialects disagree on too.
+    #[test]
+    fn name_patterns_agree_with_the_checks() {
+        let pattern = regex::Regex::new(SOURCE_NAME_PATTERN).unwrap();
+        let not_blank = regex::Regex::new(NOT_BLANK_PATTERN).unwrap();
+        let cases = [
+            ("pg", true),
+            ("", false),
+            (" ", false),
+            ("\t\n\r\x0b\x0c", false),
+            ("\u{85}", true),
+            ("\u{a0}", true),
+            ("\u{2028}", true),
+            (" a ", true),
+            ("a/b", false),
+            ("/", false),
+        ];
+        for (name, ok) in cases {
+            assert_eq!(is_source_name(name), ok, "{name:?}");
+            assert_eq!(pattern.is_match(name), ok, "{name:?}");
+            assert_eq!(!is_blank(name), not_blank.is_match(name), "{name:?}");
+        }
+        assert!(!is_source_name(&"x".repeat(MAX_NAME_CHARS + 1)));
+        assert_eq!(trim_blank(" \u{85}x\t"), "\u{85}x");
     }
 }

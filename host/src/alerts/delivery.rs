@@ -11,7 +11,11 @@
 //!   notification is due again once the lease runs out, after a restart or
 //!   on another replica. Receivers may see a duplicate then, never a loss.
 //! - One log line per notification sent or given up, naming the route, the
-//!   event and the source, and the receiver's scheme, host and port only.
+//!   event and the source (for a batch: how many it carries, not each
+//!   source), and the receiver's scheme, host and port only.
+//! - The channel decides only what is sent and how ([`render`], then
+//!   [`Transport`]: HTTP or SMTP); the retries and settling here are the
+//!   same for all.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,15 +24,16 @@ use chrono::Utc;
 use tokio::task::JoinSet;
 
 use super::Alerts;
-use super::http::Client;
 use super::outbox::{MAX_AGE, Notification, Settle, backoff};
-use super::payload::{Event, render};
+use super::payload::{Stored, render};
+use super::transport::Transport;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
 /// How long a claimed notification is reserved for its sender.
 pub const LEASE: Duration = Duration::from_secs(60);
-/// The deadline of one POST, connect to response head.
+/// The deadline of one send: connect to response head for a POST, connect
+/// to the server's answer to the mail for SMTP.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Sends at once, across routes.
 pub const MAX_IN_FLIGHT: usize = 32;
@@ -42,12 +47,12 @@ struct Worker {
     store: Arc<dyn Store>,
     alerts: Arc<Alerts>,
     metrics: Arc<Metrics>,
-    client: Client,
+    transport: Transport,
 }
 
 /// Starts the worker for the life of the process.
-pub fn spawn(store: Arc<dyn Store>, alerts: Arc<Alerts>, metrics: Arc<Metrics>, client: Client) {
-    let worker = Worker { store, alerts, metrics, client };
+pub fn spawn(store: Arc<dyn Store>, alerts: Arc<Alerts>, metrics: Arc<Metrics>, transport: Transport) {
+    let worker = Worker { store, alerts, metrics, transport };
     tokio::spawn(worker.run());
 }
 
@@ -81,9 +86,15 @@ impl Worker {
         }
     }
 
-    /// Re-reads the silences (another replica may have changed them) and
-    /// the pending counts.
+    /// Re-reads the silences (another replica may have changed them), the
+    /// pending counts and, in a group, the views other replicas moved.
     async fn refresh(&self) {
+        if self.store.group().is_some() {
+            match self.store.alert_states().await {
+                Ok(views) => self.alerts.reload(views),
+                Err(e) => tracing::warn!(error = %e, "cannot read alert views; keeping the last ones"),
+            }
+        }
         match self.store.list_silences(Utc::now()).await {
             Ok(list) => self.alerts.silences.set(list),
             Err(e) => tracing::warn!(error = %e, "cannot read silences; keeping the last ones"),
@@ -102,20 +113,22 @@ impl Worker {
     }
 
     async fn deliver(self, n: Notification) {
-        let event: Option<Event> = serde_json::from_str(&n.payload).ok();
-        let (kind, source) =
-            event.as_ref().map_or(("?", "?".to_string()), |e| (e.event.as_str(), e.source.name.clone()));
+        let (kind, source) = match Stored::parse(&n.payload) {
+            Ok(Stored::One(e)) => (e.event.as_str(), e.source.name),
+            Ok(Stored::Batch(b)) => ("batch", format!("{} sources", b.notifications.len())),
+            Err(_) => ("?", "?".to_string()),
+        };
         let Some(route) = self.alerts.route(&n.route) else {
             return self.give_up(&n, kind, &source, "its route is no longer configured".into()).await;
         };
-        let rendered = match render(&route, &n.payload) {
+        let outgoing = match render(&route, &n.payload) {
             Ok(r) => r,
             Err(e) => return self.give_up(&n, kind, &source, e.to_string()).await,
         };
         let attempts = n.attempts + 1;
-        let result = self.client.post(&route.url, &rendered.headers, rendered.body, REQUEST_TIMEOUT).await;
+        let result = self.transport.send(&route, outgoing, REQUEST_TIMEOUT).await;
         let error = match result {
-            Ok(status) if (200..300).contains(&status) => {
+            Ok(status) => {
                 self.settle(&n, Settle::Sent).await;
                 self.metrics.count_notification(&n.route, "sent");
                 tracing::info!(
@@ -124,7 +137,6 @@ impl Worker {
                 );
                 return;
             }
-            Ok(status) => format!("the receiver answered {status}"),
             Err(e) => e.to_string(),
         };
         self.metrics.count_notification(&n.route, "failed");

@@ -1,8 +1,9 @@
 //! The host's own outbound HTTP for alert receivers: one HTTP/1.1 POST per
 //! connection over hyper (already built for the sandbox's `wasi:http`
-//! sender), TLS by tokio-rustls with the same web PKI client configuration
-//! (`runtime::sandbox::http::send::webpki_client_config`), and one deadline
-//! over connect, handshake, request and response head.
+//! sender), TLS by tokio-rustls with the sender's client configuration
+//! (`runtime::sandbox::http::send::client_config_trusting`: the web PKI
+//! roots plus the operator's `[tls] ca_files`), and one deadline over
+//! connect, handshake, request and response head.
 //!
 //! Why not reqwest: everything it would bring is already in the tree, and
 //! notifications are rare enough that a connection pool buys nothing. Why
@@ -52,8 +53,9 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    pub fn new() -> Result<Self, rustls::Error> {
-        let tls = crate::runtime::sandbox::http::send::webpki_client_config()?;
+    /// Trusting the web PKI and `operator` (the `[tls] ca_files` CAs).
+    pub fn new(operator: &[rustls::pki_types::TrustAnchor<'static>]) -> Result<Self, rustls::Error> {
+        let tls = crate::runtime::sandbox::http::send::client_config_trusting(operator)?;
         Ok(Self { tls: Arc::new(tls) })
     }
 

@@ -52,10 +52,14 @@ pub struct StoredState {
 /// What one finished check changes besides itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AlertWrite {
-    /// Written only if newer (`state.version`) than what is stored: checks'
-    /// writes may commit out of order.
+    /// The views it moved, written under the lock they were read with.
     pub states: Vec<StoredState>,
+    /// Notifications to send; a route with `group_wait` gathers them into
+    /// its open batch instead.
     pub notifications: Vec<Notification>,
+    /// Routes whose "down" it held back for a dependency (counted as
+    /// `outcome="suppressed"`).
+    pub suppressed: Vec<String>,
 }
 
 impl AlertWrite {

@@ -1,24 +1,37 @@
 //! What a receiver gets, per route type.
 //!
 //! One [`Event`] is built when a notification is created and stored as its
-//! JSON text; that text *is* the webhook body, and Slack's and PagerDuty's
-//! bodies are rendered from it at send time. So every retry sends the same
-//! bytes (the HMAC stays valid, the `id` stays stable), and the PagerDuty
-//! routing key, a secret, is never written to the store.
+//! JSON text (or a [`Batch`] of them, for a route with `group_wait`); that
+//! text *is* the webhook body, and every other channel's message is
+//! rendered from it at send time ([`render`]). So every retry sends the
+//! same bytes (the HMAC stays valid, the `id` stays stable), and no route
+//! secret (routing key, API key, password) is ever written to the store.
 //!
 //! No secret can reach a payload: the source's config is not in it, and
 //! `error` is the check's message, which the runtime has already scrubbed of
 //! the source's `writeOnly` values.
+//!
+//! # Layout
+//! - here: the stored shapes, [`Outgoing`] and [`render`], which picks the
+//!   channel's renderer by the route's kind;
+//! - [`slack`], [`teams`], [`email`]: one message per event or per batch;
+//! - [`pagerduty`], [`opsgenie`]: one event per source, never a batch.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
-use super::route::{Kind, Route};
+use super::route::{Channel, Route};
 use super::rules::EventKind;
 use super::sign::signature;
 use crate::model::{CheckRecord, Source};
+
+pub mod email;
+pub mod opsgenie;
+pub mod pagerduty;
+pub mod slack;
+pub mod teams;
 
 /// The source an event is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,14 +93,19 @@ impl Event {
         }
     }
 
-    /// One line for Slack's `text` and PagerDuty's `summary`.
-    pub fn summary(&self) -> String {
-        let s = &self.source;
-        let what = match self.event {
+    /// What happened, as the end of a sentence: "is down".
+    pub fn what(&self) -> &'static str {
+        match self.event {
             EventKind::Down => "is down",
             EventKind::Up => "is up again",
             EventKind::Reminder => "is still down",
-        };
+        }
+    }
+
+    /// One line for Slack's `text` and PagerDuty's `summary`.
+    pub fn summary(&self) -> String {
+        let s = &self.source;
+        let what = self.what();
         let mut line = format!("{} ({}, {}) {what}: {}", s.name, s.organization, s.source_type, self.status);
         if let Some(e) = &self.error {
             line.push_str(": ");
@@ -97,112 +115,174 @@ impl Event {
     }
 }
 
-/// A request body and the headers that go with it.
+/// What a route with `group_wait` sends: the notifications made within
+/// the wait, as one body (DESIGN §8 "Grouping"). Built in the store, so a
+/// group of replicas sends it once; each item keeps its own `id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Batch {
+    /// Stable across retries, as an event's.
+    pub id: Uuid,
+    /// Always `"batch"`.
+    pub event: BatchTag,
+    pub route: String,
+    /// When the batch was closed for sending.
+    pub timestamp: String,
+    pub notifications: Vec<Event>,
+}
+
+/// The literal `"batch"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BatchTag {
+    Batch,
+}
+
+/// A stored payload: one event, or a batch of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rendered {
-    pub body: Vec<u8>,
+pub enum Stored {
+    One(Event),
+    Batch(Batch),
+}
+
+impl Stored {
+    pub fn parse(stored: &str) -> Result<Self, PayloadError> {
+        let value: Value = serde_json::from_str(stored)?;
+        Ok(if value.get("event").and_then(Value::as_str) == Some("batch") {
+            Stored::Batch(serde_json::from_value(value)?)
+        } else {
+            Stored::One(serde_json::from_value(value)?)
+        })
+    }
+
+    /// The events it carries, in order.
+    pub fn events(&self) -> &[Event] {
+        match self {
+            Stored::One(e) => std::slice::from_ref(e),
+            Stored::Batch(b) => &b.notifications,
+        }
+    }
+
+    /// `"down"`, `"up"`, `"reminder"`, or `"batch"`: for logs and the
+    /// webhook's `X-Sonde-Event`.
+    pub fn event(&self) -> &'static str {
+        match self {
+            Stored::One(e) => e.event.as_str(),
+            Stored::Batch(_) => "batch",
+        }
+    }
+}
+
+impl Batch {
+    /// How many of each event it holds: "3 down, 1 still down, 2 up"
+    /// (kinds with none left out).
+    pub fn tally(&self) -> String {
+        let count = |k: EventKind| self.notifications.iter().filter(|e| e.event == k).count();
+        [(EventKind::Down, "down"), (EventKind::Reminder, "still down"), (EventKind::Up, "up")]
+            .into_iter()
+            .map(|(k, label)| (count(k), label))
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, label)| format!("{n} {label}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// A batch lists at most this many sources in a chat message (Slack
+/// allows 50 blocks, Teams 28 KB); the rest are counted ("…and 180 more").
+pub const LISTED: usize = 20;
+
+/// At most `max` characters of `s`, cut on a char boundary, with "…" when cut.
+pub fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut cut: String = s.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// What a route sends for one stored payload; the transport is chosen by
+/// the variant (HTTP for every chat and paging service, SMTP for e-mail).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outgoing {
+    Http(HttpRequest),
+    Mail(Mail),
+}
+
+/// A POST: where, with which headers, and the body.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// Per event for Opsgenie (create, or close by alias).
+    pub url: http::Uri,
     pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Neither the URL (a credential for Slack and Teams) nor the
+        // headers (Opsgenie's API key) are shown.
+        f.debug_struct("HttpRequest").field("body_len", &self.body.len()).finish_non_exhaustive()
+    }
+}
+
+/// A mail's content; the envelope (`From`, `To`) is the route's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    /// `<id@sonde.invalid>`: the notification's (or batch's) `id`, so a
+    /// retried mail can be recognised as the same one.
+    pub message_id: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
 }
 
 /// Why a stored payload cannot be sent (it is dropped, and counted).
 #[derive(Debug, thiserror::Error)]
-#[error("stored notification is not an event: {0}")]
-pub struct PayloadError(#[from] serde_json::Error);
+pub enum PayloadError {
+    #[error("stored notification is not an event: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("{0} routes take one event per source, not a batch")]
+    Batch(&'static str),
+    #[error("cannot make the receiver's URL: {0}")]
+    Url(String),
+}
 
-/// The request `route` sends for the stored event `stored`.
-pub fn render(route: &Route, stored: &str) -> Result<Rendered, PayloadError> {
-    let json = ("content-type", "application/json".to_string());
-    let event: Event = serde_json::from_str(stored)?;
-    Ok(match route.kind {
-        Kind::Webhook => {
+const JSON: (&str, &str) = ("content-type", "application/json");
+
+fn json_post(url: &http::Uri, body: &Value, mut headers: Vec<(&'static str, String)>) -> Outgoing {
+    headers.insert(0, (JSON.0, JSON.1.to_string()));
+    Outgoing::Http(HttpRequest { url: url.clone(), headers, body: body.to_string().into_bytes() })
+}
+
+/// What `route` sends for the stored payload `stored`.
+pub fn render(route: &Route, stored: &str) -> Result<Outgoing, PayloadError> {
+    let parsed = Stored::parse(stored)?;
+    Ok(match (&route.channel, &parsed) {
+        (Channel::Webhook { url, secret }, _) => {
+            // The stored text, byte for byte: one body, one signature,
+            // whether it is one event or a batch.
             let body = stored.as_bytes().to_vec();
-            let mut headers = vec![json, ("x-sonde-event", event.event.as_str().to_string())];
-            if let Some(secret) = &route.secret {
+            let mut headers =
+                vec![(JSON.0, JSON.1.to_string()), ("x-sonde-event", parsed.event().to_string())];
+            if let Some(secret) = secret {
                 headers.push(("x-sonde-signature", signature(secret, &body)));
             }
-            Rendered { body, headers }
+            Outgoing::Http(HttpRequest { url: url.clone(), headers, body })
         }
-        Kind::Slack => Rendered { body: slack(&event).to_string().into_bytes(), headers: vec![json] },
-        Kind::PagerDuty => Rendered {
-            body: pagerduty(&event, route.routing_key.as_deref().unwrap_or_default())
-                .to_string()
-                .into_bytes(),
-            headers: vec![json],
-        },
-    })
-}
-
-/// Slack's mrkdwn reserves `&`, `<` and `>`; a message could otherwise
-/// forge a link or a mention.
-fn slack_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
-}
-
-/// An incoming-webhook message: `text` (the notification fallback) plus
-/// Block Kit blocks (a header line, the fields, a context line).
-pub fn slack(e: &Event) -> Value {
-    let icon = match e.event {
-        EventKind::Down => ":red_circle:",
-        EventKind::Reminder => ":warning:",
-        EventKind::Up => ":large_green_circle:",
-    };
-    let text = format!("{icon} {}", slack_escape(&e.summary()));
-    let field = |label: &str, value: &str| json!({"type": "mrkdwn", "text": format!("*{label}*\n{}", slack_escape(value))});
-    let mut fields = vec![
-        field("Source", &e.source.name),
-        field("Organization", &e.source.organization),
-        field("Type", &e.source.source_type),
-        field("Status", &e.status),
-        field("Since", &e.since),
-    ];
-    if let Some(error) = &e.error {
-        fields.push(field("Error", error));
-    }
-    json!({
-        "text": text,
-        "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-            {"type": "section", "fields": fields},
-            {"type": "context", "elements": [
-                {"type": "mrkdwn", "text": slack_escape(&format!("Sonde route {} · notification {} · check {}", e.route, e.id, e.check_id))}
-            ]},
-        ],
-    })
-}
-
-/// An Events API v2 event: `trigger` for down and reminders (PagerDuty
-/// folds them into one alert by `dedup_key`), `resolve` for up.
-pub fn pagerduty(e: &Event, routing_key: &str) -> Value {
-    let (action, severity) = match e.event {
-        EventKind::Down | EventKind::Reminder => ("trigger", "error"),
-        EventKind::Up => ("resolve", "info"),
-    };
-    // PagerDuty truncates summaries at 1024 characters; cut on a char boundary.
-    let summary: String = e.summary().chars().take(1024).collect();
-    json!({
-        "routing_key": routing_key,
-        "event_action": action,
-        "dedup_key": e.source.id.to_string(),
-        "payload": {
-            "summary": summary,
-            "source": format!("{}/{}", e.source.organization, e.source.name),
-            "severity": severity,
-            "timestamp": e.timestamp,
-            "component": e.source.name,
-            "group": e.source.organization,
-            "class": e.source.source_type,
-            "custom_details": {
-                "notification_id": e.id,
-                "event": e.event,
-                "route": e.route,
-                "status": e.status,
-                "error": e.error,
-                "check_id": e.check_id,
-                "since": e.since,
-                "source_id": e.source.id,
-            },
-        },
-        "client": "Sonde",
+        (Channel::Slack { url }, s) => json_post(url, &slack::message(s), vec![]),
+        (Channel::Teams { url }, s) => json_post(url, &teams::message(s), vec![]),
+        (Channel::Email(_), s) => Outgoing::Mail(email::mail(s)),
+        (Channel::PagerDuty { url, routing_key }, Stored::One(e)) => {
+            json_post(url, &pagerduty::event(e, routing_key), vec![])
+        }
+        (Channel::Opsgenie { url, api_key }, Stored::One(e)) => {
+            let (url, body) = opsgenie::request(url, e)?;
+            json_post(&url, &body, vec![("authorization", format!("GenieKey {api_key}"))])
+        }
+        (Channel::PagerDuty { .. } | Channel::Opsgenie { .. }, Stored::Batch(_)) => {
+            return Err(PayloadError::Batch(route.kind().as_str()));
+        }
     })
 }
 

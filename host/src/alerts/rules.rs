@@ -13,6 +13,12 @@
 //!   down when a silence ends is announced then, and one that went down and
 //!   came back inside the silence is never announced at all.
 //! - "up" is only ever sent for a "down" that was sent.
+//! - With `failure_window`, "down" means `failure_threshold` failed checks
+//!   within the window, in a row or not (a source that flaps).
+//!
+//! The state is the *source's* for the route, not a process's: the store
+//! keeps it and moves it in the transaction that records each check
+//! ([`super::judge`]), so a group of replicas counts like one process.
 
 use std::time::Duration;
 
@@ -26,6 +32,7 @@ pub struct Rule {
     pub success_threshold: u32,
     pub send_on_resolved: bool,
     pub repeat_interval: Option<Duration>,
+    pub failure_window: Option<Duration>,
 }
 
 /// What one notification says.
@@ -77,8 +84,23 @@ pub struct RouteState {
     pub last_announced: Option<DateTime<Utc>>,
     /// Notifications created so far: orders them per route and source.
     pub seq: u64,
-    /// Bumped on every change, so an older write never overwrites a newer one.
+    /// Bumped on every change.
     pub version: u64,
+    /// The failures inside `failure_window` (at most `failure_threshold`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recent: Vec<DateTime<Utc>>,
+    /// When the last check that was not OK reported.
+    pub last_failure: Option<DateTime<Utc>>,
+    /// The last check counted, and when it was created: a check counted
+    /// once already, or older than the last one, does not move the view.
+    pub last_check: Option<uuid::Uuid>,
+    pub last_created: Option<DateTime<Utc>>,
+    /// The dependency whose outage holds this source's "down" back
+    /// ([`super::depends`]), and the failures counted since it recovered.
+    pub suppressed: Option<String>,
+    pub fresh: u32,
+    /// Whether the held "down" of this incident was counted as suppressed.
+    pub withheld: bool,
 }
 
 impl RouteState {
@@ -96,10 +118,29 @@ impl RouteState {
             self.failures = 0;
         } else {
             self.successes = 0;
+            self.last_failure = Some(at);
         }
-        if !self.down && self.failures >= rule.failure_threshold {
+        let tripped = match rule.failure_window {
+            Some(window) if !self.down => {
+                if !ok {
+                    self.recent.push(at);
+                }
+                let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+                self.recent.retain(|t| at - *t < window);
+                let keep = usize::try_from(rule.failure_threshold).unwrap_or(usize::MAX);
+                let extra = self.recent.len().saturating_sub(keep);
+                self.recent.drain(..extra);
+                self.recent.len() >= keep
+            }
+            _ => self.failures >= rule.failure_threshold,
+        };
+        if !self.down && tripped {
             self.down = true;
-            self.since = self.streak_since;
+            self.since = match rule.failure_window {
+                Some(_) => self.recent.first().copied(),
+                None => self.streak_since,
+            };
+            self.recent.clear();
         } else if self.down && self.successes >= rule.success_threshold {
             self.down = false;
             self.since = self.streak_since;
@@ -138,24 +179,39 @@ impl RouteState {
     }
 }
 
+/// What the alert rules' unit tests share.
 #[cfg(test)]
-mod tests {
+pub(crate) mod testing {
     use super::*;
 
-    const RULE: Rule =
-        Rule { failure_threshold: 3, success_threshold: 2, send_on_resolved: true, repeat_interval: None };
+    /// Three failures down, two successes up, nothing else.
+    pub const RULE: Rule = Rule {
+        failure_threshold: 3,
+        success_threshold: 2,
+        send_on_resolved: true,
+        repeat_interval: None,
+        failure_window: None,
+    };
+
+    /// `secs` after a fixed instant.
+    pub fn t(secs: i64) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").expect("time").with_timezone(&Utc)
+            + chrono::Duration::seconds(secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{RULE, t};
+    use super::*;
 
     /// Feeds `outcomes` ('o' OK, 'x' not OK) one second apart; returns what was announced.
     fn run(state: &mut RouteState, rule: &Rule, outcomes: &str, held: bool) -> Vec<EventKind> {
-        let t0 = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").expect("time").with_timezone(&Utc);
         let start = state.version as i64;
         outcomes
             .chars()
             .enumerate()
-            .filter_map(|(i, c)| {
-                let at = t0 + chrono::Duration::seconds(start + i as i64);
-                state.observe(rule, c == 'o', at, held)
-            })
+            .filter_map(|(i, c)| state.observe(rule, c == 'o', t(start + i as i64), held))
             .collect()
     }
 
@@ -243,6 +299,29 @@ mod tests {
         let mut s = RouteState::default();
         use EventKind::*;
         assert_eq!(run(&mut s, &rule, "xoxo", false), vec![Down, Up, Down, Up]);
+    }
+
+    #[test]
+    fn a_failure_window_counts_failures_that_are_not_in_a_row() {
+        let rule = Rule { failure_window: Some(Duration::from_secs(10)), ..RULE };
+        let mut s = RouteState::default();
+        // Three failures within 10 s, OKs between them: down at the third.
+        assert_eq!(run(&mut s, &rule, "xoxox", false), vec![EventKind::Down]);
+        assert_eq!(s.since, Some(t(0)), "since the first failure in the window");
+        assert_eq!(run(&mut s, &rule, "oo", false), vec![EventKind::Up]);
+        assert!(s.recent.is_empty(), "an incident's failures do not count toward the next");
+    }
+
+    #[test]
+    fn failures_that_leave_the_window_no_longer_count() {
+        let rule = Rule { failure_window: Some(Duration::from_secs(4)), ..RULE };
+        let mut s = RouteState::default();
+        // Failures at 0, 4 and 8 s: never three within 4 s.
+        assert_eq!(run(&mut s, &rule, "xoooxooox", false), vec![]);
+        assert!(s.recent.len() <= 3);
+        // Without a window the same outcomes are three streaks of one.
+        let mut plain = RouteState::default();
+        assert_eq!(run(&mut plain, &RULE, "xoooxooox", false), vec![]);
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! `[[alerts]]` routes and `[[maintenance]]` windows (DESIGN §7, §8), as the
 //! file spells them, and their checks. Resolving a route reads its
-//! environment variables (`url_env`, `secret_env`, `routing_key_env`), so a
-//! route that cannot work is refused at start and on `SIGHUP`, naming the key.
+//! environment variables (`url_env`, `secret_env`, `routing_key_env`,
+//! `api_key_env`, `smtp_url_env`, `password_env`), so a route that cannot
+//! work is refused at start and on `SIGHUP`, naming the key. Each channel's
+//! own keys are checked in [`channel`].
 
 use std::time::Duration;
 
@@ -12,16 +14,17 @@ use super::{Config, ConfigError};
 use crate::alerts::maintenance::{Window, parse_weekday};
 use crate::alerts::route::{Kind, Route};
 
-/// Where PagerDuty's Events API v2 takes events, when a route sets no `url`.
-pub const PAGERDUTY_EVENTS_URL: &str = "https://events.pagerduty.com/v2/enqueue";
+mod channel;
+
+pub use channel::{OPSGENIE_API_URL, PAGERDUTY_EVENTS_URL};
 
 /// One `[[alerts]]` entry.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertConfig {
     pub name: String,
-    /// `webhook`, `slack` or `pagerduty`; checked here rather than by serde
-    /// so the error names `alerts[i].type`.
+    /// `webhook`, `slack`, `pagerduty`, `email`, `teams` or `opsgenie`;
+    /// checked here rather than by serde so the error names `alerts[i].type`.
     #[serde(rename = "type")]
     pub kind: String,
     pub url: Option<String>,
@@ -31,6 +34,20 @@ pub struct AlertConfig {
     /// PagerDuty only: the integration's routing key (it is a secret, so it
     /// only ever comes from the environment, never from a URL in the file).
     pub routing_key_env: Option<String>,
+    /// Opsgenie only: the API integration's key (`Authorization: GenieKey`).
+    pub api_key_env: Option<String>,
+    /// E-mail only: recipients.
+    pub to: Option<Vec<String>>,
+    /// E-mail only: the sender (`sonde@example.com` or `Sonde <sonde@example.com>`).
+    pub from: Option<String>,
+    /// E-mail only: `smtps://[user@]host[:465]` (implicit TLS),
+    /// `smtp://[user@]host[:587]` (STARTTLS, required), or
+    /// `smtp://host:port?tls=none` (no TLS: a loopback host only).
+    pub smtp_url: Option<String>,
+    pub smtp_url_env: Option<String>,
+    /// E-mail only: the SMTP password, for the user named in the URL (never
+    /// in the file).
+    pub password_env: Option<String>,
     pub organization: Option<String>,
     #[serde(default = "three")]
     pub failure_threshold: u32,
@@ -40,6 +57,15 @@ pub struct AlertConfig {
     pub send_on_resolved: bool,
     #[serde(default, with = "humantime_serde")]
     pub repeat_interval: Option<Duration>,
+    /// "down" after `failure_threshold` failed checks within this window.
+    #[serde(default, with = "humantime_serde")]
+    pub failure_window: Option<Duration>,
+    /// Gathers the notifications made within this wait into one message.
+    #[serde(default, with = "humantime_serde")]
+    pub group_wait: Option<Duration>,
+    /// The least time between two batches of the route (default: `group_wait`).
+    #[serde(default, with = "humantime_serde")]
+    pub group_interval: Option<Duration>,
 }
 
 fn three() -> u32 {
@@ -85,55 +111,8 @@ impl Config {
             if routes.iter().any(|r| r.name == a.name) {
                 return Err(self.invalid(key("name"), format!("{:?} is declared twice", a.name)));
             }
-            let kind = match a.kind.as_str() {
-                "webhook" => Kind::Webhook,
-                "slack" => Kind::Slack,
-                "pagerduty" => Kind::PagerDuty,
-                other => {
-                    return Err(self.invalid(
-                        key("type"),
-                        format!("{other:?} is not a route type; use \"webhook\", \"slack\" or \"pagerduty\""),
-                    ));
-                }
-            };
-            let env = |k: &str, var: &str| {
-                std::env::var(var)
-                    .ok()
-                    .filter(|v| !v.is_empty())
-                    .ok_or_else(|| self.invalid(key(k), format!("environment variable {var} is not set")))
-            };
-            let url = match (&a.url, &a.url_env) {
-                (Some(u), None) => u.clone(),
-                (None, Some(var)) => env("url_env", var)?,
-                (None, None) if kind == Kind::PagerDuty => PAGERDUTY_EVENTS_URL.to_string(),
-                _ => return Err(self.invalid(key("url"), "give exactly one of `url` and `url_env`")),
-            };
-            let url_key = if a.url_env.is_some() { "url_env" } else { "url" };
-            let url: http::Uri = url.parse().map_err(|_| self.invalid(key(url_key), "is not a URL"))?;
-            if !matches!(url.scheme_str(), Some("http" | "https")) || url.host().is_none() {
-                return Err(self.invalid(key(url_key), "must be an http:// or https:// URL with a host"));
-            }
-            let secret = match &a.secret_env {
-                Some(_) if kind != Kind::Webhook => {
-                    return Err(self.invalid(key("secret_env"), "only webhook routes sign their bodies"));
-                }
-                Some(var) => Some(env("secret_env", var)?.into_bytes()),
-                None => None,
-            };
-            let routing_key = match (&a.routing_key_env, kind) {
-                (Some(var), Kind::PagerDuty) => Some(env("routing_key_env", var)?),
-                (None, Kind::PagerDuty) => {
-                    return Err(
-                        self.invalid(key("routing_key_env"), "a pagerduty route needs its routing key")
-                    );
-                }
-                (Some(_), _) => {
-                    return Err(
-                        self.invalid(key("routing_key_env"), "only pagerduty routes take a routing key")
-                    );
-                }
-                (None, _) => None,
-            };
+            let channel = self.channel(i, a)?;
+            let kind = channel.kind();
             if let Some(org) = &a.organization
                 && !org.starts_with("org_")
             {
@@ -149,17 +128,38 @@ impl Config {
             if a.repeat_interval.is_some_and(|d| d < Duration::from_secs(1)) {
                 return Err(self.invalid(key("repeat_interval"), "must be at least 1s"));
             }
+            if a.failure_window.is_some_and(|d| d < Duration::from_secs(1)) {
+                return Err(self.invalid(key("failure_window"), "must be at least 1s"));
+            }
+            for (k, d) in [("group_wait", a.group_wait), ("group_interval", a.group_interval)] {
+                if d.is_some_and(|d| d.is_zero() || d > Duration::from_secs(3600)) {
+                    return Err(self.invalid(key(k), "must be longer than zero and at most 1h"));
+                }
+            }
+            if a.group_interval.is_some() && a.group_wait.is_none() {
+                return Err(self.invalid(key("group_interval"), "needs `group_wait`"));
+            }
+            if a.group_wait.is_some() && !kind.takes_batches() {
+                let by = if kind == Kind::PagerDuty { "its dedup_key" } else { "its alias, the source id" };
+                return Err(self.invalid(
+                    key("group_wait"),
+                    format!(
+                        "{} keeps one event per source ({by} groups them); leave group_wait out",
+                        kind.as_str()
+                    ),
+                ));
+            }
             routes.push(Route {
                 name: a.name.clone(),
-                kind,
-                url,
-                secret,
-                routing_key,
+                channel,
                 organization: a.organization.clone(),
                 failure_threshold: a.failure_threshold,
                 success_threshold: a.success_threshold,
                 send_on_resolved: a.send_on_resolved,
                 repeat_interval: a.repeat_interval,
+                failure_window: a.failure_window,
+                group_wait: a.group_wait,
+                group_interval: a.group_interval.or(a.group_wait),
             });
         }
         Ok(routes)

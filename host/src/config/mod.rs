@@ -143,6 +143,11 @@ pub struct SourceConfig {
     pub retry_interval: Option<Duration>,
     #[serde(default = "active")]
     pub state: SourceState,
+    /// Names of sources of the same organization this one depends on
+    /// (DESIGN §8); checked against the file and the store at start and on
+    /// a reload (`service::depends::check_file`).
+    #[serde(default)]
+    pub depends_on: Vec<String>,
 }
 
 fn active() -> SourceState {
@@ -264,7 +269,14 @@ impl TlsConfig {
     /// The CAs of `ca_files` as trust anchors; an unreadable file or one
     /// without a certificate is an error naming it.
     pub fn roots(&self) -> Result<Vec<rustls::pki_types::TrustAnchor<'static>>, (usize, String)> {
-        use crate::runtime::sandbox::tls::{policy, verifier};
+        let certs = self.certificates()?;
+        crate::runtime::sandbox::tls::verifier::anchors(certs).map_err(|e| (0, e.to_string()))
+    }
+
+    /// The certificates of `ca_files` (for a TLS client that takes
+    /// certificates rather than trust anchors: the alert mailer's).
+    pub fn certificates(&self) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, (usize, String)> {
+        use crate::runtime::sandbox::tls::policy;
         let mut certs = Vec::new();
         for (i, file) in self.ca_files.iter().enumerate() {
             let text = std::fs::read_to_string(file).map_err(|e| (i, format!("{}: {e}", file.display())))?;
@@ -274,7 +286,7 @@ impl TlsConfig {
             }
             certs.extend(found);
         }
-        verifier::anchors(certs).map_err(|e| (0, e.to_string()))
+        Ok(certs)
     }
 }
 

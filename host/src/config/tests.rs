@@ -110,14 +110,100 @@ fn an_alert_route_takes_its_defaults() {
     let routes = c.alert_routes().expect("routes");
     let r = &routes[0];
     assert_eq!((r.failure_threshold, r.success_threshold, r.send_on_resolved), (3, 2, true));
-    assert_eq!((r.repeat_interval, r.secret.as_ref(), r.organization.as_ref()), (None, None, None));
-    assert_eq!(r.kind, crate::alerts::route::Kind::Webhook);
+    assert_eq!((r.repeat_interval, r.organization.as_ref()), (None, None));
+    assert!(matches!(r.channel, crate::alerts::route::Channel::Webhook { secret: None, .. }));
+}
+
+#[test]
+fn the_new_route_types_resolve_their_keys() {
+    use crate::alerts::route::{Channel, Security};
+    // Setting variables needs `unsafe` (denied here): PATH is one every
+    // test process has, standing in for the password and the API key.
+    let path = std::env::var("PATH").expect("PATH");
+    let text = "[[alerts]]\nname = \"mail\"\ntype = \"email\"\nto = [\"ops@example.com\", \"Oncall <oncall@example.com>\"]\n\
+                from = \"Sonde <sonde@example.com>\"\nsmtp_url = \"smtp://alerts%40example.com@mail.example.com\"\n\
+                password_env = \"PATH\"\n\n\
+                [[alerts]]\nname = \"genie\"\ntype = \"opsgenie\"\napi_key_env = \"PATH\"\n\n\
+                [[alerts]]\nname = \"chat\"\ntype = \"teams\"\nurl = \"https://example.webhook.office.com/workflows/x\"\n";
+    let routes = Config::parse(text, "t.toml").expect("valid").alert_routes().expect("routes");
+    let Channel::Email(smtp) = &routes[0].channel else { panic!("{:?}", routes[0]) };
+    assert_eq!((smtp.host.as_str(), smtp.port, smtp.security), ("mail.example.com", 587, Security::StartTls));
+    assert_eq!(smtp.credentials, Some(("alerts@example.com".to_string(), path.clone())));
+    assert_eq!(smtp.to.len(), 2);
+    let Channel::Opsgenie { url, api_key } = &routes[1].channel else { panic!("{:?}", routes[1]) };
+    assert_eq!((url.host(), api_key), (Some("api.opsgenie.com"), &path));
+    assert!(matches!(routes[2].channel, Channel::Teams { .. }));
+    let shown = format!("{routes:?}");
+    assert!(!shown.contains(&path) && !shown.contains("office.com"), "{shown}");
+}
+
+const MAIL: &str = "[[alerts]]\nname = \"mail\"\ntype = \"email\"\nto = [\"ops@example.com\"]\nfrom = \"sonde@example.com\"\n";
+
+#[test]
+fn new_route_type_errors_name_the_key() {
+    let cases = [
+        (MAIL.to_string(), "alerts[0].smtp_url"),
+        (format!("{MAIL}smtp_url = \"smtp://u:hunter2@mail.example.com\""), "alerts[0].smtp_url"),
+        (format!("{MAIL}smtp_url = \"smtp://mail.example.com?tls=none\""), "alerts[0].smtp_url"),
+        (format!("{MAIL}smtp_url = \"smtp://u@mail.example.com\""), "alerts[0].password_env"),
+        (
+            format!("{MAIL}smtp_url = \"smtp://mail.example.com\"\npassword_env = \"SONDE_TEST_SURELY_UNSET\""),
+            "alerts[0].password_env",
+        ),
+        (format!("{MAIL}smtp_url = \"smtp://mail.example.com\"\nurl = \"https://x/\""), "alerts[0].url"),
+        (
+            "[[alerts]]\nname = \"m\"\ntype = \"email\"\nfrom = \"a@example.com\"\nsmtp_url = \"smtps://h\"".into(),
+            "alerts[0].to",
+        ),
+        (
+            "[[alerts]]\nname = \"m\"\ntype = \"email\"\nto = [\"not an address\"]\nfrom = \"a@example.com\"\nsmtp_url = \"smtps://h\"".into(),
+            "alerts[0].to[0]",
+        ),
+        ("[[alerts]]\nname = \"m\"\ntype = \"email\"\nto = [\"a@example.com\"]\nsmtp_url = \"smtps://h\"".into(), "alerts[0].from"),
+        ("[[alerts]]\nname = \"g\"\ntype = \"opsgenie\"".into(), "alerts[0].api_key_env"),
+        ("[[alerts]]\nname = \"t\"\ntype = \"teams\"".into(), "alerts[0].url"),
+        ("[[alerts]]\nname = \"t\"\ntype = \"teams\"\nurl = \"https://x/\"\napi_key_env = \"X\"".into(), "alerts[0].api_key_env"),
+        (format!("{HOOK}to = [\"a@example.com\"]"), "alerts[0].to"),
+    ];
+    for (toml, key) in cases {
+        let e = err(&toml);
+        assert!(e.contains(&format!("`{key}`")), "{key}: {e}");
+        assert!(!e.contains("hunter2"), "a password in the URL is not echoed: {e}");
+    }
+}
+
+#[test]
+fn group_wait_is_refused_where_the_receiver_groups_by_source() {
+    for (kind, extra) in [("pagerduty", "routing_key_env = \"PATH\""), ("opsgenie", "api_key_env = \"PATH\"")]
+    {
+        let e = err(&format!("[[alerts]]\nname = \"p\"\ntype = \"{kind}\"\n{extra}\ngroup_wait = \"30s\""));
+        assert!(e.contains("`alerts[0].group_wait`") && e.contains(kind), "{e}");
+    }
+    let ok = format!("{HOOK}group_wait = \"30s\"");
+    assert!(Config::parse(&ok, "t.toml").expect("valid").alert_routes().is_ok());
+}
+
+#[test]
+fn windows_and_grouping_are_bounded_and_named() {
+    let cases = [
+        ("failure_window = \"500ms\"", "alerts[0].failure_window"),
+        ("group_wait = \"2h\"", "alerts[0].group_wait"),
+        ("group_interval = \"1m\"", "alerts[0].group_interval"),
+    ];
+    for (line, key) in cases {
+        let e = err(&format!("{HOOK}{line}"));
+        assert!(e.contains(key), "{line}: {e}");
+    }
+    let ok = format!("{HOOK}failure_window = \"5m\"\ngroup_wait = \"30s\"");
+    let routes = Config::parse(&ok, "t.toml").expect("valid").alert_routes().expect("routes");
+    assert_eq!(routes[0].failure_window, Some(std::time::Duration::from_secs(300)));
+    assert_eq!(routes[0].group_interval, routes[0].group_wait, "group_interval defaults to group_wait");
 }
 
 #[test]
 fn alert_route_errors_name_the_key() {
     let cases = [
-        ("[[alerts]]\nname = \"a\"\ntype = \"email\"\nurl = \"http://x/\"", "alerts[0].type"),
+        ("[[alerts]]\nname = \"a\"\ntype = \"e-mail\"\nurl = \"http://x/\"", "alerts[0].type"),
         ("[[alerts]]\nname = \"a\"\ntype = \"webhook\"", "alerts[0].url"),
         ("[[alerts]]\nname = \"a\"\ntype = \"webhook\"\nurl = \"ftp://x/\"", "alerts[0].url"),
         (
@@ -161,5 +247,78 @@ fn maintenance_errors_name_the_key() {
     for (toml, key) in cases {
         let e = err(toml);
         assert!(e.contains(&format!("`{key}`")), "{key}: {e}");
+    }
+}
+
+/// `[[sources]] depends_on`, checked as at start and on a reload: against
+/// the file's sources and the stored ones of the same organization.
+mod depends_on {
+    use super::*;
+    use crate::model::Source;
+    use crate::service::depends::check_file;
+
+    fn source(name: &str, org: &str, deps: &str) -> String {
+        format!(
+            "[[sources]]\nname = \"{name}\"\norganization = \"{org}\"\ntype = \"tcp\"\ndepends_on = [{deps}]\n"
+        )
+    }
+
+    fn file(sources: &[String]) -> Config {
+        Config::parse(&sources.concat(), "t.toml").expect("parses")
+    }
+
+    fn refused(config: &Config, stored: &[Source]) -> String {
+        check_file(config, stored).expect_err("must be refused").to_string()
+    }
+
+    #[test]
+    fn names_in_the_file_or_the_store_of_the_organization_are_accepted() {
+        let c = file(&[source("switch", "org_a", ""), source("db", "org_a", "\"switch\", \"switch\"")]);
+        assert_eq!(c.sources[1].depends_on, ["switch", "switch"]);
+        check_file(&c, &[]).expect("switch is in the file");
+        let c = file(&[source("db", "org_a", "\"switch\"")]);
+        check_file(&c, &[Source::for_test("switch", "org_a", "tcp")]).expect("switch is stored");
+        assert!(file(&[source("x", "org_a", "")]).sources[0].depends_on.is_empty(), "empty by default");
+    }
+
+    #[test]
+    fn another_organizations_name_fails_exactly_as_a_missing_one() {
+        let elsewhere = file(&[source("switch", "org_b", ""), source("db", "org_a", "\"switch\"")]);
+        let stored_elsewhere = file(&[source("db", "org_a", "\"switch\"")]);
+        let nowhere = file(&[source("switch2", "org_a", ""), source("db", "org_a", "\"switch\"")]);
+        let e = refused(&elsewhere, &[]);
+        assert!(e.contains("sources[1].depends_on") && e.contains("no source named \"switch\""), "{e}");
+        assert_eq!(e, refused(&nowhere, &[]));
+        let e2 = refused(&stored_elsewhere, &[Source::for_test("switch", "org_b", "tcp")]);
+        assert_eq!(e2.replace("sources[0]", "sources[1]"), e, "same text, whoever holds the name");
+        assert!(!e.contains("org_b"), "{e}");
+    }
+
+    #[test]
+    fn cycles_and_self_dependencies_name_the_path() {
+        let c = file(&[source("a", "org_a", "\"b\""), source("b", "org_a", "\"a\"")]);
+        let e = refused(&c, &[]);
+        assert!(e.contains("sources[0].depends_on") && e.contains("a → b → a"), "{e}");
+        let c = file(&[source("a", "org_a", "\"a\"")]);
+        let e = refused(&c, &[]);
+        assert!(e.contains("sources[0].depends_on") && e.contains("a → a"), "{e}");
+        // Through a stored source: x (stored) → a, and the file makes a → x.
+        let x = Source { depends_on: vec!["a".into()], ..Source::for_test("x", "org_a", "tcp") };
+        let c = file(&[source("a", "org_a", "\"x\"")]);
+        let e = refused(&c, &[x.clone(), Source::for_test("a", "org_a", "tcp")]);
+        assert!(e.contains("a → x → a"), "{e}");
+        // The file's definition stands for the stored one of that name.
+        let c = file(&[source("x", "org_a", ""), source("a", "org_a", "\"x\"")]);
+        check_file(&c, &[x]).expect("the file's x depends on nothing");
+    }
+
+    #[test]
+    fn bad_names_and_too_many_are_named() {
+        let e = refused(&file(&[source("a", "org_a", "\"org_b/x\"")]), &[]);
+        assert!(e.contains("sources[0].depends_on") && e.contains("org_b/x"), "{e}");
+        let many: Vec<String> =
+            (0..=crate::service::depends::MAX_DEPENDS_ON).map(|i| format!("\"s{i}\"")).collect();
+        let e = refused(&file(&[source("a", "org_a", &many.join(", "))]), &[]);
+        assert!(e.contains("at most"), "{e}");
     }
 }

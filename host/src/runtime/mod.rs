@@ -73,6 +73,8 @@ pub struct Runtime {
     linker: Linker<Sandbox>,
     config: RuntimeConfig,
     cache: Option<cache::Cache>,
+    /// Access tokens fetched for `auth`, kept until shortly before expiry.
+    tokens: sandbox::auth::token::TokenCache,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -88,6 +90,10 @@ struct Trace {
     outputs: Option<Outputs>,
     net: Option<Arc<NetPolicy>>,
     tls: Option<Arc<Session>>,
+    /// The source's `auth`, when it has one.
+    auth: Option<sandbox::auth::AuthPolicy>,
+    /// What the host made of it for this attempt.
+    prepared: sandbox::auth::Slot,
 }
 
 /// Runs `fut` until `deadline`, checking the clock before the future, so a
@@ -112,7 +118,7 @@ impl Runtime {
             }
         });
         let egress = std::sync::RwLock::new(Arc::new(config.egress.clone()));
-        Ok(Self { engine, egress, ticker, linker, config, cache })
+        Ok(Self { engine, egress, ticker, linker, config, cache, tokens: Default::default() })
     }
 
     pub fn config(&self) -> &RuntimeConfig {
@@ -167,7 +173,8 @@ impl Runtime {
         let contract = contract::Contract::link(&self.linker, &component, &wit_version)?;
 
         let deadline = Instant::now() + self.config.info_timeout;
-        let (mut store, outputs) = self.store(Arc::new(NetPolicy::deny_all()), None, deadline);
+        let (mut store, outputs) =
+            self.store(Arc::new(NetPolicy::deny_all()), None, Default::default(), deadline);
         let call = async {
             let instance = contract.instantiate(&mut store).await?;
             instance.info(&mut store).await
@@ -220,6 +227,7 @@ impl Runtime {
         &self,
         net: Arc<NetPolicy>,
         tls: Option<Arc<Session>>,
+        auth: sandbox::auth::Slot,
         deadline: Instant,
     ) -> (Store<Sandbox>, Outputs) {
         let (sandbox, outputs) = Sandbox::new(Spec {
@@ -230,6 +238,7 @@ impl Runtime {
             max_handles: self.config.max_handles,
             tls: tls.unwrap_or_else(|| Arc::new(Session::disabled())),
             ticking: self.ticker.hold(),
+            auth,
         });
         let mut store = Store::new(&self.engine, sandbox);
         store.limiter(|s| &mut s.limits);
@@ -249,8 +258,9 @@ impl Runtime {
         timeout: Duration,
     ) -> Result<Vec<Endpoint>, String> {
         let deadline = Instant::now() + timeout;
-        let text = crate::schema::guest_json(&sandbox::tls::policy::strip_private_key(config));
-        let (mut store, outputs) = self.store(Arc::new(NetPolicy::deny_all()), None, deadline);
+        let text = crate::schema::guest_json(&guest_config(plugin, config));
+        let (mut store, outputs) =
+            self.store(Arc::new(NetPolicy::deny_all()), None, Default::default(), deadline);
         let call = async {
             let instance = plugin.contract.instantiate(&mut store).await?;
             instance.endpoints(&mut store, &text).await
@@ -318,10 +328,15 @@ impl Runtime {
     ) -> CheckReport {
         let started_at = Utc::now();
         let t0 = Instant::now();
-        let redactor = Redactor::new(plugin.schema.secrets_in(config));
         let mut trace = Trace::default();
 
-        let mut report = match validity.map(|()| TlsPolicy::from_config(config)) {
+        let policies = validity.map(|()| {
+            let auth = sandbox::auth::AuthPolicy::from_config(plugin.schema.auth(), config);
+            TlsPolicy::from_config(config)
+                .map_err(|e| e.to_string())
+                .and_then(|tls| Ok((tls, auth.map_err(|e| e.to_string())?)))
+        });
+        let mut report = match policies {
             Err(violations) if crate::schema::too_complex(&violations) => {
                 CheckReport::failed(crate::schema::TOO_COMPLEX.to_string())
             }
@@ -329,12 +344,14 @@ impl Runtime {
                 let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
                 CheckReport::failed(format!("config does not match the schema: {}", list.join("; ")))
             }
-            Ok(Err(e)) => CheckReport::failed(e.to_string()),
-            Ok(Ok(policy)) => {
+            Ok(Err(e)) => CheckReport::failed(e),
+            Ok(Ok((policy, auth))) => {
                 let session = Arc::new(Session::new(policy, Arc::clone(&self.config.tls_roots)));
                 trace.tls = Some(Arc::clone(&session));
-                // The guest never sees a client key: the host does the TLS.
-                let text = crate::schema::guest_json(&sandbox::tls::policy::strip_private_key(config));
+                trace.auth = auth;
+                // The guest never sees a client key nor a credential: the
+                // host does the TLS and the signing.
+                let text = crate::schema::guest_json(&guest_config(plugin, config));
                 match within(t0 + timeout, self.attempt(egress, plugin, &text, t0 + timeout, &mut trace))
                     .await
                 {
@@ -355,6 +372,14 @@ impl Runtime {
             report.stderr = outputs.stderr.captured();
         }
         report.denied_connects = trace.net.as_ref().map_or(0, |n| n.denied());
+        // One redactor per check, built once the tokens made from the
+        // secrets are known too.
+        let mut secrets = plugin.schema.secrets_in(config);
+        if let Some(prepared) = trace.prepared.get() {
+            report.details = sandbox::auth::add_details(report.details.take(), &prepared.details);
+            secrets.extend(prepared.mask.iter().cloned());
+        }
+        let redactor = Redactor::new(secrets);
         scrub(&mut report, &redactor);
         report
     }
@@ -371,7 +396,8 @@ impl Runtime {
         // everything while it says which peers the config needs, and widens
         // to exactly those before it runs the check.
         let net = Arc::new(NetPolicy::deny_all());
-        let (mut store, outputs) = self.store(Arc::clone(&net), trace.tls.clone(), deadline);
+        let (mut store, outputs) =
+            self.store(Arc::clone(&net), trace.tls.clone(), Arc::clone(&trace.prepared), deadline);
         trace.outputs = Some(outputs.clone());
         trace.net = Some(Arc::clone(&net));
         let trapped = |e: wasmtime::Error| outcome::classify_trap(&e, &outputs.stderr.captured());
@@ -394,6 +420,23 @@ impl Runtime {
             max_new_sockets: self.config.max_new_sockets,
         };
         let resolver = self.config.resolver.as_ref();
+        // While `auth` is present the check reaches its target only, so
+        // what it reads with the credential cannot leave for elsewhere.
+        if let Some(policy) = &trace.auth {
+            let outside = sandbox::auth::Prepared::outside(policy, &endpoints);
+            if !outside.is_empty() {
+                net.count_denied();
+                return CheckReport::error(
+                    Cause::Denied,
+                    "permission denied by sandbox",
+                    Some(format!(
+                        "while `auth` is present the check reaches only {} (and `auth.hosts`); the plugin declared {}",
+                        policy.target.url(),
+                        outside.join(", ")
+                    )),
+                );
+            }
+        }
         match Grant::resolve(&endpoints, egress, caps, resolver).await {
             Ok(grant) => net.grant(grant),
             Err(GrantError::TooMany) => return CheckReport::failed("too many endpoints"),
@@ -414,7 +457,31 @@ impl Runtime {
             }
         }
 
-        // 3. The check itself.
+        // 3. The credential, before the guest runs: a token step that
+        //    fails is the check's answer.
+        if let Some(policy) = trace.auth.clone() {
+            let reach = sandbox::auth::fetch::Reach {
+                egress: egress.as_ref(),
+                resolver,
+                roots: self.config.tls_roots.as_slice(),
+                deadline,
+            };
+            match sandbox::auth::Prepared::prepare(policy, &self.tokens, &reach).await {
+                Ok(prepared) => {
+                    _ = trace.prepared.set(Arc::new(prepared));
+                }
+                Err(failure) => {
+                    let cause = if failure.message == "permission denied by sandbox" {
+                        Cause::Denied
+                    } else {
+                        Cause::Unhealthy
+                    };
+                    return CheckReport::error(cause, failure.message, Some(failure.extra()));
+                }
+            }
+        }
+
+        // 4. The check itself.
         match instance.check(&mut store, config).await {
             Ok(Ok(healthy)) => {
                 let mut r = CheckReport::new(Status::Ok, Cause::Healthy, None);
@@ -427,6 +494,12 @@ impl Runtime {
             Err(e) => trapped(e),
         }
     }
+}
+
+/// `config` as the guest sees it: no TLS client key, no credential.
+fn guest_config(plugin: &Plugin, config: &Value) -> Value {
+    let config = sandbox::tls::policy::strip_private_key(config);
+    sandbox::auth::policy::guest_config(plugin.schema.auth(), &config)
 }
 
 /// Details are meant to be a JSON object; anything else is kept as text.

@@ -14,6 +14,7 @@
 //! - [`redact`]: masking secret values in guest text, every spelling.
 //! - [`validate`]: validation under a deadline, off the async workers.
 
+pub mod auth;
 mod bounds;
 mod redact;
 mod refs;
@@ -74,6 +75,8 @@ pub struct ConfigSchema {
     /// Found once, at load. Includes `tls.client_key` unless the schema
     /// cannot carry a `tls` member.
     secret_paths: Vec<SecretPath>,
+    /// Where host-side credentials go ([`auth::AuthShape`]).
+    auth: auth::AuthShape,
     /// Nodes of the schema with its references expanded (the bounds').
     expanded: u64,
     pub(crate) validation_deadline: Duration,
@@ -125,12 +128,30 @@ impl ConfigSchema {
         if secrets::may_carry_tls(&raw, secrets::declares_tls(&raw, &refs)) && !secret_paths.contains(&key) {
             secret_paths.push(key);
         }
+        let auth = auth::discover(&raw, &refs)?;
+        for path in auth.secret_paths() {
+            if !secret_paths.contains(&path) {
+                secret_paths.push(path);
+            }
+        }
         drop(refs);
-        Ok(Self { raw, validator, secret_paths, expanded, validation_deadline: limits.validation_deadline })
+        Ok(Self {
+            raw,
+            validator,
+            secret_paths,
+            auth,
+            expanded,
+            validation_deadline: limits.validation_deadline,
+        })
     }
 
     pub fn raw(&self) -> &Value {
         &self.raw
+    }
+
+    /// Where the plugin takes host-side credentials, if it does.
+    pub fn auth(&self) -> &auth::AuthShape {
+        &self.auth
     }
 
     /// Where the secrets of a config live (`writeOnly` values, and the TLS

@@ -152,6 +152,13 @@ impl From<CreateError> for ApiError {
             CreateError::FromFile(file) => ApiError::Conflict(format!(
                 "This source is defined in the configuration file {file}: change it there"
             )),
+            // Only names of the caller's own organization: dependents are
+            // looked for there alone.
+            CreateError::Depended { change, dependents } => ApiError::Conflict(format!(
+                "This source cannot be {change}: other sources depend on it ({}); remove it from their \
+                 `depends_on` first",
+                dependents.join(", ")
+            )),
         }
     }
 }

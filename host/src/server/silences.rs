@@ -22,6 +22,7 @@ use super::error::{ApiError, FieldError};
 use super::extract::{Body, PathParams};
 use super::openapi::{InternalError, NotFound, PayloadTooLarge, Unauthorized, UnprocessableEntity};
 use crate::alerts::silences::Silence;
+use crate::model::{MAX_NAME_CHARS, is_blank, trim_blank};
 use crate::report::rfc3339;
 
 const MAX_SOURCES: usize = 100;
@@ -48,7 +49,7 @@ pub struct SilenceBody {
     #[schema(format = DateTime)]
     pub ends_at: String,
     /// Why: who silenced what, for the next person on call.
-    #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
+    #[schema(min_length = 1, max_length = 1000, pattern = crate::model::NOT_BLANK_PATTERN)]
     pub comment: String,
 }
 
@@ -59,7 +60,7 @@ fn source_names() -> utoipa::openapi::schema::Array {
         .schema_type(Type::String)
         .min_length(Some(1))
         .max_length(Some(200))
-        .pattern(Some(r"\S"));
+        .pattern(Some(crate::model::NOT_BLANK_PATTERN));
     ArrayBuilder::new()
         .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
         .items(name)
@@ -189,11 +190,11 @@ pub async fn create(
         if names.is_empty() || names.len() > MAX_SOURCES {
             return Err(invalid("sources", format!("must name 1 to {MAX_SOURCES} sources, or be left out")));
         }
-        if names.iter().any(|n| n.trim().is_empty() || n.chars().count() > 200) {
+        if names.iter().any(|n| is_blank(n) || n.chars().count() > MAX_NAME_CHARS) {
             return Err(invalid("sources", "source names are 1 to 200 characters"));
         }
     }
-    let comment = body.comment.trim();
+    let comment = trim_blank(&body.comment);
     if comment.is_empty() || body.comment.chars().count() > MAX_COMMENT {
         return Err(invalid("comment", format!("must be 1 to {MAX_COMMENT} characters")));
     }

@@ -9,14 +9,19 @@
 //! config), and the scheme, host and port of every URL in the config (an
 //! `https` URL turned `http` keeps its endpoint but drops TLS). "How it is
 //! verified" is the `tls` policy: a lower `mode`, or any change of `ca` or
-//! `server_name`, is a weakening.
+//! `server_name`, is a weakening. For a plugin that takes host-side
+//! credentials, it is also every non-secret member of `auth` (`kind`,
+//! `token_url`, `hosts`, `methods`, `audience`, `scope`, …, in the object or
+//! in the flat keys a mapping reads) and the target they are bound to.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::runtime::sandbox::auth::policy;
 use crate::runtime::{Plugin, Runtime};
+use crate::schema::auth::{AuthShape, SECRET_MEMBERS};
 
 /// How long the plugin may take to declare its endpoints for one config.
 const ENDPOINTS_TIMEOUT: Duration = Duration::from_secs(5);
@@ -62,6 +67,8 @@ pub(super) async fn carry_over(
         Some(why)
     } else if let Some(why) = url_moved(old_public, new_public, &mut Vec::new()) {
         Some(why)
+    } else if let Some(why) = plugin.and_then(|p| auth_moved(p.schema().auth(), old_public, new_public)) {
+        Some(why)
     } else if let Some(plugin) = plugin {
         let before = crate::schema::merge_secrets(old_public, stored);
         let after = crate::schema::merge_secrets(new_public, &kept);
@@ -103,6 +110,38 @@ async fn endpoints_moved(
         // Unknown is not the same: the secrets must be given again.
         (Err(e), _) | (_, Err(e)) => Some(format!("the plugin did not declare its endpoints ({e})")),
     }
+}
+
+/// What of `auth` is not secret, as the host would use it: the object's
+/// public members, the public flat keys a mapping reads, and the target.
+fn auth_view(shape: &AuthShape, public: &Value) -> Value {
+    let mut object = shape.property.as_ref().and_then(|p| public.get(p)).cloned().unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut object {
+        map.retain(|k, _| !SECRET_MEMBERS.contains(&k.as_str()));
+    }
+    let mapped = policy::mapped_public(&shape.mappings, public);
+    let target = match policy::target(shape, public) {
+        Ok(origin) => origin.url(),
+        Err(e) => e.to_string(),
+    };
+    serde_json::json!({"object": object, "mapped": mapped, "target": target})
+}
+
+/// Whether a change of `auth` (its kind, `token_url`, `hosts`, `methods`,
+/// `audience`, `scope`, any public member) or of its target moves the
+/// credentials.
+fn auth_moved(shape: &AuthShape, old: &Value, new: &Value) -> Option<String> {
+    if shape.is_empty() {
+        return None;
+    }
+    let (before, after) = (auth_view(shape, old), auth_view(shape, new));
+    if before["target"] != after["target"] {
+        return Some(format!(
+            "the target of the credentials moves from {} to {}",
+            before["target"], after["target"]
+        ));
+    }
+    (before != after).then(|| "the auth policy changes".to_string())
 }
 
 /// TLS `mode`s from weakest to strongest.

@@ -23,7 +23,8 @@ use super::Ctx;
 use super::health::log_transition;
 use super::scheduler::{Event, Gauges};
 use crate::alerts::Alerts;
-use crate::alerts::outbox::AlertWrite;
+use crate::alerts::judge::Finished;
+use crate::metrics::Metrics;
 use crate::model::{CheckRecord, Source};
 use crate::store::Store;
 
@@ -142,48 +143,37 @@ const BATCH: usize = 256;
 /// How long the first result of a batch waits for company.
 const GATHER: Duration = Duration::from_millis(20);
 
-/// Writes finished checks to the group's store in batches: one statement
-/// for all the results that finished within [`GATHER`] of each other,
-/// retried until the store takes it, so results that finish during an
-/// outage are written when the database returns.
-/// A check whose result to write, and what alert routes decided on it.
-type Result = (Source, CheckRecord, AlertWrite);
-
+/// Writes finished checks to the group's store in batches: one
+/// transaction for all the results that finished within [`GATHER`] of each
+/// other, with the alert decisions the store makes on them, retried until
+/// the store takes it, so results that finish during an outage are written
+/// when the database returns.
 #[derive(Debug, Clone)]
 pub struct Recorder {
-    tx: mpsc::UnboundedSender<Result>,
+    tx: mpsc::UnboundedSender<(Source, CheckRecord)>,
 }
 
 impl Recorder {
-    pub fn spawn(store: Arc<dyn Store>, alerts: Arc<Alerts>) -> Self {
+    pub fn spawn(store: Arc<dyn Store>, alerts: Arc<Alerts>, metrics: Arc<Metrics>) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(write_results(store, alerts, rx));
+        tokio::spawn(write_results(store, alerts, metrics, rx));
         Self { tx }
     }
 
     /// Queues a finished check for the next batch.
-    pub fn record(&self, source: Source, check: CheckRecord, alerts: AlertWrite) {
+    pub fn record(&self, source: Source, check: CheckRecord) {
         // Closed only when the runtime shuts down.
-        let _ = self.tx.send((source, check, alerts));
+        let _ = self.tx.send((source, check));
     }
 }
 
-/// Writes a result that alert routes acted on in one transaction with
-/// their states and notifications, retrying until stored.
-async fn write_with_alerts(store: &dyn Store, wake: &Alerts, check: &CheckRecord, alerts: &AlertWrite) {
-    let mut wait = Duration::from_millis(250);
-    while let Err(e) = store.record_check(check, false, alerts).await {
-        tracing::debug!(check = %check.id, error = %e, "check result not stored yet; retrying");
-        tokio::time::sleep(wait).await;
-        wait = (wait * 2).min(Duration::from_secs(5));
-    }
-    if !alerts.notifications.is_empty() {
-        wake.wake.notify_one();
-    }
-}
-
-async fn write_results(store: Arc<dyn Store>, wake: Arc<Alerts>, mut rx: mpsc::UnboundedReceiver<Result>) {
-    let mut pending: std::collections::VecDeque<Result> = Default::default();
+async fn write_results(
+    store: Arc<dyn Store>,
+    alerts: Arc<Alerts>,
+    metrics: Arc<Metrics>,
+    mut rx: mpsc::UnboundedReceiver<(Source, CheckRecord)>,
+) {
+    let mut pending: std::collections::VecDeque<(Source, CheckRecord)> = Default::default();
     loop {
         if pending.is_empty() {
             match rx.recv().await {
@@ -195,16 +185,12 @@ async fn write_results(store: Arc<dyn Store>, wake: Arc<Alerts>, mut rx: mpsc::U
         while let Ok(more) = rx.try_recv() {
             pending.push_back(more);
         }
-        // One check per source per statement; a second waits for the next.
+        // One check per source per transaction, in the order they finished;
+        // a second waits for the next.
         let mut seen = std::collections::HashSet::new();
         let mut batch = Vec::new();
         let mut later = std::collections::VecDeque::new();
         while let Some(item) = pending.pop_front() {
-            if !item.2.is_empty() {
-                // Alert writes go with their check, in one transaction.
-                write_with_alerts(store.as_ref(), &wake, &item.1, &item.2).await;
-                continue;
-            }
             if batch.len() < BATCH && seen.insert(item.0.id) {
                 batch.push(item);
             } else {
@@ -215,20 +201,21 @@ async fn write_results(store: Arc<dyn Store>, wake: Arc<Alerts>, mut rx: mpsc::U
         if batch.is_empty() {
             continue;
         }
-        let checks: Vec<CheckRecord> = batch.iter().map(|(_, c, _)| c.clone()).collect();
+        let items: Vec<Finished> = batch.iter().map(|(source, check)| Finished { source, check }).collect();
         let mut wait = Duration::from_millis(250);
-        let previous = loop {
+        let (previous, writes) = loop {
             let Some(group) = store.group() else { return };
-            match group.finish_many(&checks).await {
-                Ok(previous) => break previous,
+            match group.finish_many(&items, alerts.as_ref()).await {
+                Ok(done) => break done,
                 Err(e) => {
-                    tracing::debug!(results = checks.len(), error = %e, "check results not stored yet; retrying");
+                    tracing::debug!(results = items.len(), error = %e, "check results not stored yet; retrying");
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(Duration::from_secs(5));
                 }
             }
         };
-        for ((source, check, _), previous) in batch.iter().zip(previous) {
+        crate::alerts::publish(&alerts, &metrics, &writes);
+        for ((source, check), previous) in batch.iter().zip(previous) {
             log_transition(source, previous, check);
         }
     }

@@ -8,6 +8,7 @@
 //! - [`spec`]: the rules a definition keeps beyond its plugin's schema.
 //! - `sources`: creating, replacing and deleting sources; the file's own.
 //! - [`binding`]: which stored secrets a replace may carry over.
+//! - [`depends`]: `depends_on`: same organization, no cycle, no dangling name.
 //! - `migrate`: secrets older versions stored in the clear, moved at start.
 //! - [`health`]: the latest result per source, in memory (one process).
 //! - [`group`]: claims and lease renewals, when replicas share the store.
@@ -15,6 +16,7 @@
 //! [`Service`] is what the HTTP routes and the CLI use.
 
 pub mod binding;
+pub mod depends;
 pub mod fair;
 pub mod gate;
 pub mod group;
@@ -37,7 +39,7 @@ use uuid::Uuid;
 
 use crate::alerts::Alerts;
 use crate::alerts::delivery;
-use crate::alerts::http::Client;
+use crate::alerts::transport::Transport;
 use crate::config::{ApiKey, Config, ConfigError, LimitsConfig, StoreChoice};
 use crate::metrics::Metrics;
 use crate::model::{CheckRecord, CheckStatus, Policy, Source, Trigger};
@@ -60,8 +62,8 @@ pub enum ServiceError {
     Runtime(#[from] RuntimeError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("the alerts' TLS client: {0}")]
-    Tls(#[from] rustls::Error),
+    #[error(transparent)]
+    AlertTransport(#[from] crate::alerts::transport::TransportError),
 }
 
 /// Why a synchronous check did not run.
@@ -117,23 +119,20 @@ impl Ctx {
         report
     }
 
-    /// Stores a finished check and publishes it to readers. The alert
-    /// routes see it here, in check order (this runs on the scheduler's
-    /// loop), and what they decide is stored in the check's transaction.
+    /// Stores a finished check and publishes it to readers. The store
+    /// moves the alert routes' views in the check's transaction (so they
+    /// move in the order checks are recorded, once per check).
     fn record(&self, source: Source, check: CheckRecord) {
         if let Some(recorder) = &self.recorder {
-            let alerts = self.alerts.evaluate(&source, &check);
-            return recorder.record(source, check, alerts);
+            return recorder.record(source, check);
         }
         self.health.finish(&source, &check);
-        let alerts = self.alerts.evaluate(&source, &check);
-        let store = Arc::clone(&self.store);
-        let wake = Arc::clone(&self.alerts);
+        let ctx = (Arc::clone(&self.store), Arc::clone(&self.alerts), Arc::clone(&self.metrics));
         tokio::spawn(async move {
+            let (store, alerts, metrics) = ctx;
             let insert = check.trigger == Trigger::Schedule;
-            match store.record_check(&check, insert, &alerts).await {
-                Ok(()) if !alerts.notifications.is_empty() => wake.wake.notify_one(),
-                Ok(()) => {}
+            match store.record_check(&source, &check, insert, alerts.as_ref()).await {
+                Ok(write) => crate::alerts::publish(&alerts, &metrics, std::slice::from_ref(&write)),
                 Err(e) => {
                     tracing::error!(source = %source.name, check = %check.id, error = %e, "check result not stored");
                 }
@@ -153,6 +152,10 @@ pub struct Service {
     /// Held while a requested check is looked for and queued, so that
     /// concurrent requests for one source queue one check.
     requesting: tokio::sync::Mutex<()>,
+    /// Held while a source write checks `depends_on` (its own, or others'
+    /// naming it) and writes, so two writes of this process cannot make a
+    /// cycle or a dangling name between them ([`depends`]).
+    writing_sources: tokio::sync::Mutex<()>,
     /// `[metrics] public`.
     metrics_public: bool,
     keys: std::sync::RwLock<Vec<ApiKey>>,
@@ -212,6 +215,9 @@ impl Service {
         // Before the file's sources overwrite their stored configs, so
         // their history is scrubbed too.
         migrate::move_stored_secrets(&registry, store.as_ref()).await?;
+        if depends::file_has_dependencies(config) {
+            depends::check_file(config, &store.list_sources().await?)?;
+        }
         store.upsert_sources(&specs).await?;
         spec::spawn_warning(Arc::clone(&store), config.limits);
         let health = Arc::new(health::Health::default());
@@ -223,8 +229,10 @@ impl Service {
         let alerts = Arc::new(Alerts::new(config.alert_routes()?, config.maintenance_windows()?));
         alerts.warm(store.alert_states().await?);
         alerts.silences.set(store.list_silences(chrono::Utc::now()).await?);
-        delivery::spawn(Arc::clone(&store), Arc::clone(&alerts), Arc::clone(&metrics), Client::new()?);
-        let recorder = shared.then(|| group::Recorder::spawn(Arc::clone(&store), Arc::clone(&alerts)));
+        let transport = Transport::new(&config.tls.certificates().unwrap_or_default())?;
+        delivery::spawn(Arc::clone(&store), Arc::clone(&alerts), Arc::clone(&metrics), transport);
+        let recorder = shared
+            .then(|| group::Recorder::spawn(Arc::clone(&store), Arc::clone(&alerts), Arc::clone(&metrics)));
         let ctx = Arc::new(Ctx {
             runtime,
             registry,
@@ -255,6 +263,7 @@ impl Service {
             max_concurrent: config.checks.max_concurrent,
             limits: config.limits,
             requesting: tokio::sync::Mutex::new(()),
+            writing_sources: tokio::sync::Mutex::new(()),
             metrics_public: config.metrics.public,
             keys: std::sync::RwLock::new(keys),
             plugins_dir: config.plugins_dir.clone(),

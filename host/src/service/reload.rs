@@ -25,13 +25,21 @@ const FAILED: u8 = 2;
 
 /// Checks that every configured source has a plugin, a valid config and a
 /// definition within [`super::spec`]'s rules, and splits off their
-/// secrets; errors name the key.
+/// secrets; errors name the key. Whether each `depends_on` names a source
+/// needs the store too: [`super::depends::check_file`].
 pub(super) async fn validate_sources(
     registry: &Registry,
     config: &Config,
 ) -> Result<Vec<(SourceSpec, Value)>, ConfigError> {
     let mut specs = Vec::new();
     for (i, s) in config.sources.iter().enumerate() {
+        let key = |k: &str| format!("sources[{i}].{k}");
+        let depends_on =
+            super::depends::normalize(s.depends_on.clone()).map_err(|e| ConfigError::Invalid {
+                path: config.origin.clone(),
+                key: key("depends_on"),
+                reason: e.to_string(),
+            })?;
         let spec = SourceSpec {
             name: s.name.clone(),
             organization: s.organization.clone(),
@@ -40,8 +48,8 @@ pub(super) async fn validate_sources(
             config: s.config_json(),
             state: s.state,
             policy: s.policy(config.default_policy()),
+            depends_on,
         };
-        let key = |k: &str| format!("sources[{i}].{k}");
         let split = match super::spec::check(&spec, &config.limits) {
             Ok(()) => split_spec(registry, &spec).await,
             Err(e) => Err(e),
@@ -93,6 +101,9 @@ impl Service {
         let specs = validate_sources(&self.ctx.registry, &config).await?;
         let (routes, windows) = (config.alert_routes()?, config.maintenance_windows()?);
         let egress = config.egress()?;
+        if super::depends::file_has_dependencies(&config) {
+            super::depends::check_file(&config, &self.ctx.store.list_sources().await?)?;
+        }
         for source in self.ctx.store.upsert_sources(&specs).await? {
             self.send(Event::Upsert(source));
         }

@@ -44,6 +44,11 @@ impl Service {
         self.ctx.alerts.held(source, Utc::now())
     }
 
+    /// The dependency holding `source`'s "down" back for some route, if any.
+    pub fn suppressed_by(&self, source: &Source) -> Option<String> {
+        self.ctx.alerts.suppressed_by(source.id)
+    }
+
     /// `(source, organization, route, down)` for every route watching one
     /// of `sources`, for `sonde_source_down`.
     pub fn alert_views(&self, sources: &[Source]) -> Vec<(String, String, String, bool)> {
@@ -52,7 +57,7 @@ impl Service {
         let mut out = Vec::new();
         for source in sources {
             for route in routes.iter().filter(|r| r.watches(&source.organization)) {
-                let down = views.iter().any(|(r, id, down)| *r == route.name && *id == source.id && *down);
+                let down = views.iter().any(|(r, id, down, _)| *r == route.name && *id == source.id && *down);
                 out.push((source.name.clone(), source.organization.clone(), route.name.clone(), down));
             }
         }

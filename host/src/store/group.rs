@@ -17,6 +17,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::StoreResult;
+use crate::alerts::judge::{Finished, Judge};
+use crate::alerts::outbox::AlertWrite;
 use crate::model::{CheckRecord, CheckStatus, Source, SourceHealth};
 
 /// A due check this replica now holds the lease of.
@@ -51,10 +53,15 @@ pub trait Group: Send + Sync {
     /// and makes it the source's latest result. Returns the status of the
     /// result it replaces, for logging transitions once for the group.
     async fn finish(&self, replica: &str, check: &CheckRecord) -> StoreResult<Option<CheckStatus>>;
-    /// [`Group::finish`] of many checks in one round trip, each naming its
-    /// replica; at most one check per source. The previous statuses come
-    /// back in the order of `checks`.
-    async fn finish_many(&self, checks: &[CheckRecord]) -> StoreResult<Vec<Option<CheckStatus>>>;
+    /// [`Group::finish`] of many checks, each naming its replica, at most
+    /// one per source, in one transaction with the alert decisions `judge`
+    /// makes on them ([`crate::alerts::judge`]). The previous statuses and
+    /// the decisions come back in the order of `items`.
+    async fn finish_many(
+        &self,
+        items: &[Finished<'_>],
+        judge: &dyn Judge,
+    ) -> StoreResult<(Vec<Option<CheckStatus>>, Vec<AlertWrite>)>;
     /// The newest finished and the pending check of one source.
     async fn health(&self, source_id: Uuid) -> StoreResult<SourceHealth>;
     /// [`Group::health`] of every source that has any check.

@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::alerts::judge::Judge;
 use crate::alerts::outbox::{AlertWrite, Notification, Settle, StoredState};
 use crate::alerts::silences::Silence;
 use crate::model::{CheckRecord, Source, SourceSpec};
@@ -35,6 +36,16 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Stored data that does not parse.
+pub(crate) fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+/// A count as a SQL integer (saturating).
+pub(crate) fn int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
 
 /// How much history to keep per source.
 #[derive(Debug, Clone, Copy)]
@@ -94,12 +105,20 @@ pub trait Store: SessionStore + Send + Sync + 'static {
 
     // Alerts (DESIGN §8; `crate::alerts::outbox` says why these shapes).
 
-    /// Stores a finished check (inserted when `insert`, else updated: a
-    /// manual check's row exists from its request) together with the route
-    /// states and notifications it caused, in one transaction. A state is
-    /// written only when its `version` is newer than the stored one.
-    async fn record_check(&self, check: &CheckRecord, insert: bool, alerts: &AlertWrite) -> StoreResult<()>;
-    /// Every route's stored view of every source, to warm memory at start.
+    /// Stores a finished check of `source` (inserted when `insert`, else
+    /// updated: a manual check's row exists from its request) and, in the
+    /// same transaction, lets `judge` move the stored views of the routes
+    /// watching the source and writes the notifications it makes
+    /// ([`crate::alerts::judge`]). Returns what it decided.
+    async fn record_check(
+        &self,
+        source: &Source,
+        check: &CheckRecord,
+        insert: bool,
+        judge: &dyn Judge,
+    ) -> StoreResult<AlertWrite>;
+    /// The stored views that are down or held back by a dependency (the
+    /// ones the page and metrics show).
     async fn alert_states(&self) -> StoreResult<Vec<StoredState>>;
     /// Claims up to `limit` pending notifications due at `now`, each the
     /// oldest pending one of its (route, source), and leases them until

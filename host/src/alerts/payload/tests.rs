@@ -1,47 +1,87 @@
+//! The payload shapes, channel by channel: the documented fields, the
+//! escaping, and that no route secret reaches a body.
+//!
+//! - here: webhook, Slack and PagerDuty, one event each;
+//! - [`channels`]: e-mail, Teams and Opsgenie, one event each;
+//! - [`batches`]: a batch, for every channel that takes one.
+
+mod batches;
+mod channels;
+
 use std::collections::BTreeSet;
 
+use serde_json::json;
+
 use super::*;
+use crate::alerts::route::{Kind, Security, Smtp};
 use crate::model::{CheckStatus, Trigger};
 
-fn source() -> Source {
+pub(super) fn source() -> Source {
     Source { config: json!({"host": "127.0.0.1"}), ..Source::for_test("orders-db", "org_acme", "postgres") }
 }
 
-fn check(message: &str) -> CheckRecord {
+pub(super) fn check(message: &str) -> CheckRecord {
     let mut c = CheckRecord::new(Uuid::new_v4(), Trigger::Schedule, CheckStatus::Error);
     c.message = Some(message.into());
     c
 }
 
-fn route(kind: Kind) -> Route {
-    Route {
-        name: "ops".into(),
-        kind,
-        url: "http://127.0.0.1:9/hook".parse().expect("uri"),
-        secret: (kind == Kind::Webhook).then(|| b"s3cret-signing-key".to_vec()),
-        routing_key: (kind == Kind::PagerDuty).then(|| "R0UT1NGKEY0123456789abcdefabcdef".to_string()),
-        organization: None,
-        failure_threshold: 3,
-        success_threshold: 2,
-        send_on_resolved: true,
-        repeat_interval: None,
-    }
+pub(super) const SIGNING_KEY: &[u8] = b"s3cret-signing-key";
+pub(super) const ROUTING_KEY: &str = "R0UT1NGKEY0123456789abcdefabcdef";
+pub(super) const GENIE_KEY: &str = "genie-key-0123456789abcdef";
+pub(super) const SMTP_PASSWORD: &str = "smtp-pa55word";
+
+/// A route of `kind` with every secret its type takes.
+pub(super) fn route(kind: Kind) -> Route {
+    let url: http::Uri = "http://127.0.0.1:9/hook".parse().expect("uri");
+    let channel = match kind {
+        Kind::Webhook => Channel::Webhook { url, secret: Some(SIGNING_KEY.to_vec()) },
+        Kind::Slack => Channel::Slack { url },
+        Kind::Teams => Channel::Teams { url },
+        Kind::PagerDuty => Channel::PagerDuty { url, routing_key: ROUTING_KEY.into() },
+        Kind::Opsgenie => Channel::Opsgenie {
+            url: "https://api.eu.opsgenie.com".parse().expect("uri"),
+            api_key: GENIE_KEY.into(),
+        },
+        Kind::Email => Channel::Email(Box::new(Smtp {
+            host: "127.0.0.1".into(),
+            port: 2525,
+            security: Security::StartTls,
+            credentials: Some(("alerts".into(), SMTP_PASSWORD.into())),
+            from: "Sonde <sonde@example.com>".parse().expect("from"),
+            to: vec!["ops@example.com".parse().expect("to")],
+        })),
+    };
+    Route::new("ops", channel)
 }
 
-fn event(kind: EventKind, message: &str) -> String {
+pub(super) fn event(kind: EventKind, message: &str) -> String {
     let now = Utc::now();
     serde_json::to_string(&Event::new(kind, "ops", &source(), &check(message), now, now)).expect("json")
 }
 
-fn keys(v: &Value) -> BTreeSet<&str> {
+pub(super) fn keys(v: &Value) -> BTreeSet<&str> {
     v.as_object().expect("object").keys().map(String::as_str).collect()
+}
+
+/// The HTTP request `kind`'s route makes of `stored`.
+pub(super) fn post(kind: Kind, stored: &str) -> HttpRequest {
+    match render(&route(kind), stored).expect("render") {
+        Outgoing::Http(r) => r,
+        Outgoing::Mail(m) => panic!("{kind:?} rendered a mail: {m:?}"),
+    }
+}
+
+pub(super) fn header<'a>(r: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    r.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
 }
 
 #[test]
 fn the_webhook_body_has_exactly_the_documented_fields() {
     let stored = event(EventKind::Down, "connection refused");
-    let r = render(&route(Kind::Webhook), &stored).expect("render");
+    let r = post(Kind::Webhook, &stored);
     assert_eq!(r.body, stored.as_bytes(), "the stored text is the body, byte for byte");
+    assert_eq!(header(&r, "x-sonde-event"), Some("down"));
     let v: Value = serde_json::from_slice(&r.body).expect("json");
     let want = ["id", "event", "route", "source", "status", "error", "check_id", "since", "timestamp"];
     assert_eq!(keys(&v), want.into_iter().collect());
@@ -56,19 +96,18 @@ fn the_webhook_body_has_exactly_the_documented_fields() {
 
 #[test]
 fn the_signature_is_the_hmac_of_the_body_and_only_verifies_with_the_secret() {
-    let r = render(&route(Kind::Webhook), &event(EventKind::Up, "x")).expect("render");
-    let header = r.headers.iter().find(|(n, _)| *n == "x-sonde-signature").map(|(_, v)| v.clone());
-    let header = header.expect("signed");
-    assert_eq!(header, signature(b"s3cret-signing-key", &r.body));
-    assert_ne!(header, signature(b"another-key", &r.body));
-    let unsigned = Route { secret: None, ..route(Kind::Webhook) };
-    let r = render(&unsigned, &event(EventKind::Up, "x")).expect("render");
+    let r = post(Kind::Webhook, &event(EventKind::Up, "x"));
+    let signed = header(&r, "x-sonde-signature").expect("signed");
+    assert_eq!(signed, signature(SIGNING_KEY, &r.body));
+    assert_ne!(signed, signature(b"another-key", &r.body));
+    let unsigned = Route::new("ops", Channel::Webhook { url: r.url.clone(), secret: None });
+    let Ok(Outgoing::Http(r)) = render(&unsigned, &event(EventKind::Up, "x")) else { panic!("a POST") };
     assert!(r.headers.iter().all(|(n, _)| *n != "x-sonde-signature"), "no secret, no signature");
 }
 
 #[test]
 fn a_slack_message_is_text_plus_blocks() {
-    let r = render(&route(Kind::Slack), &event(EventKind::Down, "bad <@here> & worse")).expect("render");
+    let r = post(Kind::Slack, &event(EventKind::Down, "bad <@here> & worse"));
     let v: Value = serde_json::from_slice(&r.body).expect("json");
     assert_eq!(keys(&v), ["text", "blocks"].into_iter().collect());
     let text = v["text"].as_str().expect("text");
@@ -101,13 +140,13 @@ fn a_slack_message_is_text_plus_blocks() {
 
 #[test]
 fn a_pagerduty_event_follows_events_api_v2() {
-    let down = render(&route(Kind::PagerDuty), &event(EventKind::Down, "timed out")).expect("render");
+    let down = post(Kind::PagerDuty, &event(EventKind::Down, "timed out"));
     let v: Value = serde_json::from_slice(&down.body).expect("json");
     assert_eq!(
         keys(&v),
         ["routing_key", "event_action", "dedup_key", "payload", "client"].into_iter().collect()
     );
-    assert_eq!(v["routing_key"], "R0UT1NGKEY0123456789abcdefabcdef");
+    assert_eq!(v["routing_key"], ROUTING_KEY);
     assert_eq!(v["event_action"], "trigger");
     let stored: Value = serde_json::from_str(&event(EventKind::Down, "x")).expect("json");
     assert!(Uuid::parse_str(v["dedup_key"].as_str().expect("dedup_key")).is_ok());
@@ -122,10 +161,10 @@ fn a_pagerduty_event_follows_events_api_v2() {
     assert!(DateTime::parse_from_rfc3339(p["timestamp"].as_str().expect("timestamp")).is_ok());
     assert!(p["custom_details"].is_object());
 
-    let up = render(&route(Kind::PagerDuty), &event(EventKind::Up, "x")).expect("render");
+    let up = post(Kind::PagerDuty, &event(EventKind::Up, "x"));
     let v: Value = serde_json::from_slice(&up.body).expect("json");
     assert_eq!(v["event_action"], "resolve");
-    let reminder = render(&route(Kind::PagerDuty), &event(EventKind::Reminder, "x")).expect("render");
+    let reminder = post(Kind::PagerDuty, &event(EventKind::Reminder, "x"));
     let v: Value = serde_json::from_slice(&reminder.body).expect("json");
     assert_eq!(v["event_action"], "trigger");
 }
@@ -137,13 +176,30 @@ fn the_same_source_keeps_its_dedup_key() {
     let a = Event::new(EventKind::Down, "ops", &src, &check("x"), now, now);
     let b = Event::new(EventKind::Up, "ops", &src, &check("x"), now, now);
     assert_ne!(a.id, b.id, "each notification has its own id");
-    assert_eq!(pagerduty(&a, "k")["dedup_key"], pagerduty(&b, "k")["dedup_key"]);
+    assert_eq!(pagerduty::event(&a, "k")["dedup_key"], pagerduty::event(&b, "k")["dedup_key"]);
 }
 
 #[test]
 fn no_route_secret_is_in_a_stored_event_or_a_webhook_body() {
     let stored = event(EventKind::Down, "x");
     assert!(!stored.contains("s3cret-signing-key") && !stored.contains("R0UT1NGKEY"));
-    let r = render(&route(Kind::Webhook), &stored).expect("render");
+    let r = post(Kind::Webhook, &stored);
     assert!(!String::from_utf8_lossy(&r.body).contains("s3cret"));
+}
+
+#[test]
+fn debug_output_shows_no_url_and_no_secret() {
+    for kind in [Kind::Webhook, Kind::Slack, Kind::PagerDuty, Kind::Teams, Kind::Opsgenie, Kind::Email] {
+        let r = route(kind);
+        let shown = format!("{r:?} {:?}", r.channel);
+        for secret in ["s3cret", ROUTING_KEY, GENIE_KEY, SMTP_PASSWORD, "127.0.0.1", "opsgenie.com", "/hook"]
+        {
+            assert!(!shown.contains(secret), "{kind:?} shows {secret}: {shown}");
+        }
+        assert!(shown.contains(kind.as_str()), "{shown}");
+        if let Ok(Outgoing::Http(req)) = render(&r, &event(EventKind::Down, "x")) {
+            let shown = format!("{req:?}");
+            assert!(!shown.contains(GENIE_KEY) && !shown.contains("/hook"), "{shown}");
+        }
+    }
 }

@@ -12,7 +12,9 @@
 //! | memory | [`crate::runtime::limits`] |
 //! | clocks, random | wasmtime-wasi's defaults |
 //! | TLS | [`tls`]: by the host, under the source's policy (0.2 plugins) |
+//! | credentials | [`auth`]: by the host, on requests to the source's target only |
 
+pub mod auth;
 pub mod dns;
 pub mod egress;
 pub mod grant;
@@ -61,6 +63,8 @@ pub struct Spec {
     pub tls: Arc<tls::Session>,
     /// The epoch's ticking, held for the store's life.
     pub ticking: Ticking,
+    /// The check's credential, set when it is ready ([`auth`]).
+    pub auth: auth::Slot,
 }
 
 /// The guest's captured stdout and stderr.
@@ -90,6 +94,7 @@ impl Sandbox {
                 net: Arc::clone(&spec.net),
                 deadline: spec.deadline,
                 tls: Arc::clone(&spec.tls),
+                auth: spec.auth,
             },
             tls: WasiTlsCtxBuilder::new().provider(Box::new(tls::Provider(spec.tls))).build(),
             table,

@@ -268,6 +268,7 @@ async fn source_row(
     let day = store.outcome_counts(source.id, now - chrono::Duration::hours(24)).await?;
     let week = store.outcome_counts(source.id, now - chrono::Duration::days(7)).await?;
     let silenced = service.silenced(&source);
+    let suppressed_by = service.suppressed_by(&source);
     let tls_not_after = health.tls_not_after();
     Ok(SourceRow {
         name: source.name,
@@ -276,11 +277,13 @@ async fn source_row(
         config: source.config.to_string(),
         paused: source.state == SourceState::Paused,
         silenced,
+        suppressed_by,
         last: health.last,
         checking: health.current.is_some(),
         history,
         day,
         week,
         tls_not_after,
+        depends_on: source.depends_on,
     })
 }

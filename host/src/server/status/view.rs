@@ -21,6 +21,8 @@ pub struct SourceRow {
     pub paused: bool,
     /// A silence or maintenance window holds its alerts now.
     pub silenced: bool,
+    /// The dependency whose outage holds its "down" back, for some route.
+    pub suppressed_by: Option<String>,
     pub last: Option<CheckRecord>,
     /// A check queued or running right now.
     pub checking: bool,
@@ -30,6 +32,8 @@ pub struct SourceRow {
     pub week: OutcomeCounts,
     /// The earliest peer certificate expiry of its newest TLS handshake.
     pub tls_not_after: Option<DateTime<Utc>>,
+    /// Names of the sources of its organization it depends on.
+    pub depends_on: Vec<String>,
 }
 
 /// One loaded plugin.
@@ -182,6 +186,7 @@ fn source_row(now: DateTime<Utc>, s: &SourceRow) -> Markup {
                 div.muted {
                     (s.organization) " · " (s.source_type)
                     @if let Some(at) = s.tls_not_after { " · " (tls_days(now, at)) }
+                    @if !s.depends_on.is_empty() { " · " span.depends { "depends on " (s.depends_on.join(", ")) } }
                 }
                 code.config title=(s.config) { (s.config) }
             }
@@ -189,6 +194,11 @@ fn source_row(now: DateTime<Utc>, s: &SourceRow) -> Markup {
                 span class={ "badge " (status_class(status)) } { (status_label(status)) }
                 @if s.paused { " " span.badge.s-paused { "paused" } }
                 @if s.silenced { " " span.badge.s-silenced title="Alerts are held by a silence or maintenance window; checks go on" { "silenced" } }
+                @if let Some(dependency) = &s.suppressed_by {
+                    " " span.badge.s-silenced title="Its alerts wait while a source it depends on is down" {
+                        "suppressed: depends on " (dependency)
+                    }
+                }
                 @if s.checking { div.muted { "checking…" } }
             }
             td {
@@ -290,4 +300,33 @@ pub fn status(page: &Status) -> Markup {
         }
     };
     layout("Sonde status", Some(page.refresh), body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_held_back_down_names_its_dependency() {
+        let row = |suppressed_by: Option<&str>| SourceRow {
+            name: "db".into(),
+            organization: "org_a".into(),
+            source_type: "postgres".into(),
+            config: "{}".into(),
+            paused: false,
+            silenced: false,
+            suppressed_by: suppressed_by.map(String::from),
+            last: None,
+            checking: false,
+            history: Vec::new(),
+            day: OutcomeCounts::default(),
+            week: OutcomeCounts::default(),
+            tls_not_after: None,
+            depends_on: vec!["core-switch".into()],
+        };
+        let held = source_row(Utc::now(), &row(Some("core-switch"))).into_string();
+        assert!(held.contains("suppressed: depends on core-switch"), "{held}");
+        let free = source_row(Utc::now(), &row(None)).into_string();
+        assert!(!free.contains("suppressed"), "{free}");
+    }
 }

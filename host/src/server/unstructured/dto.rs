@@ -14,8 +14,10 @@ use super::super::fields::{duration, whole};
 use super::super::openapi::string_enum;
 use crate::model::{CheckRecord, CheckStatus, Policy, Source, SourceSpec, SourceState};
 use crate::report::rfc3339;
+use crate::service::depends::MAX_DEPENDS_ON;
 
-/// `{name, type, config}`, plus Sonde's optional policy fields.
+/// `{name, type, config}`, plus Sonde's optional policy fields and
+/// `depends_on`.
 ///
 /// One body for create and update: a create needs `name` and `type`; an
 /// update (Unstructured's SDK sends `{config}` alone) keeps whatever it
@@ -25,7 +27,7 @@ use crate::report::rfc3339;
 pub struct SourceBody {
     /// Unique within the organization: 1 to 200 characters, not all
     /// spaces, without `/` (Hasura qualifies names as `organization/name`).
-    #[schema(min_length = 1, max_length = 200, pattern = r"^[^/]*[^\s/][^/]*$")]
+    #[schema(min_length = 1, max_length = 200, pattern = crate::model::SOURCE_NAME_PATTERN)]
     pub name: Option<String>,
     /// A source type with a loaded plugin (see `GET /v1/plugins`).
     #[serde(rename = "type")]
@@ -58,6 +60,10 @@ pub struct SourceBody {
     /// A paused source is not checked on schedule.
     #[schema(schema_with = source_state)]
     pub state: Option<SourceState>,
+    /// Names of sources of the same organization this one depends on.
+    #[serde(default)]
+    #[schema(schema_with = depends_on)]
+    pub depends_on: Option<Vec<String>>,
 }
 
 /// `{"detail": "..."}`: what a `DELETE` answers, as Unstructured's API does.
@@ -69,6 +75,31 @@ pub struct Deleted {
 
 fn source_state() -> utoipa::openapi::schema::Object {
     string_enum(&["active", "paused"], true)
+}
+
+/// Names as `name` allows them, at most [`MAX_DEPENDS_ON`]; which of them
+/// exist is known only at request time, so the rest is said in words. No
+/// `examples`: a client (or fuzzer) sending one as given would name a
+/// source that does not exist, a fair 422.
+fn depends_on() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+    let name = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(200))
+        .pattern(Some(crate::model::SOURCE_NAME_PATTERN));
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(name)
+        .max_items(Some(MAX_DEPENDS_ON))
+        .description(Some(
+            "Names of sources of the same organization that this one depends on: while an alert route sees one \
+             of them down, this source's \"down\" is not sent on that route. Each must name a source of the \
+             organization (another organization's sources do not count), and no chain of dependencies may lead \
+             back to this source; otherwise a 422 at this field. Left out or `null`, an update keeps the \
+             source's; `[]` clears it. Repeats count once.",
+        ))
+        .build()
 }
 
 fn check_status() -> utoipa::openapi::schema::Object {
@@ -190,7 +221,7 @@ pub(super) fn spec(
         (None, Some(existing)) => existing.source_type.clone(),
         (None, None) => return Err(missing("type")),
     };
-    if name.trim().is_empty() || name.chars().count() > 200 {
+    if crate::model::is_blank(&name) || name.chars().count() > crate::model::MAX_NAME_CHARS {
         return Err(ApiError::Validation(vec![FieldError::new(
             &["body", "name"],
             "must be 1 to 200 characters",
@@ -225,5 +256,7 @@ pub(super) fn spec(
         config: body.config,
         state: body.state.or(existing.map(|e| e.state)).unwrap_or(SourceState::Active),
         policy: base.or(body.interval, body.timeout, body.retries, body.retry_interval),
+        // Checked against the organization's sources by the service.
+        depends_on: body.depends_on.or_else(|| existing.map(|e| e.depends_on.clone())).unwrap_or_default(),
     })
 }

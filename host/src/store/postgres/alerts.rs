@@ -1,5 +1,6 @@
 //! The PostgreSQL side of alerts: route states, the outbox and silences
-//! (`migrations/postgres/0003_alerts.sql`), as the SQLite store keeps them.
+//! (`migrations/postgres/0003_alerts.sql`), as the SQLite store keeps them
+//! (recording itself is `record.rs`).
 //! Notifications are claimed with `FOR UPDATE SKIP LOCKED`, so with
 //! several replicas each one is sent by one replica at a time.
 
@@ -9,18 +10,9 @@ use uuid::Uuid;
 
 use super::PgStore;
 use super::rows::backend;
-use crate::alerts::outbox::{AlertWrite, MAX_AGE, Notification, Settle, StoredState};
+use crate::alerts::outbox::{MAX_AGE, Notification, Settle, StoredState};
 use crate::alerts::silences::Silence;
-use crate::model::CheckRecord;
-use crate::store::{StoreError, StoreResult};
-
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string())
-}
-
-fn int(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
+use crate::store::{StoreResult, corrupt};
 
 fn notification_from_row(row: &sqlx::postgres::PgRow) -> StoreResult<Notification> {
     Ok(Notification {
@@ -50,57 +42,15 @@ fn silence_from_row(row: &sqlx::postgres::PgRow) -> StoreResult<Silence> {
 const SILENCE_COLUMNS: &str = "id, organization, sources, starts_at, ends_at, comment, created_at";
 
 impl PgStore {
-    /// The check (which also moves `latest` and releases its lease) and
-    /// what the alert routes decided, in one transaction.
-    pub(super) async fn record_check_with(
-        &self,
-        check: &CheckRecord,
-        insert: bool,
-        write: &AlertWrite,
-    ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        if insert {
-            super::checks::insert(&mut *tx, check).await?;
-        } else {
-            super::checks::update(&mut *tx, check).await?;
-        }
-        for s in &write.states {
-            sqlx::query(
-                "INSERT INTO alert_states (route, source_id, state, version) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (route, source_id) DO UPDATE SET state = excluded.state, version = excluded.version \
-                 WHERE excluded.version > alert_states.version",
-            )
-            .bind(&s.route)
-            .bind(s.source_id)
-            .bind(serde_json::to_value(&s.state).map_err(corrupt)?)
-            .bind(int(s.state.version))
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        }
-        for n in &write.notifications {
-            sqlx::query(
-                "INSERT INTO notifications (id, route, source_id, seq, payload, state, attempts, created_at, \
-                 next_attempt_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
-            )
-            .bind(n.id)
-            .bind(&n.route)
-            .bind(n.source_id)
-            .bind(int(n.seq))
-            .bind(&n.payload)
-            .bind(n.created_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        }
-        tx.commit().await.map_err(backend)
-    }
-
     pub(super) async fn stored_alert_states(&self) -> StoreResult<Vec<StoredState>> {
-        let rows = sqlx::query("SELECT route, source_id, state FROM alert_states")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
+        // Only the views the page and metrics show: down, or held back.
+        let rows = sqlx::query(
+            "SELECT route, source_id, state FROM alert_states \
+             WHERE (state ->> 'down')::boolean OR state ->> 'suppressed' IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
         rows.iter()
             .map(|row| {
                 let state: serde_json::Value = row.try_get("state").map_err(backend)?;
@@ -124,7 +74,7 @@ impl PgStore {
         // skips them. A leased head stays 'pending', so the ones behind it
         // wait: order per (route, source) holds across retries and leases.
         let rows = sqlx::query(
-            "UPDATE notifications SET next_attempt_at = $1 WHERE id IN (\
+            "UPDATE notifications SET next_attempt_at = $1, open = FALSE WHERE id IN (\
                SELECT n.id FROM notifications n WHERE n.state = 'pending' AND n.next_attempt_at <= $2 \
                AND NOT EXISTS (SELECT 1 FROM notifications p WHERE p.state = 'pending' \
                  AND p.route = n.route AND p.source_id = n.source_id AND p.seq < n.seq) \

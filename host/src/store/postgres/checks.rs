@@ -191,8 +191,8 @@ pub(super) async fn outcome_counts(
 /// [`update`] of many finished checks in one statement (at most one per
 /// source: `latest` takes one row per source per statement). Returns, per
 /// check in order, the status of the result it replaced.
-pub(super) async fn finish_many(
-    pool: &PgPool,
+pub(super) async fn finish_many<'e>(
+    pool: impl sqlx::PgExecutor<'e>,
     checks: &[CheckRecord],
 ) -> StoreResult<Vec<Option<CheckStatus>>> {
     if checks.is_empty() {

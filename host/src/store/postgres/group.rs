@@ -16,6 +16,8 @@ use uuid::Uuid;
 
 use super::PgStore;
 use super::rows::{backend, check_columns, check_from_row, source_columns, source_from_row};
+use crate::alerts::judge::{Finished, Judge};
+use crate::alerts::outbox::AlertWrite;
 use crate::model::{CheckRecord, CheckStatus, SourceHealth, Trigger};
 use crate::store::{Claim, Group, StoreResult};
 
@@ -132,8 +134,12 @@ impl Group for PgStore {
         super::checks::update(&self.pool, check).await
     }
 
-    async fn finish_many(&self, checks: &[CheckRecord]) -> StoreResult<Vec<Option<CheckStatus>>> {
-        super::checks::finish_many(&self.pool, checks).await
+    async fn finish_many(
+        &self,
+        items: &[Finished<'_>],
+        judge: &dyn Judge,
+    ) -> StoreResult<(Vec<Option<CheckStatus>>, Vec<AlertWrite>)> {
+        self.finish_judged(items, judge).await
     }
 
     async fn health(&self, source_id: Uuid) -> StoreResult<SourceHealth> {

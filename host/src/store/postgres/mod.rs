@@ -10,6 +10,7 @@
 //! - [`checks`]: checks, history, pruning; keeps `latest` in step.
 //! - [`group`]: leases and the shared latest results.
 //! - [`alerts`]: route states, the outbox and silences.
+//! - [`record`]: a batch of results with the alert decisions they cause.
 //! - [`sessions`]: the status page's sign-in sessions.
 //!
 //! Every connection has a `statement_timeout`, and waiting for a pooled
@@ -19,6 +20,7 @@
 mod alerts;
 mod checks;
 mod group;
+mod record;
 mod rows;
 mod scrub;
 mod sessions;
@@ -34,6 +36,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use uuid::Uuid;
 
 use super::{OutcomeCounts, Retention, Store, StoreError, StoreResult};
+use crate::alerts::judge::Judge;
 use crate::alerts::outbox::{AlertWrite, Notification, Settle, StoredState};
 use crate::alerts::silences::Silence;
 use crate::model::{CheckRecord, Source, SourceSpec};
@@ -188,8 +191,14 @@ impl Store for PgStore {
         Ok(removed)
     }
 
-    async fn record_check(&self, check: &CheckRecord, insert: bool, write: &AlertWrite) -> StoreResult<()> {
-        self.record_check_with(check, insert, write).await
+    async fn record_check(
+        &self,
+        source: &Source,
+        check: &CheckRecord,
+        insert: bool,
+        judge: &dyn Judge,
+    ) -> StoreResult<AlertWrite> {
+        self.record(source, check, insert, judge).await
     }
 
     async fn alert_states(&self) -> StoreResult<Vec<StoredState>> {

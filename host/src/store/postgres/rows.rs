@@ -27,7 +27,7 @@ pub(super) fn int(v: Option<u64>) -> Option<i64> {
 }
 
 pub(super) const SOURCE_COLUMNS: &str = "id, organization, name, workspace, source_type, config, state, interval_ms, \
-     timeout_ms, retries, retry_interval_ms, created_at, updated_at";
+     timeout_ms, retries, retry_interval_ms, depends_on, created_at, updated_at";
 
 pub(super) const CHECK_COLUMNS: &str = "id, source_id, trigger, status, attempts, message, extra, details, items, \
      created_at, started_at, reported_at, duration_ms, replica";
@@ -59,6 +59,7 @@ pub(super) fn source_from_row(row: &PgRow) -> StoreResult<Source> {
             retries: u32::try_from(row.try_get::<i32, _>("retries").map_err(backend)?).unwrap_or(0),
             retry_interval: dur(int("retry_interval_ms")?),
         },
+        depends_on: row.try_get::<sqlx::types::Json<Vec<String>>, _>("depends_on").map_err(backend)?.0,
         created_at: row.try_get("created_at").map_err(backend)?,
         updated_at: row.try_get("updated_at").map_err(backend)?,
     })

@@ -1,6 +1,6 @@
 //! The SQLite side of alerts: the outbox, route states and silences
 //! (`migrations/sqlite/0003_alerts.sql`), and the check writes they share a
-//! transaction with.
+//! transaction with (recording itself is `record.rs`).
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -9,18 +9,10 @@ use uuid::Uuid;
 
 use super::SqliteStore;
 use super::rows::{CHECK_COLUMNS, backend, parse_ts, parse_uuid, ts};
-use crate::alerts::outbox::{AlertWrite, MAX_AGE, Notification, Settle, StoredState};
+use crate::alerts::outbox::{MAX_AGE, Notification, Settle, StoredState};
 use crate::alerts::silences::Silence;
 use crate::model::CheckRecord;
-use crate::store::{StoreError, StoreResult};
-
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string())
-}
-
-fn int(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
+use crate::store::{StoreResult, corrupt, int};
 
 /// Inserts a check, or updates the row of one requested earlier.
 pub(super) async fn write_check(
@@ -98,52 +90,15 @@ fn silence_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Silence> {
 const SILENCE_COLUMNS: &str = "id, organization, sources, starts_at, ends_at, comment, created_at";
 
 impl SqliteStore {
-    pub(super) async fn record_check_with(
-        &self,
-        check: &CheckRecord,
-        insert: bool,
-        write: &AlertWrite,
-    ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        write_check(&mut tx, check, insert).await?;
-        for s in &write.states {
-            sqlx::query(
-                "INSERT INTO alert_states (route, source_id, state, version) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (route, source_id) DO UPDATE SET state = excluded.state, version = excluded.version \
-                 WHERE excluded.version > alert_states.version",
-            )
-            .bind(&s.route)
-            .bind(s.source_id.to_string())
-            .bind(serde_json::to_string(&s.state).map_err(corrupt)?)
-            .bind(int(s.state.version))
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        }
-        for n in &write.notifications {
-            sqlx::query(
-                "INSERT INTO notifications (id, route, source_id, seq, payload, state, attempts, created_at, \
-                 next_attempt_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
-            )
-            .bind(n.id.to_string())
-            .bind(&n.route)
-            .bind(n.source_id.to_string())
-            .bind(int(n.seq))
-            .bind(&n.payload)
-            .bind(ts(n.created_at))
-            .bind(ts(n.created_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        }
-        tx.commit().await.map_err(backend)
-    }
-
     pub(super) async fn stored_alert_states(&self) -> StoreResult<Vec<StoredState>> {
-        let rows = sqlx::query("SELECT route, source_id, state FROM alert_states")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
+        // Only the views the page and metrics show: down, or held back.
+        let rows = sqlx::query(
+            "SELECT route, source_id, state FROM alert_states \
+             WHERE json_extract(state, '$.down') = 1 OR json_extract(state, '$.suppressed') IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
         rows.iter()
             .map(|row| {
                 let get = |c: &str| row.try_get::<String, _>(c).map_err(backend);
@@ -166,7 +121,7 @@ impl SqliteStore {
         // `state = 'pending'`, so the ones behind it wait: order per
         // (route, source) holds across retries and leases.
         let rows = sqlx::query(
-            "UPDATE notifications SET next_attempt_at = ? WHERE id IN (\
+            "UPDATE notifications SET next_attempt_at = ?, open = 0 WHERE id IN (\
                SELECT n.id FROM notifications n WHERE n.state = 'pending' AND n.next_attempt_at <= ? \
                AND NOT EXISTS (SELECT 1 FROM notifications p WHERE p.state = 'pending' \
                  AND p.route = n.route AND p.source_id = n.source_id AND p.seq < n.seq) \

@@ -14,11 +14,13 @@ use sqlx::{AssertSqlSafe, Row, SqlitePool};
 use uuid::Uuid;
 
 use super::{OutcomeCounts, Retention, Store, StoreError, StoreResult};
+use crate::alerts::judge::Judge;
 use crate::alerts::outbox::{AlertWrite, Notification, Settle, StoredState};
 use crate::alerts::silences::Silence;
 use crate::model::{CheckRecord, Source, SourceSpec};
 
 mod alerts;
+mod record;
 mod rows;
 mod scrub;
 mod sessions;
@@ -122,7 +124,8 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let sql = format!(
             "UPDATE sources SET organization = ?, name = ?, workspace = ?, source_type = ?, config = ?, \
-             state = ?, interval_ms = ?, timeout_ms = ?, retries = ?, retry_interval_ms = ?, updated_at = ? \
+             state = ?, interval_ms = ?, timeout_ms = ?, retries = ?, retry_interval_ms = ?, depends_on = ?, \
+             updated_at = ? \
              WHERE id = ? RETURNING {SOURCE_COLUMNS}"
         );
         let q = sqlx::query(AssertSqlSafe(sql)).bind(&spec.organization).bind(&spec.name);
@@ -264,8 +267,14 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn record_check(&self, check: &CheckRecord, insert: bool, write: &AlertWrite) -> StoreResult<()> {
-        self.record_check_with(check, insert, write).await
+    async fn record_check(
+        &self,
+        source: &Source,
+        check: &CheckRecord,
+        insert: bool,
+        judge: &dyn Judge,
+    ) -> StoreResult<AlertWrite> {
+        self.record(source, check, insert, judge).await
     }
 
     async fn alert_states(&self) -> StoreResult<Vec<StoredState>> {
@@ -332,16 +341,17 @@ async fn write_source_in(
         "ON CONFLICT (organization, name) DO UPDATE SET workspace = excluded.workspace, \
          source_type = excluded.source_type, config = excluded.config, state = excluded.state, \
          interval_ms = excluded.interval_ms, timeout_ms = excluded.timeout_ms, retries = excluded.retries, \
-         retry_interval_ms = excluded.retry_interval_ms, updated_at = excluded.updated_at \
+         retry_interval_ms = excluded.retry_interval_ms, depends_on = excluded.depends_on, \
+         updated_at = excluded.updated_at \
          WHERE (sources.workspace, sources.source_type, sources.config, sources.state, sources.interval_ms, \
-         sources.timeout_ms, sources.retries, sources.retry_interval_ms) IS NOT (excluded.workspace, \
-         excluded.source_type, excluded.config, excluded.state, excluded.interval_ms, excluded.timeout_ms, \
-         excluded.retries, excluded.retry_interval_ms)"
+         sources.timeout_ms, sources.retries, sources.retry_interval_ms, sources.depends_on) IS NOT \
+         (excluded.workspace, excluded.source_type, excluded.config, excluded.state, excluded.interval_ms, \
+         excluded.timeout_ms, excluded.retries, excluded.retry_interval_ms, excluded.depends_on)"
     } else {
         ""
     };
     let sql = format!(
-        "INSERT INTO sources ({SOURCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {conflict} \
+        "INSERT INTO sources ({SOURCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {conflict} \
          RETURNING {SOURCE_COLUMNS}"
     );
     let q = sqlx::query(AssertSqlSafe(sql)).bind(id.to_string()).bind(&spec.organization).bind(&spec.name);

@@ -38,7 +38,7 @@ pub(super) fn dur(v: i64) -> Duration {
 }
 
 pub(super) const SOURCE_COLUMNS: &str = "id, organization, name, workspace, source_type, config, state, interval_ms, \
-     timeout_ms, retries, retry_interval_ms, created_at, updated_at";
+     timeout_ms, retries, retry_interval_ms, depends_on, created_at, updated_at";
 
 pub(super) const CHECK_COLUMNS: &str = "id, source_id, trigger, status, attempts, message, extra, details, items, \
      created_at, started_at, reported_at, duration_ms, replica";
@@ -46,7 +46,8 @@ pub(super) const CHECK_COLUMNS: &str = "id, source_id, trigger, status, attempts
 pub(super) type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>;
 
 /// Binds the definition columns, in the order `workspace, source_type,
-/// config, state, interval_ms, timeout_ms, retries, retry_interval_ms`.
+/// config, state, interval_ms, timeout_ms, retries, retry_interval_ms,
+/// depends_on`.
 pub(super) fn bind_definition<'q>(q: SqliteQuery<'q>, spec: &'q SourceSpec) -> SqliteQuery<'q> {
     q.bind(spec.workspace.map(|w| w.to_string()))
         .bind(&spec.source_type)
@@ -56,6 +57,12 @@ pub(super) fn bind_definition<'q>(q: SqliteQuery<'q>, spec: &'q SourceSpec) -> S
         .bind(ms(spec.policy.timeout))
         .bind(i64::from(spec.policy.retries))
         .bind(ms(spec.policy.retry_interval))
+        .bind(depends_on_text(&spec.depends_on))
+}
+
+/// `depends_on` as stored: a JSON array of names.
+pub(super) fn depends_on_text(names: &[String]) -> String {
+    serde_json::to_string(names).unwrap_or_else(|_| "[]".into())
 }
 
 pub(super) fn conflict_or(spec: &SourceSpec) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
@@ -85,6 +92,8 @@ pub(super) fn source_from_row(row: &SqliteRow) -> StoreResult<Source> {
             retries: u32::try_from(int("retries")?).unwrap_or(0),
             retry_interval: dur(int("retry_interval_ms")?),
         },
+        depends_on: serde_json::from_str(&get("depends_on")?)
+            .map_err(|e| StoreError::Corrupt(format!("depends_on: {e}")))?,
         created_at: parse_ts(&get("created_at")?)?,
         updated_at: parse_ts(&get("updated_at")?)?,
     })

@@ -40,6 +40,10 @@ pub struct HttpPolicy {
     /// source's `tls` policy (`verify-full` when it names no mode) and each
     /// handshake is recorded there, for `details.tls` and `min_validity`.
     pub tls: Arc<Session>,
+    /// The check's credential, once the host has it ready: a check with
+    /// `auth` sends to its target only, with the credential on
+    /// ([`super::auth::apply`]).
+    pub auth: super::auth::Slot,
 }
 
 type ResponseFuture = Box<
@@ -51,14 +55,23 @@ type ResponseFuture = Box<
         > + Send,
 >;
 
-impl HttpPolicy {
+/// The declared `host:port` pairs a request may go to.
+struct Targets(Arc<NetPolicy>);
+
+impl Targets {
     /// Where a request for `uri` may go; `None` when it is not declared.
     fn target(&self, uri: &http::Uri) -> Option<send::Target> {
         let host = uri.host()?.trim_start_matches('[').trim_end_matches(']');
         let tls = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
         let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
-        let addrs = self.net.http_targets(host, port)?;
+        let addrs = self.0.http_targets(host, port)?;
         Some(send::Target { addrs, host: host.to_string(), tls })
+    }
+}
+
+impl HttpPolicy {
+    fn targets(&self) -> Targets {
+        Targets(Arc::clone(&self.net))
     }
 
     fn clamp(&self, options: Option<RequestOptions>) -> RequestOptions {
@@ -81,24 +94,29 @@ impl WasiHttpHooks for HttpPolicy {
         fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
     ) -> ResponseFuture {
         _ = fut;
-        let Some(target) = self.target(request.uri()) else {
-            return Box::new(async { Err(Error::HttpRequestDenied) });
-        };
         let options = self.clamp(options);
-        // Built per request from the source's policy, so its `tls.ca`,
-        // client certificate and mode apply; plain `http` needs none.
-        let tls = if target.tls {
-            match self.tls.host_config(Mode::VerifyFull) {
-                Ok(config) => Some((config, Arc::clone(&self.tls))),
-                Err(e) => {
-                    let e = std::io::Error::other(e);
-                    return Box::new(async move { Err(Error::Tls(e)) });
-                }
-            }
-        } else {
-            None
-        };
-        Box::new(send::send(request, target, Arc::clone(&self.net), tls, options))
+        let auth = self.auth.get().cloned();
+        let net = Arc::clone(&self.net);
+        let session = Arc::clone(&self.tls);
+        let targets = self.targets();
+        Box::new(async move {
+            let request = match auth {
+                Some(prepared) => prepared.apply(request).await?,
+                None => request,
+            };
+            let target = targets.target(request.uri()).ok_or(Error::HttpRequestDenied)?;
+            // Built per request from the source's policy, so its `tls.ca`,
+            // client certificate and mode apply; plain `http` needs none.
+            let tls = if target.tls {
+                let config = session
+                    .host_config(Mode::VerifyFull)
+                    .map_err(|e| Error::Tls(std::io::Error::other(e)))?;
+                Some((config, session))
+            } else {
+                None
+            };
+            send::send(request, target, net, tls, options).await
+        })
     }
 
     fn p2_outgoing_body_chunk_size(&mut self) -> usize {

@@ -77,9 +77,13 @@ pub async fn send(
         .map_err(|_| Error::ConnectionTimeout)??;
     let stream: Box<dyn Stream> = match (target.tls, tls) {
         (true, Some((config, session))) => {
-            // The policy's `server_name` wins over the URL's host, as for
-            // a guest's own handshake.
-            let name = session.policy().server_name.clone().unwrap_or_else(|| target.host.clone());
+            // The config's `tls.server_name` wins over the URL's host, as
+            // for a guest's own handshake. Its default, the config's `host`,
+            // does not: that key names a guest's socket peer, and an HTTP
+            // probe's may be a whole URL (Databricks' workspace `host`).
+            let policy = session.policy();
+            let given = policy.server_name.clone().filter(|_| policy.server_name_given);
+            let name = given.unwrap_or_else(|| target.host.clone());
             let name = ServerName::try_from(name)?;
             let result = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await;
             session.record_host_handshake(result.as_ref().map(|s| s.get_ref().1));
@@ -212,7 +216,16 @@ impl Body for TimedBody {
 /// against the request's name, ring as the provider (the one
 /// wasmtime-wasi-http is built with).
 pub fn webpki_client_config() -> Result<rustls::ClientConfig, rustls::Error> {
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    client_config_trusting(&[])
+}
+
+/// [`webpki_client_config`] trusting `extra` CAs too (the operator's
+/// `[tls] ca_files`, for the host's token requests).
+pub fn client_config_trusting(
+    extra: &[rustls::pki_types::TrustAnchor<'static>],
+) -> Result<rustls::ClientConfig, rustls::Error> {
+    let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    roots.roots.extend(extra.iter().cloned());
     Ok(rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)

@@ -77,6 +77,9 @@ pub struct TlsPolicy {
     pub mode: Option<Mode>,
     /// `tls.server_name`, else the config's `host`.
     pub server_name: Option<String>,
+    /// Whether `server_name` is `tls.server_name` itself, not the `host`
+    /// default: only that one overrides a `wasi:http` URL's own name.
+    pub server_name_given: bool,
     pub ca: Vec<CertificateDer<'static>>,
     pub client: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
     pub min_validity: Option<Duration>,
@@ -101,6 +104,7 @@ impl TlsPolicy {
         let mode = text("mode")?
             .map(|m| Mode::parse(m).ok_or_else(|| PolicyError::Mode(m.to_string())))
             .transpose()?;
+        let server_name_given = text("server_name")?.is_some();
         let server_name = text("server_name")?
             .or_else(|| config.get("host").and_then(Value::as_str))
             .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_string());
@@ -129,7 +133,7 @@ impl TlsPolicy {
                     .map_err(|e| PolicyError::MinValidity { value: v.to_string(), reason: e.to_string() })
             })
             .transpose()?;
-        Ok(Self { mode, server_name, ca, client, min_validity })
+        Ok(Self { mode, server_name, server_name_given, ca, client, min_validity })
     }
 }
 
@@ -159,10 +163,12 @@ mod tests {
     fn defaults_and_modes() {
         let p = TlsPolicy::from_config(&json!({"host": "db.example"})).expect("policy");
         assert_eq!((p.mode, p.server_name.as_deref()), (None, Some("db.example")));
+        assert!(!p.server_name_given, "the `host` default is not given");
         let p =
             TlsPolicy::from_config(&json!({"host": "h", "tls": {"mode": "verify-ca", "server_name": "n"}}))
                 .expect("policy");
         assert_eq!((p.mode, p.server_name.as_deref()), (Some(Mode::VerifyCa), Some("n")));
+        assert!(p.server_name_given);
         assert!(Mode::VerifyCa.requires_tls() && !Mode::Prefer.requires_tls());
     }
 
