@@ -22,7 +22,9 @@ use amq_protocol::types::{AMQPValue, FieldTable, LongString};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use sonde_sdk::conn::{Account, DefaultUser, Server};
-use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Secret, Tls, TlsMode, messages};
+use sonde_sdk::{
+    CheckError, Endpoint, Healthy, Probe, Problem, Secret, Tls, TlsMode, closed_after, messages, preview,
+};
 
 /// An AMQP 0-9-1 broker.
 #[derive(Deserialize, JsonSchema)]
@@ -320,17 +322,7 @@ fn hang_up(stage: Stage, pending: &[u8]) -> CheckError {
             (messages::CONNECTION_RESET, "the broker hung up during the handshake")
         }
     };
-    let mut extra = extra.to_string();
-    if !pending.is_empty() {
-        extra.push_str(&format!(" after {}", preview(pending)));
-    }
-    Problem::new(message).with_extra(extra).into()
-}
-
-/// The first bytes received, printable.
-fn preview(bytes: &[u8]) -> String {
-    let head = bytes.get(..bytes.len().min(64)).unwrap_or_default();
-    format!("{:?}", String::from_utf8_lossy(head))
+    Problem::new(message).with_extra(closed_after(extra, pending)).into()
 }
 
 sonde_sdk::export_probe!(Amqp);

@@ -1,48 +1,53 @@
-//! The `http` probe: one request over `wasi:http`, healthy when the answer has
-//! an expected status (and, if asked, a body containing a given string).
+//! The `http` probe: one request over `wasi:http` (the SDK's [`api`]),
+//! healthy when the answer has an expected status (and, if asked, a body
+//! containing a given string, or JSON members equal to given values).
 //!
 //! The host does TLS for `https` URLs, under the config's `tls` policy (the
-//! probe only carries it: the host reads and enforces it), and lets the request reach only the
-//! URL's own `host:port`; a redirect elsewhere is refused by the sandbox and
-//! reported as such.
+//! probe only carries it: the host reads and enforces it), and lets the
+//! request reach only the URL's own `host:port`; a redirect elsewhere is
+//! refused by the sandbox and reported as such.
+//!
+//! Credentials are the host's too: `token` (bearer), `user` and `password`
+//! (basic) are mapped to the host's `auth` at the schema root, and `auth`
+//! takes any other kind. The host removes the secrets before this probe
+//! runs and authenticates requests bound for `url`'s scheme, host and port
+//! (the auth target), so this probe never builds an `Authorization` header.
 
 use std::collections::BTreeMap;
 
-use base64::Engine as _;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Secret, Tls, messages};
+use sonde_sdk::api::{self, Response};
+use sonde_sdk::expect::assertion_failed;
+use sonde_sdk::{Auth, CheckError, Endpoint, Expect, Healthy, Probe, Problem, Secret, Tls, messages, stage};
 use url::Url;
-use wasip2::http::outgoing_handler;
-use wasip2::http::types::{
-    ErrorCode, Fields, HeaderError, IncomingResponse, Method, OutgoingRequest, Scheme,
-};
-use wasip2::io::streams::StreamError;
 
 /// Redirects followed at most, when `follow_redirects` is on.
 const MAX_REDIRECTS: usize = 5;
-/// Response body bytes read at most for `body_contains`.
-const MAX_BODY: usize = 1 << 20;
-/// A TLS failure (handshake, certificate, a peer that does not speak TLS).
-const TLS_FAILED: &str = "tls handshake failed";
-const UNEXPECTED_STATUS: &str = "unexpected status";
 const UNEXPECTED_BODY: &str = "unexpected body";
 const TOO_MANY_REDIRECTS: &str = "too many redirects";
 
 /// What to request and what answer counts as healthy.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+// `methods` follows the configured `method`: the operator chose it, and a
+// redirect may turn it into GET or HEAD.
+#[schemars(extend("x-sonde-auth" = [
+    {"kind": "bearer", "token": "/token", "methods": "/method"},
+    {"kind": "basic", "user": "/user", "password": "/password", "methods": "/method"}
+]))]
 struct Config {
     /// The `http://` or `https://` URL to request. Credentials go in
-    /// `token` or `user`/`password`, not in the URL.
-    #[schemars(length(min = 1))]
+    /// `token`, `user`/`password` or `auth`, not in the URL; the host sends
+    /// them only to this URL's scheme, host and port.
+    #[schemars(length(min = 1), extend("x-sonde-auth-target" = true))]
     url: String,
     /// The request method.
     #[serde(default = "default_method")]
     #[schemars(length(min = 1))]
     method: String,
-    /// Extra request headers (not `Authorization`: use `token` or
-    /// `user`/`password`).
+    /// Extra request headers (not `Authorization`: use `token`,
+    /// `user`/`password` or `auth`).
     #[serde(default)]
     headers: BTreeMap<String, String>,
     /// The status codes that count as healthy; any 2xx when absent.
@@ -50,15 +55,23 @@ struct Config {
     expected_status: Option<Vec<u16>>,
     /// A string the response body must contain (searched in its first MiB).
     body_contains: Option<String>,
+    /// Equalities on a JSON answer: `{"json": {"/status": "green"}}`. Only
+    /// `json` applies to this probe.
+    expect: Option<Expect>,
     /// Follow up to 5 redirects, to the URL's own host and port only.
     #[serde(default)]
     follow_redirects: bool,
-    /// A bearer token, sent as `Authorization: Bearer <token>`.
+    /// A bearer token, sent by the host as `Authorization: Bearer <token>`.
     token: Option<Secret>,
-    /// The user name for basic authentication.
+    /// The user name for basic authentication (with `password`), sent by
+    /// the host.
     user: Option<String>,
     /// The password for basic authentication.
+    #[allow(dead_code)] // In the schema for the host, which takes it; never here.
     password: Option<Secret>,
+    /// Any other credential the host applies (`header`, `oauth2`, ...);
+    /// not together with `token` or `user`/`password`.
+    auth: Option<Auth>,
     /// How the host verifies an `https` URL: `verify-full` (the web PKI,
     /// the operator's CAs and `tls.ca`, and the URL's host) unless `mode`
     /// says otherwise; `require` accepts any certificate.
@@ -71,196 +84,28 @@ fn default_method() -> String {
     "GET".into()
 }
 
-/// A URL this probe can request: http or https, with a host, without
-/// credentials.
-fn parse_url(raw: &str) -> Result<Url, String> {
-    let url = Url::parse(raw).map_err(|e| format!("url is not a valid URL: {e}"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("url scheme {:?} is not supported: use http or https", url.scheme()));
+/// What of the config only this probe can refuse (the host validated the
+/// schema already).
+fn validate(config: &Config) -> Result<(), String> {
+    // The host removes `token` and `password` before this runs, so only the
+    // public half of a mapped credential can be seen here; giving the
+    // object and mapped secrets together is refused by the host.
+    if config.auth.is_some() && (config.user.is_some() || config.token.is_some()) {
+        return Err("set either auth or token / user and password, not both".into());
     }
-    if url.host().is_none() {
-        return Err("url has no host".into());
+    if config.user.as_deref().is_some_and(|u| u.contains(':')) {
+        return Err("user must not contain ':' (basic authentication)".into());
     }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("url must not contain credentials: use user/password or token".into());
+    if config.headers.keys().any(|n| n.eq_ignore_ascii_case("authorization")) {
+        return Err("set credentials with token, user/password or auth, not an Authorization header".into());
     }
-    Ok(url)
-}
-
-/// The `host` and `port` of `url`, as the sandbox knows them (IPv6 without
-/// brackets).
-fn endpoint_of(url: &Url) -> Result<Endpoint, String> {
-    let host = match url.host() {
-        Some(url::Host::Domain(d)) => d.to_string(),
-        Some(url::Host::Ipv4(ip)) => ip.to_string(),
-        Some(url::Host::Ipv6(ip)) => ip.to_string(),
-        None => return Err("url has no host".into()),
-    };
-    let port = url.port_or_known_default().ok_or("url has no port")?;
-    Ok(Endpoint::new(host, port))
-}
-
-/// A method from config: a token, upper-cased; CONNECT is not a check.
-fn parse_method(raw: &str) -> Result<Method, String> {
-    let tchar = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
-    if raw.is_empty() || !raw.chars().all(tchar) {
-        return Err(format!("method {raw:?} is not a valid HTTP method"));
+    if config.expected_status.as_ref().is_some_and(|s| s.iter().any(|c| !(100..=599).contains(c))) {
+        return Err("expected_status codes must be between 100 and 599".into());
     }
-    Ok(match raw.to_ascii_uppercase().as_str() {
-        "GET" => Method::Get,
-        "HEAD" => Method::Head,
-        "POST" => Method::Post,
-        "PUT" => Method::Put,
-        "DELETE" => Method::Delete,
-        "OPTIONS" => Method::Options,
-        "TRACE" => Method::Trace,
-        "PATCH" => Method::Patch,
-        "CONNECT" => return Err("method CONNECT is not supported".into()),
-        other => Method::Other(other.to_string()),
-    })
-}
-
-/// The request headers: the configured ones, then the credentials.
-fn build_headers(config: &Config) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let mut headers = Vec::new();
-    for (name, value) in &config.headers {
-        if name.eq_ignore_ascii_case("authorization") {
-            return Err("set credentials with token or user/password, not an Authorization header".into());
-        }
-        headers.push((name.to_ascii_lowercase(), value.as_bytes().to_vec()));
+    if let Some(expect) = &config.expect {
+        expect.only("the http probe", &["json"])?;
     }
-    let auth = match (&config.token, &config.user, &config.password) {
-        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-            return Err("set either token or user/password, not both".into());
-        }
-        (None, None, Some(_)) => return Err("password is set without user".into()),
-        (Some(token), None, None) => Some(format!("Bearer {}", token.expose())),
-        (None, Some(user), password) => {
-            if user.contains(':') {
-                return Err("user must not contain ':' (basic authentication)".into());
-            }
-            let pair = format!("{user}:{}", password.as_ref().map_or("", Secret::expose));
-            Some(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)))
-        }
-        (None, None, None) => None,
-    };
-    if let Some(auth) = auth {
-        headers.push(("authorization".into(), auth.into_bytes()));
-    }
-    Ok(headers)
-}
-
-/// The `Fields` of a request; problems name the header, never its value.
-fn fields(headers: &[(String, Vec<u8>)]) -> Result<Fields, CheckError> {
-    let fields = Fields::new();
-    for (name, value) in headers {
-        fields.append(name, value).map_err(|e| {
-            CheckError::invalid_config(match e {
-                HeaderError::Forbidden => {
-                    format!("header {name:?} is set by the host and cannot be configured")
-                }
-                _ => format!("header {name:?} is not a valid HTTP header (name or value)"),
-            })
-        })?;
-    }
-    Ok(fields)
-}
-
-/// The stable problem for a `wasi:http` error code.
-fn http_problem(e: &ErrorCode) -> Problem {
-    use ErrorCode as E;
-    use messages as m;
-    let message = match e {
-        E::ConnectionRefused => m::CONNECTION_REFUSED,
-        E::ConnectionTimeout
-        | E::ConnectionReadTimeout
-        | E::ConnectionWriteTimeout
-        | E::HttpResponseTimeout
-        | E::DnsTimeout => m::TIMED_OUT,
-        E::HttpRequestDenied => m::DENIED_BY_SANDBOX,
-        E::ConnectionTerminated => m::CONNECTION_RESET,
-        E::DnsError(_)
-        | E::DestinationNotFound
-        | E::DestinationUnavailable
-        | E::DestinationIpProhibited
-        | E::DestinationIpUnroutable => m::HOST_UNREACHABLE,
-        E::HttpProtocolError
-        | E::HttpResponseIncomplete
-        | E::HttpResponseHeaderSectionSize(_)
-        | E::HttpResponseHeaderSize(_)
-        | E::HttpResponseTransferCoding(_)
-        | E::HttpResponseContentCoding(_)
-        | E::HttpUpgradeFailed => m::UNEXPECTED_PROTOCOL,
-        E::TlsProtocolError | E::TlsCertificateError | E::TlsAlertReceived(_) => TLS_FAILED,
-        _ => m::IO_ERROR,
-    };
-    let hint = match message {
-        m::UNEXPECTED_PROTOCOL => ": the peer did not answer with HTTP/1.x",
-        TLS_FAILED => {
-            ": the peer does not speak TLS, or its certificate is not trusted by the host's web PKI roots"
-        }
-        _ => "",
-    };
-    Problem::new(message).with_extra(format!("{e:?}{hint}"))
-}
-
-/// Sends one request and waits for the response head.
-fn send(url: &Url, method: &Method, headers: &[(String, Vec<u8>)]) -> Result<IncomingResponse, CheckError> {
-    let req = OutgoingRequest::new(fields(headers)?);
-    let scheme = if url.scheme() == "https" { Scheme::Https } else { Scheme::Http };
-    let host = url.host_str().unwrap_or_default();
-    let authority = match url.port_or_known_default() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_string(),
-    };
-    let path = match url.query() {
-        Some(q) => format!("{}?{q}", url.path()),
-        None => url.path().to_string(),
-    };
-    let invalid =
-        |what: &str| CheckError::invalid_config(format!("the request {what} is not accepted by wasi:http"));
-    req.set_method(method).map_err(|()| invalid("method"))?;
-    req.set_scheme(Some(&scheme)).map_err(|()| invalid("scheme"))?;
-    req.set_authority(Some(&authority)).map_err(|()| invalid("authority"))?;
-    req.set_path_with_query(Some(&path)).map_err(|()| invalid("path"))?;
-    let pending = outgoing_handler::handle(req, None).map_err(|e| CheckError::Unhealthy(http_problem(&e)))?;
-    pending.subscribe().block();
-    match pending.get() {
-        Some(Ok(Ok(resp))) => Ok(resp),
-        Some(Ok(Err(e))) => Err(http_problem(&e).into()),
-        other => Err(Problem::new(messages::IO_ERROR).with_extra(format!("{other:?}")).into()),
-    }
-}
-
-/// The first value of response header `name`, as text.
-fn header(resp: &IncomingResponse, name: &str) -> Option<String> {
-    let values = resp.headers().get(name);
-    let value = values.first()?;
-    let text = String::from_utf8_lossy(value);
-    Some(text.chars().take(256).collect())
-}
-
-/// Up to `MAX_BODY` bytes of the response body.
-fn read_body(resp: &IncomingResponse) -> Result<Vec<u8>, CheckError> {
-    let failed = || Problem::new(messages::IO_ERROR).with_extra("the response body is not readable");
-    let body = resp.consume().map_err(|()| failed())?;
-    let stream = body.stream().map_err(|()| failed())?;
-    let mut out = Vec::new();
-    while out.len() < MAX_BODY {
-        let want = (MAX_BODY - out.len()).min(64 * 1024) as u64;
-        match stream.blocking_read(want) {
-            Ok(chunk) => out.extend_from_slice(&chunk),
-            Err(StreamError::Closed) => break,
-            Err(StreamError::LastOperationFailed(e)) => {
-                return Err(match wasip2::http::types::http_error_code(&e) {
-                    Some(code) => http_problem(&code),
-                    None => Problem::new(messages::IO_ERROR).with_extra(e.to_debug_string()),
-                }
-                .into());
-            }
-        }
-    }
-    Ok(out)
+    Ok(())
 }
 
 fn is_redirect(status: u16) -> bool {
@@ -268,12 +113,106 @@ fn is_redirect(status: u16) -> bool {
 }
 
 /// The method for the next hop of a redirect, as browsers and curl do.
-fn redirected_method(status: u16, method: Method) -> Method {
+fn redirected_method(status: u16, method: &str) -> String {
     match (status, method) {
-        (_, Method::Head) => Method::Head,
-        (303, _) | (301 | 302, Method::Post) => Method::Get,
+        (_, "HEAD") => "HEAD",
+        (303, _) | (301 | 302, "POST") => "GET",
         (_, m) => m,
     }
+    .to_string()
+}
+
+/// Sends the request, following redirects when asked; the last answer and
+/// the URL it came from.
+fn fetch(config: &Config) -> Result<(Response, Url, usize), CheckError> {
+    let mut url = api::parse_url(&config.url).map_err(|e| CheckError::invalid_config(format!("url: {e}")))?;
+    let mut method = api::check_method(&config.method).map_err(CheckError::InvalidConfig)?;
+    let headers: Vec<(&str, &str)> = config.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let mut redirects = 0;
+    loop {
+        let resp = api::request(&method, url.as_str(), &headers, None).map_err(|e| match e {
+            CheckError::Unhealthy(p) if redirects > 0 && p.message == messages::DENIED_BY_SANDBOX => {
+                Problem::staged(
+                    messages::DENIED_BY_SANDBOX,
+                    stage::CONNECT,
+                    format!(
+                        "redirected to {url}, which is not the configured URL's host and port; only that \
+                         endpoint is reachable"
+                    ),
+                )
+                .into()
+            }
+            e => e,
+        })?;
+        let status = resp.status;
+        if !(config.follow_redirects && is_redirect(status)) {
+            return Ok((resp, url, redirects));
+        }
+        let Some(location) = resp.header("location") else { return Ok((resp, url, redirects)) };
+        let unexpected =
+            |detail: String| Problem::staged(messages::UNEXPECTED_STATUS, stage::PROTOCOL, detail);
+        let next = url
+            .join(location)
+            .map_err(|e| unexpected(format!("HTTP {status} with an invalid Location: {e}")))?;
+        if !matches!(next.scheme(), "http" | "https") {
+            return Err(unexpected(format!("HTTP {status} redirects to a {} URL", next.scheme())).into());
+        }
+        if redirects == MAX_REDIRECTS {
+            return Err(Problem::staged(
+                TOO_MANY_REDIRECTS,
+                stage::PROTOCOL,
+                format!("more than {MAX_REDIRECTS} redirects; the last to {next}"),
+            )
+            .into());
+        }
+        redirects += 1;
+        method = redirected_method(status, &method);
+        url = next;
+    }
+}
+
+/// The failure for a status the config does not expect: the stable
+/// messages for 401, 403 and 429, "unexpected status" for the rest.
+fn unexpected_status(resp: &Response, expected: &Option<Vec<u16>>) -> CheckError {
+    let wanted = match expected {
+        Some(codes) => format!("{codes:?}"),
+        None => "2xx".into(),
+    };
+    let status = resp.status;
+    if matches!(status, 401 | 403 | 429) {
+        return match api::failure(resp, "url") {
+            CheckError::Unhealthy(p) => p.with_member("expected", wanted).into(),
+            e => e,
+        };
+    }
+    let mut detail = format!("{}, expected {wanted}", api::status_detail(resp));
+    if is_redirect(status)
+        && let Some(location) = resp.header("location")
+    {
+        detail.push_str(&format!("; redirect to {location:?} not followed"));
+    }
+    Problem::staged(messages::UNEXPECTED_STATUS, stage::PROTOCOL, detail)
+        .with_member("status", status)
+        .with_member("expected", wanted)
+        .into()
+}
+
+/// `body_contains` and `expect.json` hold for the answer.
+fn check_body(config: &Config, resp: &Response) -> Result<(), CheckError> {
+    if let Some(needle) = &config.body_contains
+        && !resp.text().contains(needle.as_str())
+    {
+        let detail = format!("the body ({} bytes read) does not contain {needle:?}", resp.body.len());
+        return Err(Problem::staged(UNEXPECTED_BODY, stage::ASSERTION, detail).into());
+    }
+    if let Some(expect) = config.expect.as_ref().filter(|e| !e.json.is_empty()) {
+        let doc = resp.json().map_err(|_| {
+            let shown: String = resp.text().chars().take(200).collect();
+            assertion_failed("the body is not JSON", serde_json::json!(expect.json), shown)
+        })?;
+        expect.check_json(&doc)?;
+    }
+    Ok(())
 }
 
 struct Http;
@@ -284,91 +223,24 @@ impl Probe for Http {
     const DESCRIPTION: &'static str = "An HTTP(S) request gets an expected status and body";
 
     fn endpoints(config: &Config) -> Result<Vec<Endpoint>, String> {
-        Ok(vec![endpoint_of(&parse_url(&config.url)?)?])
+        Ok(vec![api::endpoint_of(&config.url).map_err(|e| format!("url: {e}"))?])
     }
 
     fn check(config: Config) -> Result<Healthy, CheckError> {
-        let mut url = parse_url(&config.url).map_err(CheckError::InvalidConfig)?;
-        let mut method = parse_method(&config.method).map_err(CheckError::InvalidConfig)?;
-        let headers = build_headers(&config).map_err(CheckError::InvalidConfig)?;
-        if config.expected_status.as_ref().is_some_and(|s| s.iter().any(|c| !(100..=599).contains(c))) {
-            return Err(CheckError::invalid_config("expected_status codes must be between 100 and 599"));
-        }
-
-        let mut redirects = 0;
-        let resp = loop {
-            let resp = send(&url, &method, &headers).map_err(|e| match e {
-                CheckError::Unhealthy(p) if redirects > 0 && p.message == messages::DENIED_BY_SANDBOX => {
-                    Problem::new(messages::DENIED_BY_SANDBOX)
-                        .with_extra(format!(
-                            "redirected to {url}, which is not the configured URL's host and port; only that \
-                             endpoint is reachable"
-                        ))
-                        .into()
-                }
-                e => e,
-            })?;
-            let status = resp.status();
-            if !(config.follow_redirects && is_redirect(status)) {
-                break resp;
-            }
-            let Some(location) = header(&resp, "location") else { break resp };
-            let next = url.join(&location).map_err(|e| {
-                Problem::new(UNEXPECTED_STATUS)
-                    .with_extra(format!("HTTP {status} with an invalid Location: {e}"))
-            })?;
-            if !matches!(next.scheme(), "http" | "https") {
-                return Err(Problem::new(UNEXPECTED_STATUS)
-                    .with_extra(format!("HTTP {status} redirects to a {} URL", next.scheme()))
-                    .into());
-            }
-            if redirects == MAX_REDIRECTS {
-                return Err(Problem::new(TOO_MANY_REDIRECTS)
-                    .with_extra(format!("more than {MAX_REDIRECTS} redirects; the last to {next}"))
-                    .into());
-            }
-            redirects += 1;
-            method = redirected_method(status, method);
-            url = next;
-        };
-
-        let status = resp.status();
+        validate(&config).map_err(CheckError::InvalidConfig)?;
+        let (resp, url, redirects) = fetch(&config)?;
         let expected = match &config.expected_status {
-            Some(codes) => codes.contains(&status),
-            None => (200..300).contains(&status),
+            Some(codes) => codes.contains(&resp.status),
+            None => resp.is_success(),
         };
         if !expected {
-            let wanted = match &config.expected_status {
-                Some(codes) => format!("{codes:?}"),
-                None => "2xx".into(),
-            };
-            if matches!(status, 401 | 403) {
-                return Err(Problem::new(messages::AUTHENTICATION_FAILED)
-                    .with_extra(format!("HTTP {status}, expected {wanted}"))
-                    .into());
-            }
-            let mut extra = format!("HTTP {status}, expected {wanted}");
-            if is_redirect(status)
-                && let Some(location) = header(&resp, "location")
-            {
-                extra.push_str(&format!("; redirect to {location:?} not followed"));
-            }
-            return Err(Problem::new(UNEXPECTED_STATUS).with_extra(extra).into());
+            return Err(unexpected_status(&resp, &config.expected_status));
         }
+        check_body(&config, &resp)?;
 
-        let server = header(&resp, "server");
-        if let Some(needle) = &config.body_contains {
-            let body = read_body(&resp)?;
-            if !String::from_utf8_lossy(&body).contains(needle.as_str()) {
-                return Err(Problem::new(UNEXPECTED_BODY)
-                    .with_extra(format!("the body ({} bytes read) does not contain {needle:?}", body.len()))
-                    .into());
-            }
-        }
-
-        let mut healthy = Healthy::new().detail("status_code", status);
-        if let Some(server) = server {
-            healthy = healthy.detail("server", server);
+        let mut healthy = Healthy::new().detail("status_code", resp.status);
+        if let Some(server) = resp.header("server") {
+            healthy = healthy.detail("server", server.chars().take(256).collect::<String>());
         }
         if redirects > 0 {
             healthy = healthy.detail("redirects", redirects).detail("final_url", url.as_str());
@@ -378,3 +250,6 @@ impl Probe for Http {
 }
 
 sonde_sdk::export_probe!(Http);
+
+#[cfg(test)]
+mod tests;

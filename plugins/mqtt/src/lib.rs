@@ -17,7 +17,9 @@ use mqttbytes::{v4, v5};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use sonde_sdk::conn::{Login, Server};
-use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Tls, TlsMode, messages};
+use sonde_sdk::{
+    CheckError, Endpoint, Healthy, Probe, Problem, Tls, TlsMode, closed_after, messages, preview,
+};
 
 /// An MQTT broker.
 #[derive(Deserialize, JsonSchema)]
@@ -199,10 +201,7 @@ fn read_connack(stream: &mut TcpStream) -> Result<BytesMut, CheckError> {
         }
         let n = stream.read(&mut chunk)?;
         if n == 0 {
-            let mut extra = String::from("the broker closed the connection before CONNACK");
-            if !buf.is_empty() {
-                extra.push_str(&format!(" after {}", preview(&buf)));
-            }
+            let extra = closed_after("the broker closed the connection before CONNACK", &buf);
             return Err(Problem::new(messages::CONNECTION_RESET).with_extra(extra).into());
         }
         buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
@@ -221,12 +220,6 @@ fn refused(auth: bool, code: String, reason: Option<String>) -> CheckError {
 
 fn unexpected(extra: String) -> CheckError {
     Problem::new(messages::UNEXPECTED_PROTOCOL).with_extra(extra).into()
-}
-
-/// The first bytes received, printable.
-fn preview(bytes: &[u8]) -> String {
-    let head = bytes.get(..bytes.len().min(64)).unwrap_or_default();
-    format!("{:?}", String::from_utf8_lossy(head))
 }
 
 sonde_sdk::export_probe!(Mqtt);

@@ -22,7 +22,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 use sonde_sdk::conn::{Account, DefaultUser, Server};
-use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Tls};
+use sonde_sdk::{CheckError, Endpoint, Expect, Healthy, Probe, Tls};
 
 mod auth;
 mod conn;
@@ -50,6 +50,11 @@ struct Config {
     #[serde(default = "default_query")]
     #[schemars(length(min = 1))]
     query: String,
+    /// What the test query must read: `rows` (its first result's row
+    /// count), `equals` (its first value) and `max_age` (its first value
+    /// as a timestamp, e.g. `SELECT max(updated_at) FROM orders`).
+    #[serde(default)]
+    expect: Expect,
     /// TLS after the server's greeting (its SSL request); off by default
     /// (DESIGN §4), `prefer` for TLS when the server offers it.
     #[serde(default)]
@@ -94,6 +99,7 @@ impl Probe for Mysql {
                 return Err(CheckError::invalid_config(format!("{field} must not contain NUL")));
             }
         }
+        config.expect.only(Self::SOURCE_TYPE, Expect::SQL).map_err(CheckError::invalid_config)?;
         let stream = sonde_sdk::net::connect(&config.server.host, config.server.port)?;
         check_on(stream, &config)
     }
@@ -104,9 +110,15 @@ sonde_sdk::export_probe!(Mysql);
 /// The check on an open connection.
 fn check_on<S: Transport>(stream: S, config: &Config) -> Result<Healthy, CheckError> {
     let (mut conn, version) = login::login(Conn::new(stream), config)?;
-    let rows = conn.query(&config.query)?;
+    if config.expect.max_age.is_some() {
+        // A TIMESTAMP reads out in the session's zone, and DESIGN §3 reads
+        // a zoneless timestamp as UTC: make the two agree.
+        conn.query("SET time_zone = '+00:00'")?;
+    }
+    let answer = conn.query(&config.query)?;
     conn.quit();
-    Ok(Healthy::new().detail("server_version", version).detail("query_rows", rows))
+    config.expect.check_query(answer.rows, &answer.first_value())?;
+    Ok(Healthy::new().detail("server_version", version).detail("query_rows", answer.rows))
 }
 
 #[cfg(test)]

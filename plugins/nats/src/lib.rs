@@ -20,7 +20,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sonde_sdk::conn::{Login, Server};
-use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Secret, Tls, TlsMode, messages};
+use sonde_sdk::{
+    CheckError, Endpoint, Healthy, Probe, Problem, Secret, Tls, TlsMode, closed_after, messages, preview,
+};
 
 /// A NATS server.
 #[derive(Deserialize, JsonSchema)]
@@ -229,21 +231,12 @@ impl Lines {
     fn fill(&mut self, chunk: &mut [u8], when: &str) -> Result<(), CheckError> {
         let n = self.stream.read(chunk)?;
         if n == 0 {
-            let mut extra = format!("the server closed the connection {when}");
-            if !self.buf.is_empty() {
-                extra.push_str(&format!(" after {}", preview(&self.buf)));
-            }
+            let extra = closed_after(&format!("the server closed the connection {when}"), &self.buf);
             return Err(Problem::new(messages::CONNECTION_RESET).with_extra(extra).into());
         }
         self.buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
         Ok(())
     }
-}
-
-/// The first bytes received, printable.
-fn preview(bytes: &[u8]) -> String {
-    let head = bytes.get(..bytes.len().min(64)).unwrap_or_default();
-    format!("{:?}", String::from_utf8_lossy(head))
 }
 
 sonde_sdk::export_probe!(Nats);

@@ -17,7 +17,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 use sonde_sdk::conn::{Account, DefaultUser, Server};
-use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Tls};
+use sonde_sdk::{CheckError, Endpoint, Expect, Healthy, Probe, Problem, Tls};
 
 mod conn;
 mod query;
@@ -45,6 +45,11 @@ struct Config {
     #[serde(default = "default_query")]
     #[schemars(length(min = 1))]
     query: String,
+    /// What the test query must read: `rows` (its row count), `equals`
+    /// (its first value) and `max_age` (its first value as a timestamp,
+    /// e.g. `SELECT max(updated_at) FROM orders`).
+    #[serde(default)]
+    expect: Expect,
     /// TLS after an `SSLRequest`; `prefer` (TLS when the server offers it)
     /// by default, as libpq.
     #[serde(default)]
@@ -99,24 +104,26 @@ impl Probe for Postgres {
         if password.is_some_and(|p| p.expose().contains('\0')) {
             return Err(CheckError::invalid_config("password must not contain NUL"));
         }
+        config.expect.only(Self::SOURCE_TYPE, Expect::SQL).map_err(CheckError::invalid_config)?;
 
         let mut stream = sonde_sdk::net::connect(&config.server.host, config.server.port)?;
         ssl::negotiate(&mut stream, &config.tls)?;
         let mut conn = Conn::new(stream);
         let server_version = conn.startup(user, database, password)?;
 
-        let rows = conn.query(&config.query).map_err(|e| match e {
+        let answer = conn.query(&config.query).map_err(|e| match e {
             QueryError::Server(p) => CheckError::Unhealthy(Problem::new("query failed").with_extra(p)),
             QueryError::Check(e) => e,
         })?;
         let tables = match conn.query(COUNT_TABLES) {
-            Ok(rows) => rows.first().and_then(|v| v.as_deref()).and_then(|v| v.parse::<u64>().ok()),
+            Ok(count) => count.first.and_then(|v| v.parse::<u64>().ok()),
             Err(QueryError::Server(_)) => None,
             Err(QueryError::Check(e)) => return Err(e),
         };
         conn.terminate();
+        config.expect.check_query(answer.rows, &answer.first_value())?;
 
-        let mut healthy = Healthy::new().detail("query_rows", rows.len());
+        let mut healthy = Healthy::new().detail("query_rows", answer.rows);
         if let Some(version) = server_version {
             healthy = healthy.detail("server_version", version);
         }

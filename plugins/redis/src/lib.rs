@@ -20,7 +20,9 @@ use redis_protocol::resp2::types::{OwnedFrame, Resp2Frame};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use sonde_sdk::conn::{Login, Server};
-use sonde_sdk::{CheckError, Endpoint, Healthy, Probe, Problem, Tls, TlsMode, messages};
+use sonde_sdk::{
+    CheckError, Endpoint, Healthy, Probe, Problem, Tls, TlsMode, closed_after, messages, preview,
+};
 
 /// A Redis server (or anything speaking RESP: Valkey, KeyDB, Dragonfly).
 #[derive(Deserialize, JsonSchema)]
@@ -206,21 +208,12 @@ impl Conn {
                 } else {
                     messages::CONNECTION_RESET
                 };
-                let mut extra = String::from("the server closed the connection without a reply");
-                if !self.buf.is_empty() {
-                    extra.push_str(&format!(" after {}", preview(&self.buf)));
-                }
+                let extra = closed_after("the server closed the connection without a reply", &self.buf);
                 return Err(Problem::new(message).with_extra(extra).into());
             }
             self.buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
         }
     }
-}
-
-/// The first bytes received, printable.
-fn preview(bytes: &[u8]) -> String {
-    let head = bytes.get(..bytes.len().min(64)).unwrap_or_default();
-    format!("{:?}", String::from_utf8_lossy(head))
 }
 
 sonde_sdk::export_probe!(Redis);

@@ -62,7 +62,7 @@ use schemars::{JsonSchema, Schema};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::{Endpoint, Secret};
+use crate::{Endpoint, Secret, Tls, TlsMode};
 
 /// A server on a usual port: `host`, and `port` defaulting to `PORT`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -113,6 +113,32 @@ pub struct Login {
     /// Password.
     #[serde(default)]
     pub password: Option<Secret>,
+}
+
+impl Login {
+    /// Both or neither: a `user` without its `password`, or a password
+    /// for nobody, is a config that cannot be meant.
+    pub fn validate(&self) -> Result<(), String> {
+        match (&self.user, &self.password) {
+            (Some(_), None) => Err("`user` needs a `password`".into()),
+            (None, Some(_)) => Err("`password` needs a `user`".into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Whether a connection starts TLS with its first byte (IMAPS, SMTPS,
+/// LDAPS: RFC 8314) rather than upgrading: `implicit_tls` when the config
+/// says, else whether `port` is the protocol's `tls_port`. With `tls.mode`
+/// `disable` it cannot work, and is refused.
+pub fn implicit_tls(flag: Option<bool>, port: u16, tls_port: u16, tls: &Tls) -> Result<bool, String> {
+    let implicit = flag.unwrap_or(port == tls_port);
+    if implicit && tls.mode == Some(TlsMode::Disable) {
+        return Err(format!(
+            "implicit TLS (`implicit_tls`, or port {tls_port}) cannot have `tls.mode` disable"
+        ));
+    }
+    Ok(implicit)
 }
 
 /// The user a kind of source logs in as when the config names none (`root`

@@ -74,8 +74,29 @@
 //! (config JSON in, the reported details and items out). Under the sandbox,
 //! the same calls go through `wasi:sockets`.
 //!
+//! # Probes of HTTP APIs, with credentials by the host
+//!
+//! A probe of an HTTP API (object stores, SaaS) sends its requests with
+//! [`api::request`] / [`api::get`] to one base URL, the **target**, and
+//! never holds a key: it embeds [`Auth`] (or maps flat config keys to it at
+//! its schema root), and the host applies the credential to requests bound
+//! for the target (see [`auth`] for the markers). It maps the source's
+//! refusals with [`api::failure`] (401 "authentication failed", 403
+//! "permission denied", 404 "`<noun>` does not exist", 429 "rate limited")
+//! and checks what it read against an [`Expect`]. Every failure's `extra`
+//! is the JSON object `{"stage", "detail", ...}` that [`Problem::staged`]
+//! builds, with a [`stage`] name.
+//!
 //! # Layout
-//! - [`outcome`]: `Healthy`, `Problem`, `CheckError` and the I/O error mapping.
+//! - [`outcome`]: `Healthy`, `Problem` (with [`Problem::staged`] and
+//!   [`Problem::with_member`]), `CheckError`, the stable [`messages`], the
+//!   [`stage`] names and the I/O error mapping.
+//! - [`api`]: an HTTP client over `wasi:http` (plain HTTP/1.1 natively)
+//!   and the mapping of HTTP refusals to stable messages.
+//! - [`auth`]: the `auth` object the host applies ([`Auth`]) and the
+//!   schema markers (`x-sonde-auth`, `x-sonde-auth-target`).
+//! - [`expect`]: the `expect` assertions ([`Expect`]).
+//! - [`clock`]: RFC 3339 / RFC 1123 timestamps and `7d`-style durations.
 //! - [`secret`]: the `Secret` string type.
 //! - [`net`]: connecting to a configured endpoint; a [`net::Stream`] that
 //!   can be upgraded to TLS in place.
@@ -85,7 +106,11 @@
 //! - [`testing`]: native unit tests of a probe, calling it as the host does.
 //! - [`bindings`]: the raw WIT bindings (one `generate!`), for the macro.
 
+pub mod api;
+pub mod auth;
+pub mod clock;
 pub mod conn;
+pub mod expect;
 #[cfg(target_arch = "wasm32")]
 pub mod net;
 // Native builds (a probe's unit tests) get the same API over std::net.
@@ -94,10 +119,13 @@ pub mod net;
 pub mod net;
 pub mod outcome;
 pub mod secret;
+pub mod sql;
 pub mod testing;
 pub mod tls;
 
-pub use outcome::{CheckError, Healthy, Problem, io_problem, messages};
+pub use auth::{Auth, AuthKind};
+pub use expect::{Expect, Rows};
+pub use outcome::{CheckError, Healthy, Problem, closed_after, io_problem, messages, preview, stage};
 pub use schemars;
 pub use secret::Secret;
 pub use serde;
