@@ -12,12 +12,14 @@
 //! - `secrets`: secrets declared through `$ref`, bounded schemas, and the
 //!   migration of secrets stored in the clear.
 //! - `bounds`: policy bounds and names without `/`.
+//! - `depends`: `depends_on`, from the API and the file, within one organization.
 //! - `fairness`: fair synchronous tests (429) and one queued connection check.
 //! - `truth`: `/openapi.json` and the server agree where the fuzzer found otherwise.
 
 mod aitronos;
 mod binding;
 mod bounds;
+mod depends;
 mod fairness;
 mod feather;
 mod flows;
@@ -27,7 +29,7 @@ mod limits;
 mod plugins;
 mod secrets;
 mod truth;
-mod unstructured;
+pub(crate) mod unstructured;
 
 use std::future::IntoFuture;
 use std::sync::Arc;

@@ -49,18 +49,8 @@ pub fn assert_error(r: &CheckReport, message: &str) {
     assert_eq!((r.status, r.message.as_deref()), (sonde::runtime::Status::Error, Some(message)), "{r:?}");
 }
 
-/// A built-in probe against a listener that accepts and never answers:
-/// TIMEOUT, after it did connect.
-pub async fn assert_times_out_on_a_silent_listener(probe: &str) {
-    let peer = sonde_test_support::SilentListener::start();
-    let config = serde_json::json!({"host": "127.0.0.1", "port": peer.port});
-    let r = check_probe(probe, config, Duration::from_millis(700)).await;
-    assert_eq!(r.status, sonde::runtime::Status::Timeout, "{probe}: {r:?}");
-    assert_eq!(peer.accepted(), 1, "{probe} never connected");
-}
-
-/// A built-in probe against a closed loopback port: ERROR "connection refused".
-pub async fn assert_refused_on_a_closed_port(probe: &str) {
-    let config = serde_json::json!({"host": "127.0.0.1", "port": sonde_test_support::closed_port()});
-    assert_error(&check_probe(probe, config, Duration::from_secs(5)).await, "connection refused");
+/// `secret` appears nowhere in what the check reports.
+pub fn assert_hidden(r: &CheckReport, secret: &str) {
+    let all = format!("{r:?}");
+    assert!(!all.contains(secret), "the secret leaked: {all}");
 }

@@ -4,6 +4,8 @@
 //! # Layout
 //! - `common`: a runtime per test and plugin loading.
 //! - `hostile`: one misbehaving guest per sandbox rule.
+//! - `cloud`: the s3, azure and http probes with host-side credentials
+//!   against SeaweedFS, Azurite and oidc-provider, and their API binding.
 //! - `budget`: the socket budget and the host handle cap.
 //! - `egress`: the egress policy: metadata in every spelling, tenants.
 //! - `host_memory`: host memory per check, with `sonde check`'s peak RSS.
@@ -14,7 +16,9 @@
 //!   secrets, validation deadlines).
 //! - `live`: the watched plugin directory and SIGHUP reloads.
 //! - `concurrency`: many deadlines at once.
-//! - `tcp`: the tcp probe against real peers.
+//! - `conformance`: the table of cases every built-in probe passes, one
+//!   file of servers and rows per probe; `postgres`, `mysql`, `mongodb`, `http` hold
+//!   what is only that probe's.
 //! - `cli`: `sonde check` and `sonde plugin inspect`.
 //! - `serve`: the real `sonde serve` on a test's own config.
 //! - `session`: the status page's server-side session over real HTTP.
@@ -26,17 +30,23 @@
 //! - `fuzz`: Schemathesis against its `/openapi.json`.
 //! - `python_probe`: a probe written in Python, built with componentize-py.
 //! - `unify`: the README's two commands share one build.
+//! - `saas`: the 17 SaaS probes through the host's credentials, against
+//!   the vendors' documented answers on their own names, one table.
 //! - `kit`: what a probe author gets: the standalone SDK, `plugin new`, the
 //!   memcached example of docs/writing-a-probe.md.
 
 mod alerts;
-mod amqp;
 mod api;
+mod assertions;
+mod auth;
 mod budget;
 mod cli;
+mod clickhouse;
+mod cloud;
 mod common;
 mod concurrency;
 mod config_schema;
+mod conformance;
 mod egress;
 mod examples;
 mod fuzz;
@@ -48,16 +58,15 @@ mod kit;
 mod live;
 mod loading;
 mod metrics;
-mod mqtt;
+mod mongodb;
 mod mysql;
-mod nats;
 mod openapi;
 mod pinning;
 mod postgres;
 mod python_probe;
-mod redis;
 mod replica;
 mod restart;
+mod saas;
 mod schemas;
 mod sdk;
 mod serve;
@@ -66,6 +75,5 @@ mod service;
 mod session;
 mod status_page;
 mod store;
-mod tcp;
 mod tls;
 mod unify;

@@ -25,12 +25,12 @@ const PROBES: &[Expected] = &[
     Expected { probe: "tcp", keys: &["host", "port"], defaults: &[] },
     Expected {
         probe: "postgres",
-        keys: &["host", "port", "user", "password", "database", "query", "tls"],
+        keys: &["host", "port", "user", "password", "database", "query", "expect", "tls"],
         defaults: &[("port", "5432"), ("user", r#""postgres""#), ("query", r#""SELECT 1""#)],
     },
     Expected {
         probe: "mysql",
-        keys: &["host", "port", "user", "password", "database", "query", "tls"],
+        keys: &["host", "port", "user", "password", "database", "query", "expect", "tls"],
         defaults: &[("port", "3306"), ("user", r#""root""#), ("query", r#""SELECT 1""#)],
     },
     Expected {
@@ -54,6 +54,55 @@ const PROBES: &[Expected] = &[
         defaults: &[("port", "4222")],
     },
     Expected {
+        probe: "ldap",
+        keys: &["host", "port", "implicit_tls", "bind_dn", "password", "base_dn", "tls"],
+        defaults: &[],
+    },
+    Expected {
+        probe: "imap",
+        keys: &["host", "port", "user", "password", "mailbox", "implicit_tls", "tls"],
+        defaults: &[("port", "143"), ("mailbox", r#""INBOX""#)],
+    },
+    Expected {
+        probe: "smtp",
+        keys: &["host", "port", "user", "password", "helo_name", "implicit_tls", "tls"],
+        defaults: &[("port", "25"), ("helo_name", r#""sonde-probe.invalid""#)],
+    },
+    Expected {
+        probe: "sftp",
+        keys: &["host", "port", "user", "password", "private_key", "host_key_sha256", "path"],
+        defaults: &[("port", "22"), ("path", r#"".""#)],
+    },
+    Expected {
+        probe: "clickhouse",
+        keys: &["host", "port", "user", "password", "database", "query", "expect", "tls"],
+        defaults: &[("user", r#""default""#), ("query", r#""SELECT 1""#)],
+    },
+    Expected {
+        probe: "mongodb",
+        keys: &["uri", "database", "collection", "expect", "filter", "time_field", "tls"],
+        defaults: &[],
+    },
+    Expected {
+        probe: "kafka-cloud",
+        keys: &[
+            "bootstrap_servers",
+            "port",
+            "topic",
+            "kafka_api_key",
+            "secret",
+            "group_id",
+            "sasl_mechanism",
+            "tls",
+        ],
+        defaults: &[("port", "9092"), ("sasl_mechanism", r#""PLAIN""#)],
+    },
+    Expected {
+        probe: "kafka",
+        keys: &["bootstrap_servers", "port", "topic", "user", "password", "sasl_mechanism", "tls"],
+        defaults: &[("port", "9092"), ("sasl_mechanism", r#""PLAIN""#)],
+    },
+    Expected {
         probe: "http",
         keys: &[
             "url",
@@ -65,9 +114,48 @@ const PROBES: &[Expected] = &[
             "token",
             "user",
             "password",
+            "auth",
+            "expect",
             "tls",
         ],
         defaults: &[("method", r#""GET""#)],
+    },
+    Expected {
+        probe: "s3",
+        keys: &[
+            "remote_url",
+            "key",
+            "secret",
+            "token",
+            "anonymous",
+            "endpoint_url",
+            "region",
+            "path_style",
+            "recursive",
+            "expect",
+            "scan",
+            "auth",
+            "tls",
+        ],
+        defaults: &[("endpoint_url", r#""https://s3.amazonaws.com""#)],
+    },
+    Expected {
+        probe: "azure",
+        keys: &[
+            "remote_url",
+            "account_name",
+            "account_key",
+            "sas_token",
+            "connection_string",
+            "authentication_method",
+            "endpoint_url",
+            "recursive",
+            "expect",
+            "scan",
+            "auth",
+            "tls",
+        ],
+        defaults: &[],
     },
 ];
 
@@ -89,8 +177,10 @@ async fn every_builtin_schema_is_strict_over_exactly_its_keys() {
             let described = property["description"].as_str().is_some_and(|d| !d.is_empty());
             assert!(described || key == "tls", "{}.{key} has no description: {property}", e.probe);
         }
-        if let Some(password) = schema["properties"].get("password") {
-            assert_eq!(password["writeOnly"], true, "{}", e.probe);
+        for secret in ["password", "private_key", "secret", "kafka_api_key", "uri"] {
+            if let Some(property) = schema["properties"].get(secret) {
+                assert_eq!(property["writeOnly"], true, "{}.{secret}", e.probe);
+            }
         }
     }
 }
@@ -102,6 +192,13 @@ async fn an_unknown_key_is_failed_before_the_guest_runs() {
         let p = load(&rt, probe(e.probe)).await;
         let mut config = match e.probe {
             "http" => json!({"url": format!("http://127.0.0.1:{}/", closed_port())}),
+            "ldap" => json!({"host": "127.0.0.1", "port": closed_port(), "base_dn": ""}),
+            "mongodb" => json!({
+                "uri": format!("mongodb://127.0.0.1:{}/", closed_port()), "database": "d", "collection": "c",
+            }),
+            "kafka-cloud" | "kafka" => {
+                json!({"bootstrap_servers": "127.0.0.1", "port": closed_port(), "topic": "t"})
+            }
             _ => json!({"host": "127.0.0.1", "port": closed_port()}),
         };
         config["sonde_no_such_key"] = json!(1);

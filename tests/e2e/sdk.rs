@@ -3,6 +3,7 @@
 //! runs tests/py/unstructured_sdk.py against `sonde serve` and a real
 //! PostgreSQL.
 
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -26,13 +27,28 @@ fn unstructured_sdk_drives_sources_and_connection_checks() {
          [[keys]]\nkey = \"{ACME}\"\norganization = \"org_acme\"\n\n\
          [[keys]]\nkey = \"{OTHER}\"\norganization = \"org_other\"\n"
     ));
+    let envs = [("PG_PORT", "5432".to_string()), ("CLOSED_PORT", closed_port().to_string())];
+    run_script(&python, "unstructured_sdk.py", &serve, ACME, OTHER, &envs, "every call worked");
+}
+
+/// Runs `tests/py/<name>` with `python` against `serve` (its URL and the two
+/// organizations' keys in SONDE_URL, ACME_KEY, OTHER_KEY, plus `envs`), and
+/// fails unless it exits 0 having printed `done`.
+pub fn run_script(
+    python: &Path,
+    name: &str,
+    serve: &Serve,
+    acme: &str,
+    other: &str,
+    envs: &[(&str, String)],
+    done: &str,
+) {
     let mut child = Command::new(python)
-        .arg(script("unstructured_sdk.py"))
+        .arg(script(name))
         .env("SONDE_URL", &serve.base)
-        .env("ACME_KEY", ACME)
-        .env("OTHER_KEY", OTHER)
-        .env("PG_PORT", "5432")
-        .env("CLOSED_PORT", closed_port().to_string())
+        .env("ACME_KEY", acme)
+        .env("OTHER_KEY", other)
+        .envs(envs.iter().map(|(k, v)| (k, v)))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -50,8 +66,8 @@ fn unstructured_sdk_drives_sources_and_connection_checks() {
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     println!("{stdout}");
     assert!(
-        out.status.success() && stdout.contains("every call worked"),
-        "the SDK script failed ({}):\n{stdout}\n{stderr}\nsonde's log:\n{}",
+        out.status.success() && stdout.contains(done),
+        "{name} failed ({}):\n{stdout}\n{stderr}\nsonde's log:\n{}",
         out.status,
         serve.logs()
     );

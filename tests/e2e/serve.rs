@@ -57,7 +57,7 @@ impl Serve {
         // A log per start, so a restart's log does not hide the first one's.
         let log = dir.join(format!("serve-{}.log", RUN.fetch_add(1, Ordering::Relaxed)));
         let child = Self::spawn(dir, &log, tweak);
-        let serve = Self {
+        let mut serve = Self {
             child,
             base: format!("http://127.0.0.1:{port}"),
             port,
@@ -78,9 +78,16 @@ impl Serve {
         command.spawn().expect("start sonde serve")
     }
 
-    fn wait_up(&self) {
-        let end = Instant::now() + Duration::from_secs(20);
+    fn wait_up(&mut self) {
+        // The first start of a run compiles every built-in probe into the
+        // shared cache, with other tests doing the same beside it.
+        let end = Instant::now() + Duration::from_secs(90);
         while ureq::get(format!("{}/livez", self.base)).call().is_err() {
+            // A process that exited (a bad config, a port taken) will not
+            // come up: say so now rather than after the whole wait.
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("sonde serve exited ({status}) before it came up:\n{}", self.logs());
+            }
             assert!(Instant::now() < end, "sonde serve did not come up:\n{}", self.logs());
             std::thread::sleep(Duration::from_millis(50));
         }

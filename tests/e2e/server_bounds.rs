@@ -123,6 +123,7 @@ fn stored_sources_that_break_new_rules_are_named_in_one_warning_at_start() {
                 // Paused: a 1 ms interval is not this test's business.
                 state: SourceState::Paused,
                 policy,
+                depends_on: Vec::new(),
             };
             store.create_source(&spec, &serde_json::json!({})).await.expect("insert");
         }

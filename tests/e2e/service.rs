@@ -208,6 +208,7 @@ async fn deleting_a_source_cancels_its_running_check() {
         config: serde_json::json!({"mode": "spin"}),
         state: SourceState::Active,
         policy,
+        depends_on: Vec::new(),
     };
     let s = service.create_source(spec).await.expect("create");
     service.request_check(&s).await.expect("request");

@@ -7,8 +7,10 @@
 //! Cases: history retention by count and by age; secrets kept apart from
 //! every read path and names unique per organization; replace and delete;
 //! upserts of many definitions at once; a check's round trip with every field; history pages; recovery reads
-//! (unfinished, latest); outcome counts; the alert outbox and silences;
-//! the status page's sessions (`sessions`); history scrubbing (`scrub`).
+//! (unfinished, latest); outcome counts; the alert outbox, the views the
+//! store moves and grouped batches (`alerts`); silences;
+//! the status page's sessions (`sessions`); history scrubbing (`scrub`);
+//! `depends_on` on every source path (`depends`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,9 +23,17 @@ use sonde::store::sqlite::SqliteStore;
 use sonde::store::{Retention, Store, StoreError};
 use sonde_test_support::pgdb::TestDatabase;
 
+mod alerts;
+mod depends;
 mod group;
 mod scrub;
 
+use alerts::{
+    a_grouped_route_gathers_its_notifications_into_one_batch,
+    the_alert_outbox_claims_in_order_leases_and_settles,
+    views_move_in_the_store_once_per_check_whichever_replica_records_it,
+};
+use depends::depends_on_round_trips_on_every_path;
 use scrub::history_scrubbing_masks_one_sources_secrets_everywhere;
 
 /// A store under test and what keeps it alive (its directory or database).
@@ -77,8 +87,11 @@ both_backends!(
     recovery_reads_find_unfinished_and_latest_checks,
     outcome_counts_cover_finished_checks_in_the_window,
     the_alert_outbox_claims_in_order_leases_and_settles,
+    views_move_in_the_store_once_per_check_whichever_replica_records_it,
+    a_grouped_route_gathers_its_notifications_into_one_batch,
     silences_are_stored_and_listed_until_they_end,
     history_scrubbing_masks_one_sources_secrets_everywhere,
+    depends_on_round_trips_on_every_path,
 );
 
 mod sessions;
@@ -92,10 +105,11 @@ pub fn spec(name: &str) -> SourceSpec {
         config: json!({"host": "127.0.0.1", "port": 1}),
         state: SourceState::Active,
         policy: Policy::default(),
+        depends_on: Vec::new(),
     }
 }
 
-fn finished_check(source: uuid::Uuid, age: Duration) -> CheckRecord {
+pub fn finished_check(source: uuid::Uuid, age: Duration) -> CheckRecord {
     let mut c = CheckRecord::new(source, Trigger::Schedule, CheckStatus::Ok);
     c.created_at = Utc::now() - chrono::Duration::from_std(age).expect("age");
     c.reported_at = Some(c.created_at);
@@ -298,70 +312,6 @@ async fn outcome_counts_cover_finished_checks_in_the_window(b: Backend) {
         .expect("pending");
     let counts = store.outcome_counts(s.id, Utc::now() - chrono::Duration::hours(1)).await.expect("counts");
     assert_eq!((counts.ok, counts.finished), (2, 3));
-}
-
-/// The alert outbox through the `Store` trait alone (so a second backend
-/// can run the same test): a notification and its route state commit with
-/// their check; claims take only the oldest pending one per route and
-/// source and lease it; settling releases the next; an older state never
-/// overwrites a newer one.
-async fn the_alert_outbox_claims_in_order_leases_and_settles(b: Backend) {
-    use sonde::alerts::outbox::{AlertWrite, Notification, Settle, StoredState};
-    use sonde::alerts::rules::RouteState;
-
-    let store = b.store.as_ref();
-    let a = store.create_source(&spec("a"), &json!({})).await.expect("a");
-    let now = Utc::now();
-    let note = |seq: u64| Notification {
-        id: uuid::Uuid::new_v4(),
-        route: "ops".into(),
-        source_id: a.id,
-        seq,
-        payload: format!("{{\"seq\":{seq}}}"),
-        created_at: now,
-        attempts: 0,
-    };
-    let state = |version: u64| StoredState {
-        route: "ops".into(),
-        source_id: a.id,
-        state: RouteState { down: version % 2 == 1, version, ..RouteState::default() },
-    };
-    let (first, second) = (note(1), note(2));
-    // Committed out of order: seq 2's check first.
-    let write = AlertWrite { states: vec![state(2)], notifications: vec![second.clone()] };
-    store.record_check(&finished_check(a.id, Duration::ZERO), true, &write).await.expect("record 2");
-    let write = AlertWrite { states: vec![state(1)], notifications: vec![first.clone()] };
-    store.record_check(&finished_check(a.id, Duration::ZERO), true, &write).await.expect("record 1");
-    let states = store.alert_states().await.expect("states");
-    assert_eq!(states.len(), 1);
-    assert_eq!(states[0].state.version, 2, "the older write did not win");
-    assert_eq!(store.history(a.id, 10, None).await.expect("history").len(), 2, "checks stored too");
-    assert_eq!(store.pending_notifications().await.expect("pending"), [("ops".to_string(), 2)]);
-
-    let later = Utc::now() + chrono::Duration::seconds(1);
-    let lease = later + chrono::Duration::seconds(60);
-    let claimed = store.claim_notifications(later, lease, 10).await.expect("claim");
-    assert_eq!(claimed.iter().map(|n| n.seq).collect::<Vec<_>>(), [1], "only the head of the queue");
-    assert_eq!(claimed[0].payload, first.payload);
-    assert!(store.claim_notifications(later, lease, 10).await.expect("claim").is_empty(), "leased");
-    // A failed send goes back with its next attempt time; nothing passes it.
-    let retry_at = later + chrono::Duration::seconds(5);
-    store
-        .settle_notification(first.id, &Settle::Retry { at: retry_at, error: "refused".into() })
-        .await
-        .expect("retry");
-    assert!(store.claim_notifications(later, lease, 10).await.expect("claim").is_empty());
-    let again = store.claim_notifications(retry_at, lease, 10).await.expect("claim");
-    assert_eq!((again[0].id, again[0].attempts), (first.id, 1));
-    store.settle_notification(first.id, &Settle::Sent).await.expect("sent");
-    let next = store.claim_notifications(retry_at, lease, 10).await.expect("claim");
-    assert_eq!(next.iter().map(|n| n.id).collect::<Vec<_>>(), [second.id]);
-    // A lease that runs out (a process died mid-send) makes it due again.
-    let expired =
-        store.claim_notifications(lease, lease + chrono::Duration::seconds(60), 10).await.expect("claim");
-    assert_eq!(expired.iter().map(|n| n.id).collect::<Vec<_>>(), [second.id]);
-    store.settle_notification(second.id, &Settle::Dropped { error: "too old".into() }).await.expect("drop");
-    assert!(store.pending_notifications().await.expect("pending").is_empty());
 }
 
 async fn silences_are_stored_and_listed_until_they_end(b: Backend) {

@@ -1,16 +1,9 @@
-//! TLS done by the host, per probe, against real local servers with
-//! throwaway certificates: one table of cases ([`matrix`]) that every
-//! TLS-speaking probe runs, and the probe-independent cases here.
+//! TLS done by the host, the probe-independent cases: a silent handshake,
+//! the sandbox, policy errors, and the expiry on `/metrics` and the status
+//! page ([`expiry`]). Each probe's TLS cases are rows of the conformance
+//! table (`conformance::tls`: the TLS table, client certificates, modes).
 
-mod amqp;
 mod expiry;
-mod http;
-mod matrix;
-mod mqtt;
-mod mysql;
-mod nats;
-mod postgres;
-mod redis;
 
 use std::time::Duration;
 
@@ -20,7 +13,9 @@ use sonde::runtime::Status;
 use crate::common::check_probe;
 
 /// A guest that never finishes the handshake (the peer accepts and stays
-/// silent) times out at the source's deadline, like any other wait.
+/// silent) times out at the source's deadline, like any other wait. Not a
+/// table case: the host's handshake, the same whichever probe asks (redis
+/// here), and the deadline measured against the check's own duration.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_handshake_with_a_silent_peer_times_out_at_the_deadline() {
     let peer = sonde_test_support::SilentListener::start();
@@ -35,7 +30,8 @@ async fn tls_handshake_with_a_silent_peer_times_out_at_the_deadline() {
 
 /// A hostile 0.2.0 guest that declares one port and opens TLS to another
 /// is refused at the connect, like any connect: TLS only ever runs over a
-/// stream the sandbox allowed.
+/// stream the sandbox allowed. Not a table case: a hostile guest, no
+/// built-in probe.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_to_an_undeclared_address_is_refused_like_any_connect() {
     let rt = crate::common::runtime();
@@ -45,7 +41,8 @@ async fn tls_to_an_undeclared_address_is_refused_like_any_connect() {
 }
 
 /// The client key is the host's alone: a bad `tls` object is FAILED before
-/// the guest runs, naming the key.
+/// the guest runs, naming the key. Not a table case: the host reads `tls`
+/// before any probe runs, the same for every one (redis here).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_policy_errors_are_failed_naming_the_key() {
     for (tls, key) in [

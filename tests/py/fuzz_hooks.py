@@ -1,6 +1,6 @@
 """Schemathesis hooks for tests/py/fuzz.sh (SCHEMATHESIS_HOOKS=fuzz_hooks).
 
-Two rules of Sonde's API hold between values, which JSON Schema cannot
+Some rules of Sonde's API hold between values, which JSON Schema cannot
 state; /openapi.json says them in words. Positive cases are drawn within
 them here, so everything else about those bodies is held to "valid means
 accepted", and the edges the rules allow are drawn on purpose:
@@ -9,6 +9,18 @@ accepted", and the edges the rules allow are drawn on purpose:
   none). A duration is a sum of parts ("1h 30m"), so no pattern can bound it.
 - A silence's `ends_at` is not before `starts_at` (now, when it is left
   out). Equal is allowed, and is drawn often: it is the edge.
+- A source's config gives one credential: its `auth` object, or the flat
+  keys its probe maps to one (DESIGN §4; two at once is a 422). The flat
+  keys are the probe's own, so a drawn `auth` object that fits the
+  document is left out instead (one drawn to break it stays, so the case
+  stays negative); tests/e2e/auth and tests/e2e/cloud hold the object to
+  its rules.
+- A source's `depends_on` names sources of its own organization, without
+  a cycle (DESIGN §8; otherwise a 422 at the field). Which names exist is
+  known only at request time, so a drawn list that fits the document
+  becomes one naming fuzz.sh's file source `seeded` (org_acme's), or an
+  empty one in any other organization; tests/e2e/api/depends.rs holds
+  the rule itself.
 
 Only values that fit the document's grammar are moved, so a case drawn to
 break the document (negative) still breaks it.
@@ -26,6 +38,11 @@ GRAMMAR = re.compile(r"^[1-9][0-9]{0,5}(ms|s|m|h|d)( ?[0-9]{1,6}(ms|s|m|h|d)){0,
 # DESIGN §4's bounds, in seconds: (min, max).
 BOUNDS = {"interval": (1, 30 * 86400), "timeout": (0.01, 600), "retry_interval": (0, 3600)}
 SOURCE_OPERATIONS = {"POST /api/v1/sources/", "PUT /api/v1/sources/{source_id}"}
+# The document's source names (`depends_on` items), and its `maxItems`.
+NAME = re.compile(r"^[^/]*[^\s/][^/]*$")
+MAX_DEPENDS_ON = 100
+# The source fuzz.sh's file defines, in this organization.
+SEEDED = ("org_acme", "seeded")
 
 
 def seconds(text):
@@ -42,6 +59,48 @@ def timestamp(text):
         return None
 
 
+# `sonde_sdk::Auth` as the document has it: its kinds, and its members by
+# type (plugins/sdk/src/auth.rs).
+AUTH_KINDS = {
+    "bearer", "basic", "header", "query", "oauth2", "jwt_bearer", "signed_jwt", "aws_sigv4", "azure_shared_key",
+}
+AUTH_LISTS = {"hosts", "methods"}
+AUTH_DOCUMENTS = {"service_account", "box_app_config"}
+AUTH_STRINGS = {
+    "user", "password", "token", "scheme", "name", "value", "token_url", "client_id", "client_secret",
+    "client_auth", "refresh_token", "private_key", "passphrase", "key_id", "scope", "audience", "resource",
+    "issuer", "subject", "header", "access_key_id", "secret_access_key", "session_token", "region", "service",
+    "account", "key", "connection_string",
+}
+
+
+def fits_auth(auth):
+    """Whether a drawn `auth` object has the document's shape (a negative
+    case's mutation, such as `hosts` made an object, does not)."""
+    if not isinstance(auth, dict) or auth.get("kind") not in AUTH_KINDS:
+        return False
+    for member, value in auth.items():
+        if member == "kind" or value is None:
+            continue
+        if member in AUTH_LISTS:
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        elif member in AUTH_DOCUMENTS:
+            ok = isinstance(value, (str, dict))
+        elif member == "claims":
+            ok = isinstance(value, dict)
+        else:
+            ok = member in AUTH_STRINGS and isinstance(value, str)
+        if not ok:
+            return False
+    return True
+
+
+def fits_names(items):
+    return len(items) <= MAX_DEPENDS_ON and all(
+        isinstance(n, str) and 1 <= len(n) <= 200 and NAME.match(n) for n in items
+    )
+
+
 @schemathesis.hook
 def map_body(context, body):
     if not isinstance(body, dict) or context.operation is None:
@@ -49,6 +108,16 @@ def map_body(context, body):
     label = context.operation.label
     body = dict(body)
     if label in SOURCE_OPERATIONS:
+        config = body.get("config")
+        if isinstance(config, dict) and fits_auth(config.get("auth")):
+            body["config"] = {k: v for k, v in config.items() if k != "auth"}
+        deps = body.get("depends_on")
+        if isinstance(deps, list) and fits_names(deps):
+            # An organization key's own is org_acme; so is fuzz.sh's source
+            # that updates reach.
+            organization = body.get("organization") or SEEDED[0]
+            named = deps and organization == SEEDED[0] and body.get("name") != SEEDED[1]
+            body["depends_on"] = [SEEDED[1]] if named else []
         for field, (low, high) in BOUNDS.items():
             value = body.get(field)
             if isinstance(value, str) and GRAMMAR.match(value) and not low <= seconds(value) <= high:

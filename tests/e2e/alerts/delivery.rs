@@ -102,14 +102,17 @@ fn reminders_come_once_per_repeat_interval_while_down() {
     assert_eq!(events[0], "down");
     assert_eq!(events.last().map(String::as_str), Some("up"));
     assert!(events[1..events.len() - 1].iter().all(|e| e == "reminder"), "{events:?}");
-    // Reminders are one repeat_interval apart (checks every 200 ms: 1.0 to ~1.3 s).
+    // Reminders are one repeat_interval apart by their checks' report times
+    // (checks every 200 ms: 1.0 to ~1.3 s); `timestamp` is when the store
+    // made each one, a few ms after its check reported, so it may be a
+    // little under.
     let times: Vec<chrono::DateTime<chrono::Utc>> = got[..got.len() - 1]
         .iter()
         .map(|r| r.json()["timestamp"].as_str().and_then(|t| t.parse().ok()).expect("timestamp"))
         .collect();
     for pair in times.windows(2) {
         let gap = (pair[1] - pair[0]).num_milliseconds();
-        assert!((1000..1600).contains(&gap), "reminders {gap} ms apart: {events:?}");
+        assert!((950..1600).contains(&gap), "reminders {gap} ms apart: {events:?}");
     }
     drop(sonde);
 }

@@ -1,17 +1,32 @@
 //! Alerts end to end (DESIGN §8): the real `sonde serve`, sources checked
 //! by the built-in `http` probe against a loopback target whose answer the
-//! test flips (200 OK, 500 ERROR), and a loopback [`receiver::Receiver`]
-//! standing in for the webhook, Slack and PagerDuty endpoints.
+//! test flips (200 OK, 500 ERROR), a loopback [`receiver::Receiver`]
+//! standing in for the webhook, Slack, PagerDuty, Teams and Opsgenie
+//! endpoints (checking their documented shapes), and a real SMTP server
+//! for e-mail.
 //!
 //! # Layout
 //! - `receiver`: the recording receiver.
 //! - `delivery`: down/up, flapping, reminders, signatures, a dead receiver,
 //!   kill -9, the Slack and PagerDuty shapes, organization scoping.
+//! - `channels`: the Teams and Opsgenie shapes.
+//! - `email`: real SMTP (STARTTLS, SMTPS, AUTH, refusals).
 //! - `silences`: `/v1/silences` and `[[maintenance]]` holding notifications.
+//! - `group`: one notification per transition for the whole group: 1, 2
+//!   and 3 processes, kill -9 mid-incident, reminders; the MEASURE line.
+//! - `incident`: the group tests' harness: N processes, one incident.
+//! - `yardstick`: what one process would have sent for the checks a group ran.
+//! - `storms`: a switch's dependents suppressed; `group_wait` batches.
 
+mod channels;
 mod delivery;
-mod receiver;
+mod email;
+mod group;
+mod incident;
+pub mod receiver;
 mod silences;
+mod storms;
+mod yardstick;
 
 use std::time::{Duration, Instant};
 

@@ -128,6 +128,7 @@ async fn secrets_stored_in_the_clear_are_moved_and_scrubbed_at_start() {
                 retries: 0,
                 ..Policy::default()
             },
+            depends_on: Vec::new(),
         };
         let source = store.create_source(&spec, &json!({})).await.expect("create");
         let mut check = CheckRecord::new(source.id, Trigger::Schedule, CheckStatus::Error);

@@ -17,7 +17,7 @@ pub(super) const SOURCES: &str = "/api/v1/sources";
 const SOURCE_FIELDS: [&str; 6] = ["config", "created_at", "id", "name", "type", "updated_at"];
 const CHECK_FIELDS: [&str; 5] = ["created_at", "id", "reason", "reported_at", "status"];
 
-pub(super) fn one(id: &str) -> String {
+pub(crate) fn one(id: &str) -> String {
     format!("{SOURCES}/{id}")
 }
 
@@ -33,7 +33,7 @@ pub(super) fn time(v: &Value) -> DateTime<Utc> {
 
 /// A source body: `{name, type, config}` plus the policy that keeps the
 /// scheduler out of the way (one check an hour, no retries).
-pub(super) fn body(name: &str, kind: &str, config: Value) -> Value {
+pub(crate) fn body(name: &str, kind: &str, config: Value) -> Value {
     json!({"name": name, "type": kind, "config": config, "interval": "1h", "retries": 0})
 }
 
@@ -42,7 +42,7 @@ async fn put(api: &Api, uri: &str, key: Option<&str>, body: &Value) -> (StatusCo
 }
 
 /// Creates a source and checks the answer's shape; returns it.
-pub(super) async fn create(api: &Api, key: &str, body: &Value) -> Value {
+pub(crate) async fn create(api: &Api, key: &str, body: &Value) -> Value {
     // Unstructured's SDK posts with the slash and takes only a 200.
     let (status, created) = api.post(&format!("{SOURCES}/"), Some(key), body).await;
     assert_eq!(status, StatusCode::OK, "{created}");
@@ -64,7 +64,7 @@ fn assert_check(c: &Value) {
 }
 
 /// `POST …/connection-check`: 202 and exactly a SCHEDULED check.
-pub(super) async fn start_check(api: &Api, key: &str, id: &str) -> Value {
+pub(crate) async fn start_check(api: &Api, key: &str, id: &str) -> Value {
     // The seed's POST has no body.
     let (status, scheduled) = api.call("POST", &check_uri(id), Some(key), None).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{scheduled}");
@@ -78,7 +78,7 @@ pub(super) async fn start_check(api: &Api, key: &str, id: &str) -> Value {
 }
 
 /// Polls `GET …/connection-check` until the check `check_id` has an outcome.
-pub(super) async fn wait_check(api: &Api, key: &str, id: &str, check_id: &Value) -> Value {
+pub(crate) async fn wait_check(api: &Api, key: &str, id: &str, check_id: &Value) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
         let (status, latest) = api.get(&check_uri(id), Some(key)).await;
@@ -97,7 +97,7 @@ pub(super) async fn wait_check(api: &Api, key: &str, id: &str, check_id: &Value)
 }
 
 /// A connection check from start to finish.
-pub(super) async fn connection_check(api: &Api, key: &str, id: &str) -> Value {
+pub(crate) async fn connection_check(api: &Api, key: &str, id: &str) -> Value {
     let scheduled = start_check(api, key, id).await;
     let done = wait_check(api, key, id, &scheduled["id"]).await;
     assert_eq!(done["created_at"], scheduled["created_at"], "{done}");

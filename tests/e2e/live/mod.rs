@@ -240,7 +240,7 @@ fn the_plugin_template_can_be_dropped_in_and_used() {
     });
     let template = std::fs::read(sonde_test_support::fixture("echo-probe")).expect("built template");
     std::fs::write(dir.path().join("plugins/echo_probe.wasm"), template).expect("drop in");
-    wait_for("the template's type", Duration::from_secs(2), || server.serving("echo").is_some());
+    wait_for("the template's type", Duration::from_secs(30), || server.serving("echo").is_some());
     let (status, made) = server.post(
         "/api/v1/sources",
         json!({"name": "echo", "type": "echo", "organization": "org_a",

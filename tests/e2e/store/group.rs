@@ -5,8 +5,11 @@ use std::time::Duration;
 
 use chrono::Utc;
 use serde_json::json;
+use sonde::alerts::judge::Finished;
+use sonde::alerts::outbox::AlertWrite;
 use sonde::model::{CheckRecord, CheckStatus, Policy, SourceSpec, Trigger};
 
+use super::alerts::Scripted;
 use super::{Backend, spec};
 
 /// The group half, PostgreSQL only: two replicas claiming at once get
@@ -79,7 +82,10 @@ async fn claims_are_disjoint_and_expired_leases_move() {
             ..claim.check.clone()
         })
         .collect();
-    let previous = group.finish_many(&done).await.expect("finish many");
+    let items: Vec<Finished> =
+        c.iter().zip(&done).map(|(claim, check)| Finished { source: &claim.source, check }).collect();
+    let no_routes = Scripted(AlertWrite::default());
+    let (previous, _) = group.finish_many(&items, &no_routes).await.expect("finish many");
     assert_eq!(previous.len(), 20);
     for (claim, previous) in c.iter().zip(&previous) {
         let was_a = a.iter().any(|x| x.source.id == claim.source.id);

@@ -31,8 +31,8 @@ pub async fn history_scrubbing_masks_one_sources_secrets_everywhere(b: Backend) 
         created_at: Utc::now(),
         attempts: 0,
     };
-    let write = AlertWrite { states: vec![], notifications: vec![note] };
-    store.record_check(&leaky(a.id), true, &write).await.expect("record");
+    let write = AlertWrite { notifications: vec![note], ..AlertWrite::default() };
+    store.record_check(&a, &leaky(a.id), true, &super::alerts::Scripted(write)).await.expect("record");
     let mut clean = CheckRecord::new(a.id, Trigger::Manual, CheckStatus::Ok);
     clean.message = Some("fine".into());
     store.insert_check(&clean).await.expect("clean");

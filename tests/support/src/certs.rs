@@ -82,6 +82,21 @@ impl TestCa {
         self.sign(params, not_before, not_after, name)
     }
 
+    /// A good server certificate for the DNS names `dns` (and 127.0.0.1),
+    /// written as `<name>.pem`/`<name>.key`: a vendor's public host names,
+    /// served on loopback to a runtime that resolves them there.
+    pub fn server_for(&self, name: &str, dns: &[&str]) -> Pair {
+        let now = OffsetDateTime::now_utc();
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.subject_alt_names.push(SanType::IpAddress([127, 0, 0, 1].into()));
+        for d in dns {
+            params.subject_alt_names.push(SanType::DnsName((*d).try_into().expect("dns name")));
+        }
+        params.distinguished_name.push(DnType::CommonName, format!("sonde test {name}"));
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        self.sign(params, now - Duration::days(1), now + Duration::days(365), name)
+    }
+
     /// A client certificate (for mutual TLS), written as `<name>.pem`/`<name>.key`.
     pub fn client(&self, name: &str) -> Pair {
         let now = OffsetDateTime::now_utc();

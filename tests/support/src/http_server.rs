@@ -136,6 +136,12 @@ pub struct Incoming {
 pub fn read_request(stream: &mut TcpStream) -> Option<Incoming> {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    read_request_from(stream)
+}
+
+/// [`read_request`] from any byte stream (a TLS session, say); the caller
+/// sets its timeouts.
+pub fn read_request_from(stream: &mut impl Read) -> Option<Incoming> {
     let mut seen = Vec::new();
     let mut buf = [0u8; 8192];
     let head_end = loop {

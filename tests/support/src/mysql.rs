@@ -25,24 +25,27 @@ impl MariaDbUser {
     }
 
     fn sql(&self, sql: &str) {
-        let out = Command::new("mariadb")
-            .args(["-uroot", "-h127.0.0.1", "-P3306", "-e", sql])
-            .output()
-            .expect("running the mariadb client");
-        assert!(out.status.success(), "mariadb {sql:?}: {}", String::from_utf8_lossy(&out.stderr));
+        shared_sql(sql);
     }
 }
 
 impl Drop for MariaDbUser {
     fn drop(&mut self) {
-        let _ = Command::new("mariadb")
-            .args([
-                "-uroot",
-                "-h127.0.0.1",
-                "-P3306",
-                "-e",
-                &format!("DROP USER IF EXISTS '{}'@'%';", self.name),
-            ])
-            .output();
+        let _ = client(&format!("DROP USER IF EXISTS '{}'@'%';", self.name));
     }
+}
+
+/// Runs SQL as root on the shared MariaDB (in `test` by default); a
+/// failure fails the test.
+pub fn shared_sql(sql: &str) {
+    let out = client(sql);
+    assert!(out.status.success(), "mariadb {sql:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The `mariadb` client as root on the shared server, database `test`.
+pub fn client(sql: &str) -> std::process::Output {
+    Command::new("mariadb")
+        .args(["-uroot", "-h127.0.0.1", "-P3306", "-Dtest", "-e", sql])
+        .output()
+        .expect("running the mariadb client")
 }

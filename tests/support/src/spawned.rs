@@ -41,6 +41,16 @@ impl Spawned {
     /// is not installed: None with a printed reason, or a failure under
     /// `CI=true`.
     pub fn start(program: &str, dir: PathBuf, args: impl Fn(u16) -> Vec<String>) -> Option<Self> {
+        Self::start_within(program, dir, READY_WITHIN, args)
+    }
+
+    /// [`Self::start`] for a server that may take up to `within` to listen.
+    pub fn start_within(
+        program: &str,
+        dir: PathBuf,
+        within: Duration,
+        args: impl Fn(u16) -> Vec<String>,
+    ) -> Option<Self> {
         let mut last = String::new();
         for _ in 0..3 {
             let port = crate::closed_port();
@@ -63,7 +73,7 @@ impl Spawned {
                 }
                 Err(e) => panic!("starting {program}: {e}"),
             };
-            match wait_listening(port, &mut child) {
+            match wait_listening(port, &mut child, within) {
                 Ok(()) => return Some(Self { port, dir, child }),
                 Err(why) => {
                     let _ = child.kill();
@@ -77,7 +87,7 @@ impl Spawned {
     }
 }
 
-fn wait_listening(port: u16, child: &mut Child) -> Result<(), String> {
+fn wait_listening(port: u16, child: &mut Child, within: Duration) -> Result<(), String> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let started = Instant::now();
     loop {
@@ -87,9 +97,20 @@ fn wait_listening(port: u16, child: &mut Child) -> Result<(), String> {
         if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
             return Ok(());
         }
-        if started.elapsed() > READY_WITHIN {
-            return Err(format!("it did not listen on {addr} within {READY_WITHIN:?}"));
+        if started.elapsed() > within {
+            return Err(format!("it did not listen on {addr} within {within:?}"));
         }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Waits until a server started by [`Spawned::start`] accepts on a second
+/// port of its own too (its listeners open at once, not in one instant).
+pub fn wait_port(port: u16, program: &str) {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let started = Instant::now();
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        assert!(started.elapsed() < READY_WITHIN, "{program} did not listen on {addr}");
         std::thread::sleep(Duration::from_millis(10));
     }
 }
