@@ -30,6 +30,8 @@
 //! - `fuzz`: Schemathesis against its `/openapi.json`.
 //! - `python_probe`: a probe written in Python, built with componentize-py.
 //! - `unify`: the README's two commands share one build.
+//! - `toolchain`: without the wasm32-wasip2 target the build stops at once,
+//!   naming the command that installs it.
 //! - `saas`: the 17 SaaS probes through the host's credentials, against
 //!   the vendors' documented answers on their own names, one table.
 //! - `kit`: what a probe author gets: the standalone SDK, `plugin new`, the
@@ -76,4 +78,5 @@ mod session;
 mod status_page;
 mod store;
 mod tls;
+mod toolchain;
 mod unify;
