@@ -32,6 +32,8 @@
 //! - `unify`: the README's two commands share one build.
 //! - `saas`: the 17 SaaS probes through the host's credentials, against
 //!   the vendors' documented answers on their own names, one table.
+//! - `docs`: README.md and docs/ against the code and themselves: the probe
+//!   table, every relative link and anchor, the README's size.
 //! - `kit`: what a probe author gets: the standalone SDK, `plugin new`, the
 //!   memcached example of docs/writing-a-probe.md.
 
@@ -47,6 +49,7 @@ mod common;
 mod concurrency;
 mod config_schema;
 mod conformance;
+mod docs;
 mod egress;
 mod examples;
 mod fuzz;
