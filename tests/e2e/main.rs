@@ -34,6 +34,8 @@
 //!   naming the command that installs it.
 //! - `saas`: the 17 SaaS probes through the host's credentials, against
 //!   the vendors' documented answers on their own names, one table.
+//! - `docs`: README.md and docs/ against the code and themselves: the probe
+//!   table, every relative link and anchor, the README's size.
 //! - `kit`: what a probe author gets: the standalone SDK, `plugin new`, the
 //!   memcached example of docs/writing-a-probe.md.
 
@@ -49,6 +51,7 @@ mod common;
 mod concurrency;
 mod config_schema;
 mod conformance;
+mod docs;
 mod egress;
 mod examples;
 mod fuzz;

@@ -37,7 +37,7 @@ fn fail_unless_clean(outcomes: &[&Outcome], logs: &str) {
 
 /// The same incident on 1, 2 and 3 processes at once (each its own target,
 /// receiver and store): each holds check for check, and the notifications
-/// per incident are the same; prints the MEASURE line the README quotes.
+/// per incident are the same; prints the MEASURE line docs/alerts.md quotes.
 #[test]
 fn one_down_and_one_up_per_source_with_one_two_and_three_replicas() {
     let outcomes: Vec<Option<(Outcome, String)>> = std::thread::scope(|s| {

@@ -4,8 +4,8 @@
 //! statements) and server CPU per 1,000 checks, with three replicas checking
 //! 600 sources every second for 20 s, first without an alert route, then
 //! with one webhook route watching every source (whose views the store
-//! moves in each result's transaction). The figures are printed (README
-//! "Several replicas"); the test fails when a check costs more than one
+//! moves in each result's transaction). The figures are printed (docs/performance.md,
+//! "Cost per check on a shared PostgreSQL"); the test fails when a check costs more than one
 //! transaction on average (claims and results are batched, so far fewer).
 
 use std::time::{Duration, Instant};
@@ -78,7 +78,7 @@ fn a_scheduled_check_costs_a_few_statements() {
     );
     // Without a route, then with one webhook route watching every source
     // (its views move in the transaction of every result), alternating for
-    // `SONDE_COST_ROUNDS` rounds (1 in the suite; more for the README).
+    // `SONDE_COST_ROUNDS` rounds (1 in the suite; more for docs/performance.md).
     let rounds: usize = std::env::var("SONDE_COST_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(1);
     let sides = [("plain", "", "no alert route"), ("routed", route.as_str(), "one webhook route")];
     for (round, (db, extra, label)) in (0..rounds).flat_map(|r| sides.iter().map(move |s| (r, *s))) {
