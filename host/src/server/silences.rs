@@ -49,7 +49,7 @@ pub struct SilenceBody {
     #[schema(format = DateTime)]
     pub ends_at: String,
     /// Why: who silenced what, for the next person on call.
-    #[schema(min_length = 1, max_length = 1000, pattern = crate::model::NOT_BLANK_PATTERN)]
+    #[schema(min_length = 1, max_length = 1000, pattern = r"[^ \t\n\r\f\v]")]
     pub comment: String,
 }
 

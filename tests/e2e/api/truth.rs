@@ -98,6 +98,11 @@ async fn names_may_hold_any_white_space_but_ascii_alone() {
     let doc = document(&api, ACME).await;
     let names = &doc["components"]["schemas"]["SilenceBody"]["properties"]["sources"];
     let fits = |name: &str| jsonschema::draft202012::new(names).expect("schema").is_valid(&json!([name]));
+    // utoipa's attributes take only literals: they must spell the model's.
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["SourceBody"]["properties"]["name"]["pattern"], sonde::model::SOURCE_NAME_PATTERN);
+    assert_eq!(schemas["SilenceBody"]["properties"]["comment"]["pattern"], sonde::model::NOT_BLANK_PATTERN);
+    assert_eq!(names["items"]["pattern"], sonde::model::NOT_BLANK_PATTERN);
     let at = "2031-05-01T10:00:00Z";
     for name in ["\u{85}", "\u{a0}", "\u{2028}"] {
         assert!(fits(name), "{name:?}");
@@ -112,7 +117,8 @@ async fn names_may_hold_any_white_space_but_ascii_alone() {
         let silence = json!({"ends_at": at, "comment": "blank", "sources": [blank]});
         let (status, reply) = api.post("/v1/silences", Some(ACME), &silence).await;
         assert_422(status, &reply, json!(["body", "sources"]), "value_error");
-        let (status, reply) = api.post("/api/v1/sources/", Some(ACME), &body(blank, "hostile", json!({}))).await;
+        let (status, reply) =
+            api.post("/api/v1/sources/", Some(ACME), &body(blank, "hostile", json!({}))).await;
         assert_422(status, &reply, json!(["body", "name"]), "value_error");
     }
 }
