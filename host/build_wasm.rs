@@ -69,6 +69,7 @@ pub fn build(root: &Path, workspace: &Path) -> Vec<(String, PathBuf)> {
         }
     }
 
+    require_target();
     // The outer build's flags are for the host target, not for wasm.
     let status = Command::new(&cargo)
         .args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
@@ -91,4 +92,19 @@ pub fn build(root: &Path, workspace: &Path) -> Vec<(String, PathBuf)> {
         assert!(file.exists(), "{name}: expected {} after the build", file.display());
     }
     outputs
+}
+
+/// Stops with the one command to run when the toolchain lacks the target.
+/// `.cargo/rustc-wrapper` installs it before anything compiles; this is
+/// for builds that replace that wrapper (an `RUSTC_WRAPPER` such as sccache).
+fn require_target() {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let Ok(out) = Command::new(&rustc).args(["--print", "sysroot"]).output() else { return };
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    if out.status.success() && !sysroot.join("lib/rustlib/wasm32-wasip2/lib").is_dir() {
+        panic!(
+            "the toolchain ({}) lacks the wasm32-wasip2 target the probes build for; run `rustup target add wasm32-wasip2`",
+            sysroot.display()
+        );
+    }
 }
