@@ -79,6 +79,19 @@ fn a_bad_config_is_failed_with_the_reason() {
     assert!(v["error"].as_str().is_some_and(|e| e.contains("/port")), "{v}");
 }
 
+/// A type spelled with `-` (`kafka-cloud`, whose crate is `kafka_cloud`)
+/// is found by the name sources use.
+#[test]
+fn a_type_is_found_by_the_name_sources_use() {
+    for wanted in ["kafka-cloud", "kafka_cloud"] {
+        let out = sonde(&["check", "--type", wanted, "--config", "{}"]);
+        assert_eq!(out.status.code(), Some(1), "{wanted}: {}", String::from_utf8_lossy(&out.stderr));
+        let v = json_out(&out);
+        assert_eq!(v["status"], "FAILED", "{wanted}: {v}");
+        assert!(v["error"].as_str().is_some_and(|e| e.contains("bootstrap_servers")), "{v}");
+    }
+}
+
 #[test]
 fn the_command_itself_failing_exits_2_with_the_reason() {
     let garbage = std::env::temp_dir().join(format!("sonde-cli-garbage-{}.wasm", std::process::id()));

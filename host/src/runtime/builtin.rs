@@ -11,7 +11,10 @@ pub fn all() -> &'static [(&'static str, &'static [u8])] {
     BUILTIN_PLUGINS
 }
 
-/// The bytes of the built-in probe called `name`.
+/// The bytes of the built-in probe called `name`, by its crate's suffix
+/// or by the source type it reports: crate names cannot hold the `-` of
+/// types such as `kafka-cloud`.
 pub fn get(name: &str) -> Option<&'static [u8]> {
-    BUILTIN_PLUGINS.iter().find(|(n, _)| *n == name).map(|(_, b)| *b)
+    let wanted = name.replace('-', "_");
+    BUILTIN_PLUGINS.iter().find(|(n, _)| *n == wanted).map(|(_, b)| *b)
 }
