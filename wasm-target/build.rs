@@ -43,7 +43,9 @@ fn main() {
         }
         Ok(status) => format!("`{command}` failed ({status})"),
         Err(Install::NoRustup) => "rustup is not on PATH".to_string(),
-        Err(Install::TimedOut) => format!("`{command}` took over {} s and was stopped", INSTALL_TIMEOUT.as_secs()),
+        Err(Install::TimedOut) => {
+            format!("`{command}` took over {} s and was stopped", INSTALL_TIMEOUT.as_secs())
+        }
         Err(Install::Io(e)) => format!("`{command}` could not run: {e}"),
     };
     eprintln!(

@@ -25,7 +25,12 @@ fn sysroot() -> PathBuf {
 fn toolchain_without_wasm(sysroot: &Path, into: &Path) -> PathBuf {
     let copy = into.join("toolchain");
     let status = Command::new("cp").arg("-al").arg(sysroot).arg(&copy).status().expect("cp");
-    assert!(status.success(), "hard-linking {} into {} (same file system?)", sysroot.display(), copy.display());
+    assert!(
+        status.success(),
+        "hard-linking {} into {} (same file system?)",
+        sysroot.display(),
+        copy.display()
+    );
     let wasm = copy.join("lib/rustlib/wasm32-wasip2");
     assert!(wasm.is_dir(), "the real toolchain has the target (rust-toolchain.toml)");
     std::fs::remove_dir_all(&wasm).expect("removing the target from the copy");
@@ -58,7 +63,10 @@ fn a_missing_wasm_target_stops_the_build_at_once_with_the_command() {
     println!("failed after {took:?}:\n{stderr}");
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("does not have that target; rustup is not on PATH"), "{stderr}");
-    assert!(stderr.contains("Run this, then build again:\n\n    rustup target add wasm32-wasip2\n"), "{stderr}");
+    assert!(
+        stderr.contains("Run this, then build again:\n\n    rustup target add wasm32-wasip2\n"),
+        "{stderr}"
+    );
     assert!(stderr.contains(&toolchain.display().to_string()), "names the toolchain it looked in: {stderr}");
     // Nothing but the check itself was compiled before it stopped.
     assert!(!stderr.contains("Compiling sonde "), "{stderr}");

@@ -112,7 +112,8 @@ async fn names_may_hold_any_white_space_but_ascii_alone() {
         let silence = json!({"ends_at": at, "comment": "blank", "sources": [blank]});
         let (status, reply) = api.post("/v1/silences", Some(ACME), &silence).await;
         assert_422(status, &reply, json!(["body", "sources"]), "value_error");
-        let (status, reply) = api.post("/api/v1/sources/", Some(ACME), &body(blank, "hostile", json!({}))).await;
+        let (status, reply) =
+            api.post("/api/v1/sources/", Some(ACME), &body(blank, "hostile", json!({}))).await;
         assert_422(status, &reply, json!(["body", "name"]), "value_error");
     }
 }
