@@ -340,21 +340,25 @@ async fn in_chromium_the_public_page_renders_without_a_csp_violation() {
         std::fs::write(&path, &png).expect("write the screenshot");
         println!("screenshot: {}", path.display());
 
-        // The console, through chromedriver's (non-W3C) log endpoint.
+        // The console, through chromedriver's (non-W3C) log endpoint; each
+        // read returns what was logged since the last one.
         let id = client.session_id().await.expect("session id").expect("a session");
         let url = format!("http://127.0.0.1:{driver_port}/session/{id}/se/log");
-        let log = tokio::task::spawn_blocking(move || {
-            ureq::post(&url).send_json(serde_json::json!({ "type": "browser" }))?.body_mut().read_to_string()
-        })
-        .await
-        .expect("join");
-        match log {
-            Ok(log) => {
-                assert!(!log.contains("Content Security Policy") && !log.contains("Refused to"), "{log}");
-                println!("browser console: {log}");
-            }
-            Err(e) => panic!("chromedriver's log endpoint did not answer: {e}"),
-        }
+        let console = || {
+            let url = url.clone();
+            tokio::task::spawn_blocking(move || {
+                let body = serde_json::json!({ "type": "browser" });
+                ureq::post(&url).send_json(body)?.body_mut().read_to_string()
+            })
+        };
+        let log = console().await.expect("join").expect("chromedriver's log endpoint");
+        assert!(!log.contains("Content Security Policy") && !log.contains("Refused to"), "{log}");
+        println!("browser console: {log}");
+        // The control: a line logged now is read back, so an empty log
+        // above means no violation, not a deaf channel.
+        client.execute("console.error('console-control-5b1e')", vec![]).await.expect("log a line");
+        let control = console().await.expect("join").expect("chromedriver's log endpoint");
+        assert!(control.contains("console-control-5b1e"), "the console is not read: {control}");
     };
     let outcome = tokio::time::timeout(Duration::from_secs(30), run).await;
     let _ = client.close().await;
