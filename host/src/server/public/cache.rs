@@ -1,7 +1,8 @@
 //! Each public page computed at most once per [`MAX_AGE`]: a page read by
 //! many (a status page on a busy day, a badge in a README) costs one
 //! gathering per period, however many readers there are. Readers that
-//! arrive while it is being gathered wait for that one gathering.
+//! arrive while it is being gathered wait for that one gathering. Its HTML
+//! and JSON are rendered once too (`PageData::html`, `PageData::json`).
 //!
 //! Entries are keyed by slug and exist only for configured pages, so the
 //! map is as small as `[[status_pages]]`; an entry made for an older

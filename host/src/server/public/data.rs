@@ -3,6 +3,9 @@
 //! response times. Nothing else of a source is read into it (no config,
 //! no message), so no view of it can show more.
 
+use std::sync::OnceLock;
+
+use axum::body::Bytes;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::config::StatusPage;
@@ -61,6 +64,10 @@ pub struct PageData {
     pub page: StatusPage,
     pub updated_at: DateTime<Utc>,
     pub sources: Vec<PublicSource>,
+    /// Its HTML and JSON, rendered by the first reader that asks for each:
+    /// drawing a chart per source is most of a read's cost.
+    pub html: OnceLock<Bytes>,
+    pub json: OnceLock<Bytes>,
 }
 
 impl PageData {
@@ -131,5 +138,11 @@ pub async fn gather(service: &Service, page: &StatusPage) -> Result<PageData, St
             chart,
         });
     }
-    Ok(PageData { page: page.clone(), updated_at: now, sources })
+    Ok(PageData {
+        page: page.clone(),
+        updated_at: now,
+        sources,
+        html: OnceLock::new(),
+        json: OnceLock::new(),
+    })
 }

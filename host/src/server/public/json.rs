@@ -44,3 +44,9 @@ impl<'a> From<&'a PageData> for PageOut<'a> {
         }
     }
 }
+
+/// The page's JSON text.
+pub fn render(d: &PageData) -> String {
+    // Plain data of strings, numbers and times: serializing cannot fail.
+    serde_json::to_string(&PageOut::from(d)).unwrap_or_default()
+}

@@ -29,7 +29,6 @@ pub mod view;
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
@@ -84,12 +83,18 @@ async fn load(state: &AppState, slug: &str) -> Result<Arc<PageData>, Response> {
 pub async fn page(State(state): State<AppState>, Path(page): Path<String>) -> Response {
     if let Some(slug) = page.strip_suffix(".json") {
         return match load(&state, slug).await {
-            Ok(data) => public(Json(json::PageOut::from(&*data)).into_response(), "application/json", None),
+            Ok(data) => {
+                let body = data.json.get_or_init(|| json::render(&data).into());
+                public(body.clone().into_response(), "application/json", None)
+            }
             Err(r) => r,
         };
     }
     match load(&state, &page).await {
-        Ok(data) => public(view::page(&data).into_response(), "text/html; charset=utf-8", Some(PAGE_CSP)),
+        Ok(data) => {
+            let body = data.html.get_or_init(|| view::page(&data).into_string().into());
+            public(body.clone().into_response(), "text/html; charset=utf-8", Some(PAGE_CSP))
+        }
         Err(r) => r,
     }
 }
