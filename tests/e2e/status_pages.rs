@@ -13,7 +13,10 @@
 //!   the browser console shows no CSP violation, and a screenshot is kept
 //!   in `CARGO_TARGET_TMPDIR/status-public-page.png` (skipped with a
 //!   printed reason without Debian's `chromium` and `chromium-driver`,
-//!   failed under `CI=true`).
+//!   failed under `CI=true`);
+//! - `reload`: `SIGHUP` replaces the pages, and a wrong
+//!   `[[status_pages]]` table is refused naming its key, on a reload and
+//!   at start.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -29,6 +32,8 @@ use tower::ServiceExt;
 use crate::api::{ACME, Api, OTHER, SECRET};
 use crate::serve::Serve;
 use crate::status_page::{browser, send, start_chromedriver};
+
+mod reload;
 
 /// What a page must never show: the configs' URL paths and the names of
 /// sources it does not choose.
