@@ -319,6 +319,16 @@ impl SourceHealth {
     }
 }
 
+/// One point of a response-time chart: a finished check, or the checks of
+/// one time bucket gathered (then the latest time, the longest duration,
+/// and OK only when every one was OK).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChartPoint {
+    pub at: DateTime<Utc>,
+    pub duration_ms: Option<u64>,
+    pub status: CheckStatus,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,8 +337,8 @@ mod tests {
     /// characters the regex dialects disagree on too.
     #[test]
     fn name_patterns_agree_with_the_checks() {
-        let pattern = regex::Regex::new(SOURCE_NAME_PATTERN).unwrap();
-        let not_blank = regex::Regex::new(NOT_BLANK_PATTERN).unwrap();
+        let pattern = regex::Regex::new(SOURCE_NAME_PATTERN).expect("SOURCE_NAME_PATTERN compiles");
+        let not_blank = regex::Regex::new(NOT_BLANK_PATTERN).expect("NOT_BLANK_PATTERN compiles");
         let cases = [
             ("pg", true),
             ("", false),

@@ -22,6 +22,8 @@
 //! - `cli`: `sonde check` and `sonde plugin inspect`.
 //! - `serve`: the real `sonde serve` on a test's own config.
 //! - `session`: the status page's server-side session over real HTTP.
+//! - `status_pages`: the public status pages, their JSON and badges,
+//!   two organizations, and in Chromium.
 //! - `hardening`: escaped text logs, private data and cache files.
 //! - `server_bounds`: header and idle timeouts, the connection cap, and
 //!   the start-up warning about stored rows older rules let in.
@@ -79,6 +81,7 @@ mod server_bounds;
 mod service;
 mod session;
 mod status_page;
+mod status_pages;
 mod store;
 mod tls;
 mod toolchain;

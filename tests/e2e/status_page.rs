@@ -225,7 +225,7 @@ impl Peer {
 }
 
 /// A child process killed when the test ends, however it ends.
-struct Killed(Child);
+pub(crate) struct Killed(Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
@@ -235,7 +235,7 @@ impl Drop for Killed {
 }
 
 /// Chromium and chromedriver, or why the test cannot run.
-fn browser() -> Option<(PathBuf, PathBuf)> {
+pub(crate) fn browser() -> Option<(PathBuf, PathBuf)> {
     let find = |names: &[&str]| {
         names.iter().map(PathBuf::from).find(|p| p.exists()).ok_or_else(|| names.join(" or "))
     };
@@ -306,7 +306,7 @@ retries = 0
     child
 }
 
-fn start_chromedriver(driver: &Path, port: u16) -> Killed {
+pub(crate) fn start_chromedriver(driver: &Path, port: u16) -> Killed {
     let child = Command::new(driver)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())

@@ -10,7 +10,8 @@
 //! (unfinished, latest); outcome counts; the alert outbox, the views the
 //! store moves and grouped batches (`alerts`); silences;
 //! the status page's sessions (`sessions`); history scrubbing (`scrub`);
-//! `depends_on` on every source path (`depends`).
+//! `depends_on` on every source path (`depends`); response-time chart
+//! buckets (`chart`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +25,7 @@ use sonde::store::{Retention, Store, StoreError};
 use sonde_test_support::pgdb::TestDatabase;
 
 mod alerts;
+mod chart;
 mod depends;
 mod group;
 mod scrub;
@@ -33,6 +35,7 @@ use alerts::{
     the_alert_outbox_claims_in_order_leases_and_settles,
     views_move_in_the_store_once_per_check_whichever_replica_records_it,
 };
+use chart::chart_points_gather_a_window_into_bounded_buckets;
 use depends::depends_on_round_trips_on_every_path;
 use scrub::history_scrubbing_masks_one_sources_secrets_everywhere;
 
@@ -92,6 +95,7 @@ both_backends!(
     silences_are_stored_and_listed_until_they_end,
     history_scrubbing_masks_one_sources_secrets_everywhere,
     depends_on_round_trips_on_every_path,
+    chart_points_gather_a_window_into_bounded_buckets,
 );
 
 mod sessions;

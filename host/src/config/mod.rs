@@ -15,11 +15,13 @@ use crate::model::{Policy, SourceState};
 
 pub mod alerts;
 pub mod network;
+pub mod pages;
 pub mod server;
 pub mod status;
 
 pub use alerts::{AlertConfig, MaintenanceConfig};
 pub use network::{NetworkConfig, OrganizationConfig};
+pub use pages::{StatusPage, StatusPageConfig};
 pub use server::{LimitsConfig, MetricsConfig, ServerConfig};
 
 /// The example configuration, embedded so `sonde serve` runs out of the box.
@@ -84,6 +86,9 @@ pub struct Config {
     /// The status page's sign-in (`[status]`).
     #[serde(default)]
     pub status: status::StatusConfig,
+    /// Public status pages, served without a key; see [`pages`].
+    #[serde(default)]
+    pub status_pages: Vec<StatusPageConfig>,
     /// What one HTTP client may hold; see [`server`].
     #[serde(default)]
     pub server: ServerConfig,
@@ -367,6 +372,7 @@ impl Config {
         }
         self.alert_routes()?;
         self.maintenance_windows()?;
+        self.status_pages()?;
         self.egress()?;
         for (i, pin) in self.plugins.pins.iter().flatten().enumerate() {
             if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {

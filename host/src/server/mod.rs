@@ -16,10 +16,13 @@
 //! - [`openapi`]: `GET /openapi.json`, generated from the handlers.
 //! - [`metrics`]: `GET /metrics`, `/livez`, `/readyz` (public).
 //! - [`status`]: `GET /`, the operators' HTML status page, and its login.
+//! - [`chart`]: a response-time chart as inline SVG, for any page.
+//! - [`public`]: `/status/<slug>`, the public status pages (no key).
 
 pub mod aitronos_connectivity;
 pub mod aitronos_health;
 pub mod auth;
+pub mod chart;
 pub mod checks;
 pub mod error;
 pub mod extract;
@@ -31,6 +34,7 @@ pub mod listen;
 pub mod metrics;
 pub mod openapi;
 pub mod plugins;
+pub mod public;
 pub mod silences;
 pub mod status;
 pub mod unstructured;
@@ -53,6 +57,8 @@ pub struct AppState {
     pub hasura: Arc<hasura::Memo>,
     /// The status page's failed sign-ins per client.
     pub login_failures: Arc<status::throttle::Throttle>,
+    /// The public status pages, each gathered once per period.
+    pub public: Arc<public::cache::Cache>,
 }
 
 /// Every route of the service.
@@ -95,7 +101,15 @@ pub fn app(service: Arc<Service>) -> Router {
         .route("/", get(status::page))
         .route("/login", post(status::login))
         .route("/logout", post(status::logout))
+        .route("/status/{page}", get(public::page))
+        .route("/status/{slug}/badge.svg", get(public::page_badge))
+        .route("/status/{slug}/{name}/badge.svg", get(public::source_badge))
         .fallback(|| async { error::ApiError::NotFound("Not Found") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(AppState { service, hasura: Default::default(), login_failures: Default::default() })
+        .with_state(AppState {
+            service,
+            hasura: Default::default(),
+            login_failures: Default::default(),
+            public: Default::default(),
+        })
 }

@@ -10,6 +10,7 @@
 //! - [`binding`]: which stored secrets a replace may carry over.
 //! - [`depends`]: `depends_on`: same organization, no cycle, no dangling name.
 //! - `migrate`: secrets older versions stored in the clear, moved at start.
+//! - `pages`: the public status pages in force (`[[status_pages]]`).
 //! - [`health`]: the latest result per source, in memory (one process).
 //! - [`group`]: claims and lease renewals, when replicas share the store.
 //!
@@ -22,6 +23,7 @@ pub mod gate;
 pub mod group;
 pub mod health;
 mod migrate;
+mod pages;
 pub mod registry;
 pub mod reload;
 pub mod scheduler;
@@ -164,6 +166,8 @@ pub struct Service {
     default_policy: Policy,
     file_sources: std::sync::RwLock<FileSources>,
     status: crate::config::status::StatusConfig,
+    /// `[[status_pages]]`, replaced by a reload.
+    status_pages: std::sync::RwLock<Arc<Vec<crate::config::StatusPage>>>,
 }
 
 /// Queued checks per concurrency slot beyond which the service counts as
@@ -271,6 +275,7 @@ impl Service {
             default_policy: config.default_policy(),
             file_sources: std::sync::RwLock::new(FileSources::of(config)),
             status: config.status.clone(),
+            status_pages: std::sync::RwLock::new(Arc::new(config.status_pages()?)),
         });
 
         // In a group, claims bring the sources they need instead.

@@ -1,7 +1,7 @@
 //! Reloading the configuration file on `SIGHUP`: parsed and validated first
 //! (the same checks as at start), applied only when valid. A reload upserts
 //! the file's sources and replaces the API keys, plugin pins, alert routes,
-//! maintenance windows and egress policy (`[network]`,
+//! maintenance windows, public status pages and egress policy (`[network]`,
 //! `[[organizations]]`, for checks that start after it); any other
 //! key takes effect at the next start. On error the old configuration keeps
 //! serving and the reason is logged.
@@ -101,6 +101,7 @@ impl Service {
         let specs = validate_sources(&self.ctx.registry, &config).await?;
         let (routes, windows) = (config.alert_routes()?, config.maintenance_windows()?);
         let egress = config.egress()?;
+        let pages = config.status_pages()?;
         if super::depends::file_has_dependencies(&config) {
             super::depends::check_file(&config, &self.ctx.store.list_sources().await?)?;
         }
@@ -110,6 +111,7 @@ impl Service {
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys;
         *self.file_sources.write().unwrap_or_else(|p| p.into_inner()) = super::FileSources::of(&config);
         self.ctx.alerts.reconfigure(routes, windows);
+        self.set_status_pages(pages);
         self.ctx.runtime.set_egress(egress);
         self.ctx.registry.set_pins(config.plugins.pin_set());
         self.ctx.registry.sync_dir(&self.ctx.runtime, &self.plugins_dir).await;
