@@ -350,3 +350,13 @@ mod tests {
         assert_eq!(trim_blank(" \u{85}x\t"), "\u{85}x");
     }
 }
+
+/// One point of a response-time chart: a finished check, or the checks of
+/// one time bucket gathered (then the latest time, the longest duration,
+/// and OK only when every one was OK).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChartPoint {
+    pub at: DateTime<Utc>,
+    pub duration_ms: Option<u64>,
+    pub status: CheckStatus,
+}

@@ -16,10 +16,13 @@
 //! - [`openapi`]: `GET /openapi.json`, generated from the handlers.
 //! - [`metrics`]: `GET /metrics`, `/livez`, `/readyz` (public).
 //! - [`status`]: `GET /`, the operators' HTML status page, and its login.
+//! - [`chart`]: a response-time chart as inline SVG, for any page.
+//! - [`public`]: `/status/<slug>`, the public status pages (no key).
 
 pub mod aitronos_connectivity;
 pub mod aitronos_health;
 pub mod auth;
+pub mod chart;
 pub mod checks;
 pub mod error;
 pub mod extract;

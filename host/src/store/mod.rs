@@ -5,6 +5,7 @@
 //! backend ([`postgres`]) is shared by several replicas, which coordinate
 //! through its [`Group`] half (DESIGN §9).
 
+pub mod chart;
 pub mod group;
 pub mod postgres;
 mod scrub;
@@ -21,7 +22,7 @@ use uuid::Uuid;
 use crate::alerts::judge::Judge;
 use crate::alerts::outbox::{AlertWrite, Notification, Settle, StoredState};
 use crate::alerts::silences::Silence;
-use crate::model::{CheckRecord, Source, SourceSpec};
+use crate::model::{ChartPoint, CheckRecord, Source, SourceSpec};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -102,6 +103,18 @@ pub trait Store: SessionStore + Send + Sync + 'static {
     /// How many of a source's checks created at or after `since` finished,
     /// and how many of those were OK (for uptime).
     async fn outcome_counts(&self, source_id: Uuid, since: DateTime<Utc>) -> StoreResult<OutcomeCounts>;
+    /// A source's finished checks created in `[since, until]`, for a
+    /// response-time chart: gathered into at most `buckets` (up to
+    /// [`chart::MAX_BUCKETS`]) equal spans of whole seconds, one
+    /// [`ChartPoint`] per span that has checks, oldest first. However many
+    /// checks the window holds, the answer stays that small.
+    async fn chart_points(
+        &self,
+        source_id: Uuid,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        buckets: u32,
+    ) -> StoreResult<Vec<ChartPoint>>;
 
     // Alerts (DESIGN §8; `crate::alerts::outbox` says why these shapes).
 

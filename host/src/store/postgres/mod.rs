@@ -18,6 +18,7 @@
 //! [`StoreError::Backend`] (a 503 for readers) instead of a hung request.
 
 mod alerts;
+mod chart;
 mod checks;
 mod group;
 mod record;
@@ -237,6 +238,16 @@ impl Store for PgStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(backend)?;
         Ok(())
+    }
+
+    async fn chart_points(
+        &self,
+        source_id: Uuid,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        buckets: u32,
+    ) -> StoreResult<Vec<crate::model::ChartPoint>> {
+        chart::chart(&self.pool, source_id, since, until, buckets).await
     }
 
     async fn outcome_counts(&self, source_id: Uuid, since: DateTime<Utc>) -> StoreResult<OutcomeCounts> {

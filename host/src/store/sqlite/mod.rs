@@ -17,9 +17,10 @@ use super::{OutcomeCounts, Retention, Store, StoreError, StoreResult};
 use crate::alerts::judge::Judge;
 use crate::alerts::outbox::{AlertWrite, Notification, Settle, StoredState};
 use crate::alerts::silences::Silence;
-use crate::model::{CheckRecord, Source, SourceSpec};
+use crate::model::{ChartPoint, CheckRecord, Source, SourceSpec};
 
 mod alerts;
+mod chart;
 mod record;
 mod rows;
 mod scrub;
@@ -308,6 +309,16 @@ impl Store for SqliteStore {
 
     async fn delete_silence(&self, id: Uuid) -> StoreResult<bool> {
         self.remove_silence(id).await
+    }
+
+    async fn chart_points(
+        &self,
+        source_id: Uuid,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        buckets: u32,
+    ) -> StoreResult<Vec<ChartPoint>> {
+        self.chart(source_id, since, until, buckets).await
     }
 
     async fn outcome_counts(&self, source_id: Uuid, since: DateTime<Utc>) -> StoreResult<OutcomeCounts> {
