@@ -22,6 +22,8 @@
 //! - `cli`: `sonde check` and `sonde plugin inspect`.
 //! - `serve`: the real `sonde serve` on a test's own config.
 //! - `session`: the status page's server-side session over real HTTP.
+//! - `source_page`: a page per source (charts, history, incidents, admin
+//!   buttons) and the silences page, with two organizations and none.
 //! - `hardening`: escaped text logs, private data and cache files.
 //! - `server_bounds`: header and idle timeouts, the connection cap, and
 //!   the start-up warning about stored rows older rules let in.
@@ -78,6 +80,7 @@ mod serve;
 mod server_bounds;
 mod service;
 mod session;
+mod source_page;
 mod status_page;
 mod store;
 mod tls;
