@@ -130,7 +130,7 @@ async fn a_source_page_shows_its_charts_history_and_incidents_to_its_organizatio
     assert_eq!(attr(day_chart, "data-points"), "7", "{day_chart}");
     assert_eq!(attr(day_chart, "data-failures"), "3", "{day_chart}");
     assert_eq!(day_chart.matches(r#"class="failure""#).count(), 3, "{day_chart}");
-    let line = attr(day_chart, "points");
+    let line = attr(day_chart, " points");
     assert_eq!(line.split(' ').count(), 7, "one vertex per check: {line}");
     let week_chart = chart(&page, "7 d");
     assert_eq!(attr(week_chart, "data-points"), "9", "{week_chart}");
