@@ -28,7 +28,13 @@ async fn in_chromium_a_source_page_shows_its_charts() {
         client.goto(&format!("{base}/")).await.expect("open /");
         let key = client.find(Locator::Css("input[name=key]")).await.expect("the login form");
         key.send_keys(KEY).await.expect("type the key");
-        client.find(Locator::Css("button[type=submit]")).await.expect("button").click().await.expect("sign in");
+        client
+            .find(Locator::Css("button[type=submit]"))
+            .await
+            .expect("button")
+            .click()
+            .await
+            .expect("sign in");
         client.wait().for_element(Locator::Css("table#sources")).await.expect("the status page");
         // A few checks (every 300 ms) so the chart has points.
         tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -39,8 +45,10 @@ async fn in_chromium_a_source_page_shows_its_charts() {
             .click()
             .await
             .expect("open its page");
-        let day = client.wait().for_element(Locator::Css("#chart-24h svg.chart")).await.expect("the 24 h chart");
-        let points: u32 = day.attr("data-points").await.expect("attr").and_then(|p| p.parse().ok()).unwrap_or(0);
+        let day =
+            client.wait().for_element(Locator::Css("#chart-24h svg.chart")).await.expect("the 24 h chart");
+        let points: u32 =
+            day.attr("data-points").await.expect("attr").and_then(|p| p.parse().ok()).unwrap_or(0);
         assert!(points >= 1, "no points on the chart");
         client.find(Locator::Css("#chart-7d svg.chart")).await.expect("the 7 d chart");
         client.find(Locator::Css("#history tr.check")).await.expect("the history");

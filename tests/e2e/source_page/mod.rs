@@ -39,7 +39,12 @@ pub async fn get(api: &Api, path: &str, cookie: Option<&str>) -> (StatusCode, St
 }
 
 /// A form POST of `fields` to `path` with the session `cookie`.
-pub async fn post(api: &Api, path: &str, cookie: &str, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
+pub async fn post(
+    api: &Api,
+    path: &str,
+    cookie: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String, String) {
     let body: String = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
     let req = Request::post(path)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -112,7 +117,10 @@ async fn a_source_page_shows_its_charts_history_and_incidents_to_its_organizatio
     ];
     for (i, status) in day.iter().enumerate() {
         let age = chrono::Duration::hours(7 - i as i64);
-        store.insert_check(&written(resting.id, age, *status, &format!("day check {i}"))).await.expect("write");
+        store
+            .insert_check(&written(resting.id, age, *status, &format!("day check {i}")))
+            .await
+            .expect("write");
     }
     for d in [2, 3] {
         let c = written(resting.id, chrono::Duration::days(d), CheckStatus::Ok, &format!("week check {d}"));
@@ -120,7 +128,10 @@ async fn a_source_page_shows_its_charts_history_and_incidents_to_its_organizatio
     }
     for m in 0..60 {
         let age = chrono::Duration::days(9) + chrono::Duration::minutes(m);
-        store.insert_check(&written(resting.id, age, CheckStatus::Ok, &format!("old check {m}"))).await.expect("write");
+        store
+            .insert_check(&written(resting.id, age, CheckStatus::Ok, &format!("old check {m}")))
+            .await
+            .expect("write");
     }
 
     let path = format!("/sources/{}", resting.id);
@@ -144,7 +155,8 @@ async fn a_source_page_shows_its_charts_history_and_incidents_to_its_organizatio
 
     // History pages as the API does: 50 newest, then older from the cursor.
     assert_eq!(page.matches(r#"class="check""#).count(), 50, "{page}");
-    let older = attr(&page[page.find(r#"id="older""#).expect("an older link")..], "href").replace("&amp;", "&");
+    let older =
+        attr(&page[page.find(r#"id="older""#).expect("an older link")..], "href").replace("&amp;", "&");
     let (status, _, second) = get(&api, &older, Some(&acme)).await;
     assert_eq!(status, StatusCode::OK, "{second}");
     assert_eq!(second.matches(r#"class="check""#).count(), 19, "{second}");
@@ -169,9 +181,13 @@ async fn a_source_page_shows_its_charts_history_and_incidents_to_its_organizatio
     // Another organization's source is the unknown id's page, byte for byte.
     let elsewhere = api.source("elsewhere").await;
     let (hidden, _, hidden_body) = get(&api, &format!("/sources/{}", elsewhere.id), Some(&acme)).await;
-    let (unknown, _, unknown_body) = get(&api, &format!("/sources/{}", uuid::Uuid::new_v4()), Some(&acme)).await;
+    let (unknown, _, unknown_body) =
+        get(&api, &format!("/sources/{}", uuid::Uuid::new_v4()), Some(&acme)).await;
     let (garbled, _, garbled_body) = get(&api, "/sources/not-a-uuid", Some(&acme)).await;
-    assert_eq!((hidden, unknown, garbled), (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND, StatusCode::NOT_FOUND));
+    assert_eq!(
+        (hidden, unknown, garbled),
+        (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND, StatusCode::NOT_FOUND)
+    );
     assert_eq!(hidden_body, unknown_body);
     assert_eq!(hidden_body, garbled_body);
     assert!(!hidden_body.contains("elsewhere") && !hidden_body.contains("org_other"), "{hidden_body}");
@@ -200,7 +216,10 @@ async fn admin_buttons_check_pause_and_resume_and_an_organization_key_has_none()
 
     let (_, _, page) = get(&api, &path, Some(&admin)).await;
     assert!(page.contains(r#"id="actions""#), "{page}");
-    assert!(page.contains(&format!(r#"action="{path}/check""#)) && page.contains(&format!(r#"action="{path}/pause""#)));
+    assert!(
+        page.contains(&format!(r#"action="{path}/check""#))
+            && page.contains(&format!(r#"action="{path}/pause""#))
+    );
     let csrf = hidden_csrf(&page);
 
     // Check now: one more check in its history.

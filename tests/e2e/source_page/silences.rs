@@ -39,7 +39,12 @@ async fn silences_are_created_and_ended_on_the_page_and_the_api_sees_them() {
 
     // A datetime-local value (read as UTC), as a browser sends it.
     let ends = (Utc::now() + chrono::Duration::hours(2)).format("%Y-%m-%dT%H:%M").to_string();
-    let form = [("csrf", csrf.as_str()), ("sources", "healthy, broken"), ("ends_at", &ends), ("comment", "db upgrade")];
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("sources", "healthy, broken"),
+        ("ends_at", &ends),
+        ("comment", "db upgrade"),
+    ];
     let (status, location, _) = post(&api, "/silences", &acme, &form).await;
     assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/silences"));
     let mine = listed(&api, ACME).await;
@@ -70,10 +75,12 @@ async fn silences_are_created_and_ended_on_the_page_and_the_api_sees_them() {
     let (status, _, page) = post(&api, "/silences", &acme, &blank).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains(r#"data-field="comment""#), "{page}");
-    let (status, _, page) = post(&api, "/silences", &acme, &[("csrf", csrf.as_str()), ("comment", "x")]).await;
+    let (status, _, page) =
+        post(&api, "/silences", &acme, &[("csrf", csrf.as_str()), ("comment", "x")]).await;
     assert!(status == StatusCode::UNPROCESSABLE_ENTITY && page.contains(r#"data-field="ends_at""#), "{page}");
     // Another organization's, by a key of org_acme: as one that is not there.
-    let foreign = [("csrf", csrf.as_str()), ("organization", "org_other"), ("ends_at", &ends), ("comment", "x")];
+    let foreign =
+        [("csrf", csrf.as_str()), ("organization", "org_other"), ("ends_at", &ends), ("comment", "x")];
     assert_eq!(post(&api, "/silences", &acme, &foreign).await.0, StatusCode::NOT_FOUND);
     let (status, _, _) = post(&api, "/silences", &acme, &[("ends_at", &ends), ("comment", "no token")]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -85,7 +92,8 @@ async fn silences_are_created_and_ended_on_the_page_and_the_api_sees_them() {
     let (status, _, refused) = post(&api, &end, &other, &[("csrf", &other_csrf)]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _, unknown) =
-        post(&api, &format!("/silences/{}/end", uuid::Uuid::new_v4()), &other, &[("csrf", &other_csrf)]).await;
+        post(&api, &format!("/silences/{}/end", uuid::Uuid::new_v4()), &other, &[("csrf", &other_csrf)])
+            .await;
     assert_eq!((status, refused), (StatusCode::NOT_FOUND, unknown));
     assert_eq!(post(&api, &end, &acme, &[]).await.0, StatusCode::FORBIDDEN, "no token");
     let (status, location, _) = post(&api, &end, &acme, &[("csrf", &csrf)]).await;

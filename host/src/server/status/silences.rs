@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::session::{self, SignedIn};
 use super::silences_view::{self, Draft, SilencesPage};
 use super::source::see_other;
-use super::{form_fields, forbidden, html, unavailable, view};
+use super::{forbidden, form_fields, html, unavailable, view};
 use crate::server::AppState;
 use crate::server::error::ApiError;
 use crate::server::silences::{SilenceBody, end, validate, visible};

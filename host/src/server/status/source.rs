@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use super::session::{self, SignedIn};
 use super::source_view::{self, SourcePage};
-use super::{form_fields, forbidden, html, incidents, unavailable, view};
+use super::{forbidden, form_fields, html, incidents, unavailable, view};
 use crate::model::{Source, SourceState};
 use crate::server::AppState;
 use crate::server::auth::Caller;

@@ -19,9 +19,9 @@
 
 mod alerts;
 mod chart;
-mod incidents;
 mod checks;
 mod group;
+mod incidents;
 mod record;
 mod rows;
 mod scrub;

@@ -30,7 +30,11 @@ fn log_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<NotificationLog> {
 }
 
 impl SqliteStore {
-    pub(super) async fn notifications_of(&self, source_id: Uuid, limit: u32) -> StoreResult<Vec<NotificationLog>> {
+    pub(super) async fn notifications_of(
+        &self,
+        source_id: Uuid,
+        limit: u32,
+    ) -> StoreResult<Vec<NotificationLog>> {
         let rows = sqlx::query(
             "SELECT id, route, source_id, seq, payload, state, attempts, created_at, settled_at, last_error \
              FROM notifications WHERE source_id = ? ORDER BY created_at DESC, seq DESC LIMIT ?",
