@@ -327,8 +327,8 @@ mod tests {
     /// characters the regex dialects disagree on too.
     #[test]
     fn name_patterns_agree_with_the_checks() {
-        let pattern = regex::Regex::new(SOURCE_NAME_PATTERN).unwrap();
-        let not_blank = regex::Regex::new(NOT_BLANK_PATTERN).unwrap();
+        let pattern = regex::Regex::new(SOURCE_NAME_PATTERN).expect("SOURCE_NAME_PATTERN compiles");
+        let not_blank = regex::Regex::new(NOT_BLANK_PATTERN).expect("NOT_BLANK_PATTERN compiles");
         let cases = [
             ("pg", true),
             ("", false),

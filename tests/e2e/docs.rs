@@ -112,7 +112,7 @@ fn broken(file: &Path, text: &str, target: &str) -> Result<Option<String>> {
         return Ok(Some(format!("no file {}", dest.display())));
     }
     let Some(anchor) = anchor else { return Ok(None) };
-    if !dest.extension().is_some_and(|e| e == "md") {
+    if dest.extension().is_none_or(|e| e != "md") {
         return Ok(None);
     }
     let dest_text = if path.is_empty() { text.to_string() } else { read(&dest)? };
