@@ -24,6 +24,8 @@
 //! - `session`: the status page's server-side session over real HTTP.
 //! - `status_pages`: the public status pages, their JSON and badges,
 //!   two organizations, and in Chromium.
+//! - `source_page`: a page per source (charts, history, incidents, admin
+//!   buttons) and the silences page, with two organizations and none.
 //! - `hardening`: escaped text logs, private data and cache files.
 //! - `server_bounds`: header and idle timeouts, the connection cap, and
 //!   the start-up warning about stored rows older rules let in.
@@ -80,6 +82,7 @@ mod serve;
 mod server_bounds;
 mod service;
 mod session;
+mod source_page;
 mod status_page;
 mod status_pages;
 mod store;

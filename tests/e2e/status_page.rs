@@ -192,14 +192,14 @@ async fn secure_cookies_when_asked_and_sessions_end_after_their_lifetime() {
 
 /// A loopback listener that accepts (and closes) every connection until
 /// [`Peer::go_away`] drops it: then connections are refused.
-struct Peer {
-    port: u16,
+pub(crate) struct Peer {
+    pub(crate) port: u16,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Peer {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         listener.set_nonblocking(true).expect("nonblocking");
@@ -253,7 +253,7 @@ pub(crate) fn browser() -> Option<(PathBuf, PathBuf)> {
     }
 }
 
-fn wait_until(what: &str, within: Duration, mut up: impl FnMut() -> bool) {
+pub(crate) fn wait_until(what: &str, within: Duration, mut up: impl FnMut() -> bool) {
     let deadline = Instant::now() + within;
     while !up() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -265,9 +265,9 @@ fn listening(port: u16) -> bool {
     std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
 }
 
-const KEY: &str = "status-page-admin-key-5e1b";
+pub(crate) const KEY: &str = "status-page-admin-key-5e1b";
 
-fn start_sonde(dir: &Path, port: u16, peer: u16) -> Killed {
+pub(crate) fn start_sonde(dir: &Path, port: u16, peer: u16) -> Killed {
     let config = format!(
         r#"
 listen = "127.0.0.1:{port}"
@@ -318,7 +318,7 @@ pub(crate) fn start_chromedriver(driver: &Path, port: u16) -> Killed {
     child
 }
 
-async fn connect(driver_port: u16, chromium: &Path, profile: &Path) -> Client {
+pub(crate) async fn connect(driver_port: u16, chromium: &Path, profile: &Path) -> Client {
     let args = [
         "--headless",
         "--no-sandbox",

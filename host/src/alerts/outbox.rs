@@ -68,6 +68,44 @@ impl AlertWrite {
     }
 }
 
+/// Where a notification stands, as the store keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Pending,
+    Sent,
+    Dropped,
+}
+
+impl Delivery {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Pending => "pending",
+            Delivery::Sent => "sent",
+            Delivery::Dropped => "dropped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(Delivery::Pending),
+            "sent" => Some(Delivery::Sent),
+            "dropped" => Some(Delivery::Dropped),
+            _ => None,
+        }
+    }
+}
+
+/// A notification about one source with how its delivery went, for the
+/// source's page (grouped batches are not about one source and are left
+/// out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationLog {
+    pub notification: Notification,
+    pub state: Delivery,
+    pub settled_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
 /// How a claimed notification ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Settle {

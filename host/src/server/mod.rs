@@ -104,6 +104,10 @@ pub fn app(service: Arc<Service>) -> Router {
         .route("/status/{page}", get(public::page))
         .route("/status/{slug}/badge.svg", get(public::page_badge))
         .route("/status/{slug}/{name}/badge.svg", get(public::source_badge))
+        .route("/sources/{source_id}", get(status::source::page))
+        .route("/sources/{source_id}/{action}", post(status::source::act))
+        .route("/silences", get(status::silences::page).post(status::silences::create))
+        .route("/silences/{silence_id}/end", post(status::silences::finish))
         .fallback(|| async { error::ApiError::NotFound("Not Found") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(AppState {

@@ -112,7 +112,7 @@ impl SilenceOut {
 
 /// Whether `caller` may see `s`: admins every silence, an organization key
 /// only those of its own organization.
-fn sees(caller: &Caller, s: &Silence) -> bool {
+pub(crate) fn sees(caller: &Caller, s: &Silence) -> bool {
     caller.is_admin()
         || (s.organization.is_some() && caller.sees(s.organization.as_deref().unwrap_or_default()))
 }
@@ -125,6 +125,65 @@ fn timestamp(field: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
     DateTime::parse_from_rfc3339(raw)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| invalid(field, "must be an RFC 3339 timestamp"))
+}
+
+/// The silence `body` asks for, by `caller`, at `now`: the one set of
+/// rules for this route and the status page's form.
+pub(crate) fn validate(caller: &Caller, body: SilenceBody, now: DateTime<Utc>) -> Result<Silence, ApiError> {
+    let organization = match (caller.organization(), body.organization) {
+        (Some(own), None) => Some(own.to_string()),
+        (Some(own), Some(given)) if given == own => Some(given),
+        // Another organization is answered as one that does not exist.
+        (Some(_), Some(_)) => return Err(ApiError::NotFound("Organization not found")),
+        (None, given) => given,
+    };
+    if let Some(org) = &organization
+        && (!org.starts_with("org_") || org.len() <= 4 || org.chars().count() > 200)
+    {
+        return Err(invalid("organization", "must be an organization id (org_…)"));
+    }
+    if let Some(names) = &body.sources {
+        if names.is_empty() || names.len() > MAX_SOURCES {
+            return Err(invalid("sources", format!("must name 1 to {MAX_SOURCES} sources, or be left out")));
+        }
+        if names.iter().any(|n| is_blank(n) || n.chars().count() > MAX_NAME_CHARS) {
+            return Err(invalid("sources", "source names are 1 to 200 characters"));
+        }
+    }
+    let comment = trim_blank(&body.comment);
+    if comment.is_empty() || body.comment.chars().count() > MAX_COMMENT {
+        return Err(invalid("comment", format!("must be 1 to {MAX_COMMENT} characters")));
+    }
+    let starts_at = body.starts_at.as_deref().map(|t| timestamp("starts_at", t)).transpose()?.unwrap_or(now);
+    let ends_at = timestamp("ends_at", &body.ends_at)?;
+    if ends_at < starts_at {
+        return Err(invalid("ends_at", "must not be before starts_at (now, when starts_at is left out)"));
+    }
+    Ok(Silence {
+        id: Uuid::new_v4(),
+        organization,
+        sources: body.sources,
+        starts_at,
+        ends_at,
+        comment: comment.to_string(),
+        created_at: now,
+    })
+}
+
+/// The silences not yet over that `caller` may see, by start.
+pub(crate) async fn visible(state: &AppState, caller: &Caller) -> Result<Vec<Silence>, ApiError> {
+    let silences = state.service.silences().await?;
+    Ok(silences.into_iter().filter(|s| sees(caller, s)).collect())
+}
+
+/// Ends silence `id` if `caller` may see it; 404 otherwise, as one that
+/// does not exist.
+pub(crate) async fn end(state: &AppState, caller: &Caller, id: Uuid) -> Result<(), ApiError> {
+    let silences = visible(state, caller).await?;
+    if !silences.iter().any(|s| s.id == id) || !state.service.delete_silence(id).await? {
+        return Err(ApiError::NotFound("Silence not found"));
+    }
+    Ok(())
 }
 
 /// List silences
@@ -144,8 +203,7 @@ fn timestamp(field: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
 )]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<SilenceList>, ApiError> {
     let now = Utc::now();
-    let silences = state.service.silences().await?;
-    let silences = silences.iter().filter(|s| sees(&caller, s)).map(|s| SilenceOut::new(s, now)).collect();
+    let silences = visible(&state, &caller).await?.iter().map(|s| SilenceOut::new(s, now)).collect();
     Ok(Json(SilenceList { silences }))
 }
 
@@ -174,45 +232,8 @@ pub async fn create(
     caller: Caller,
     Body(body): Body<SilenceBody>,
 ) -> Result<(StatusCode, Json<SilenceOut>), ApiError> {
-    let organization = match (caller.organization(), body.organization) {
-        (Some(own), None) => Some(own.to_string()),
-        (Some(own), Some(given)) if given == own => Some(given),
-        // Another organization is answered as one that does not exist.
-        (Some(_), Some(_)) => return Err(ApiError::NotFound("Organization not found")),
-        (None, given) => given,
-    };
-    if let Some(org) = &organization
-        && (!org.starts_with("org_") || org.len() <= 4 || org.chars().count() > 200)
-    {
-        return Err(invalid("organization", "must be an organization id (org_…)"));
-    }
-    if let Some(names) = &body.sources {
-        if names.is_empty() || names.len() > MAX_SOURCES {
-            return Err(invalid("sources", format!("must name 1 to {MAX_SOURCES} sources, or be left out")));
-        }
-        if names.iter().any(|n| is_blank(n) || n.chars().count() > MAX_NAME_CHARS) {
-            return Err(invalid("sources", "source names are 1 to 200 characters"));
-        }
-    }
-    let comment = trim_blank(&body.comment);
-    if comment.is_empty() || body.comment.chars().count() > MAX_COMMENT {
-        return Err(invalid("comment", format!("must be 1 to {MAX_COMMENT} characters")));
-    }
     let now = Utc::now();
-    let starts_at = body.starts_at.as_deref().map(|t| timestamp("starts_at", t)).transpose()?.unwrap_or(now);
-    let ends_at = timestamp("ends_at", &body.ends_at)?;
-    if ends_at < starts_at {
-        return Err(invalid("ends_at", "must not be before starts_at (now, when starts_at is left out)"));
-    }
-    let silence = Silence {
-        id: Uuid::new_v4(),
-        organization,
-        sources: body.sources,
-        starts_at,
-        ends_at,
-        comment: comment.to_string(),
-        created_at: now,
-    };
+    let silence = validate(&caller, body, now)?;
     let silence = state.service.create_silence(silence).await?;
     Ok((StatusCode::CREATED, Json(SilenceOut::new(&silence, now))))
 }
@@ -239,13 +260,6 @@ pub async fn delete(
     caller: Caller,
     path: PathParams,
 ) -> Result<StatusCode, ApiError> {
-    let id = path.uuid("silence_id")?;
-    let silences = state.service.silences().await?;
-    let Some(silence) = silences.iter().find(|s| s.id == id && sees(&caller, s)) else {
-        return Err(ApiError::NotFound("Silence not found"));
-    };
-    if !state.service.delete_silence(silence.id).await? {
-        return Err(ApiError::NotFound("Silence not found"));
-    }
+    end(&state, &caller, path.uuid("silence_id")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -20,7 +20,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::alerts::judge::Judge;
-use crate::alerts::outbox::{AlertWrite, Notification, Settle, StoredState};
+use crate::alerts::outbox::{AlertWrite, Notification, NotificationLog, Settle, StoredState};
 use crate::alerts::silences::Silence;
 use crate::model::{ChartPoint, CheckRecord, Source, SourceSpec};
 
@@ -146,6 +146,9 @@ pub trait Store: SessionStore + Send + Sync + 'static {
     async fn settle_notification(&self, id: Uuid, settle: &Settle) -> StoreResult<()>;
     /// Pending notifications per route name.
     async fn pending_notifications(&self) -> StoreResult<Vec<(String, u64)>>;
+    /// The newest `limit` notifications about `source_id` (sent, pending
+    /// or dropped), newest first: the incidents on the source's page.
+    async fn source_notifications(&self, source_id: Uuid, limit: u32) -> StoreResult<Vec<NotificationLog>>;
     async fn create_silence(&self, silence: &Silence) -> StoreResult<()>;
     /// Silences that have not ended at `now`, by start.
     async fn list_silences(&self, now: DateTime<Utc>) -> StoreResult<Vec<Silence>>;

@@ -1,5 +1,5 @@
 //! The alert half of the store suite (both backends): the outbox's order,
-//! leases and settling; the views the store moves while it records checks,
+//! leases and settling, and a source's notification log; the views the store moves while it records checks,
 //! once per check whichever "replica" (an `Alerts` with its own memory)
 //! records it; and a grouped route's batch.
 
@@ -9,7 +9,7 @@ use chrono::Utc;
 use serde_json::json;
 use sonde::alerts::Alerts;
 use sonde::alerts::judge::{DepViews, Grouping, Judge, Views};
-use sonde::alerts::outbox::{AlertWrite, Notification, Settle, StoredState};
+use sonde::alerts::outbox::{AlertWrite, Delivery, Notification, Settle, StoredState};
 use sonde::alerts::payload::Stored;
 use sonde::alerts::rules::{EventKind, RouteState};
 use sonde::config::Config;
@@ -126,6 +126,16 @@ pub async fn the_alert_outbox_claims_in_order_leases_and_settles(b: Backend) {
     assert_eq!(expired.iter().map(|n| n.id).collect::<Vec<_>>(), [second.id]);
     store.settle_notification(second.id, &Settle::Dropped { error: "too old".into() }).await.expect("drop");
     assert!(store.pending_notifications().await.expect("pending").is_empty());
+
+    // The source's page reads them back, newest first, with how each went.
+    let log = store.source_notifications(a.id, 10).await.expect("log");
+    let seen: Vec<_> = log.iter().map(|l| (l.notification.seq, l.state, l.last_error.as_deref())).collect();
+    assert_eq!(seen, [(2, Delivery::Dropped, Some("too old")), (1, Delivery::Sent, None)]);
+    assert!(log.iter().all(|l| l.settled_at.is_some() && l.notification.source_id == a.id));
+    assert_eq!(log[1].notification.attempts, 2, "a retry and the send");
+    assert_eq!(store.source_notifications(a.id, 1).await.expect("log").len(), 1, "the limit");
+    let b = store.create_source(&spec("b"), &json!({})).await.expect("b");
+    assert!(store.source_notifications(b.id, 10).await.expect("log").is_empty(), "another source's");
 }
 
 /// Two `Alerts` with their own memory stand for two replicas: the count

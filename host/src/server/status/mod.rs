@@ -16,8 +16,18 @@
 //! - [`session`]: the server-side session, its cookie and CSRF tokens.
 //! - [`throttle`]: failed sign-ins per client.
 //! - [`view`]: the templates.
+//! - [`source`], [`source_view`], [`incidents`]: `GET /sources/{id}`, one
+//!   source's page, and its admin buttons.
+//! - [`silences`], [`silences_view`]: `GET /silences`, list, create, end.
+//! - [`parts`]: the frame and formatters those pages share.
 
+pub mod incidents;
+mod parts;
 pub mod session;
+pub mod silences;
+pub mod silences_view;
+pub mod source;
+pub mod source_view;
 pub mod throttle;
 pub mod view;
 
@@ -271,6 +281,7 @@ async fn source_row(
     let suppressed_by = service.suppressed_by(&source);
     let tls_not_after = health.tls_not_after();
     Ok(SourceRow {
+        id: source.id,
         name: source.name,
         organization: source.organization,
         source_type: source.source_type,

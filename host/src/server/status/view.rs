@@ -13,6 +13,8 @@ const STYLE: &str = include_str!("style.css");
 /// One source's row.
 #[derive(Debug)]
 pub struct SourceRow {
+    /// Its page is `/sources/{id}`.
+    pub id: uuid::Uuid,
     pub name: String,
     pub organization: String,
     pub source_type: String,
@@ -182,7 +184,7 @@ fn source_row(now: DateTime<Utc>, s: &SourceRow) -> Markup {
     html! {
         tr.source data-source=(s.name) data-status=(status_label(status)) {
             td {
-                strong.name { (s.name) }
+                a href={ "/sources/" (s.id) } { strong.name { (s.name) } }
                 div.muted {
                     (s.organization) " · " (s.source_type)
                     @if let Some(at) = s.tls_not_after { " · " (tls_days(now, at)) }
@@ -309,6 +311,7 @@ mod tests {
     #[test]
     fn a_held_back_down_names_its_dependency() {
         let row = |suppressed_by: Option<&str>| SourceRow {
+            id: uuid::Uuid::nil(),
             name: "db".into(),
             organization: "org_a".into(),
             source_type: "postgres".into(),

@@ -15,12 +15,13 @@ use uuid::Uuid;
 
 use super::{OutcomeCounts, Retention, Store, StoreError, StoreResult};
 use crate::alerts::judge::Judge;
-use crate::alerts::outbox::{AlertWrite, Notification, Settle, StoredState};
+use crate::alerts::outbox::{AlertWrite, Notification, NotificationLog, Settle, StoredState};
 use crate::alerts::silences::Silence;
 use crate::model::{ChartPoint, CheckRecord, Source, SourceSpec};
 
 mod alerts;
 mod chart;
+mod incidents;
 mod record;
 mod rows;
 mod scrub;
@@ -297,6 +298,10 @@ impl Store for SqliteStore {
 
     async fn pending_notifications(&self) -> StoreResult<Vec<(String, u64)>> {
         self.pending().await
+    }
+
+    async fn source_notifications(&self, source_id: Uuid, limit: u32) -> StoreResult<Vec<NotificationLog>> {
+        self.notifications_of(source_id, limit).await
     }
 
     async fn create_silence(&self, silence: &Silence) -> StoreResult<()> {
