@@ -49,7 +49,8 @@ pub struct SilenceBody {
     #[schema(format = DateTime)]
     pub ends_at: String,
     /// Why: who silenced what, for the next person on call.
-    #[schema(min_length = 1, max_length = 1000, pattern = crate::model::NOT_BLANK_PATTERN)]
+    // The pattern is model::NOT_BLANK_PATTERN: utoipa-gen 5.5 takes a literal only.
+    #[schema(min_length = 1, max_length = 1000, pattern = r"[^ \t\n\r\f\v]")]
     pub comment: String,
 }
 

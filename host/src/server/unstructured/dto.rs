@@ -27,7 +27,8 @@ use crate::service::depends::MAX_DEPENDS_ON;
 pub struct SourceBody {
     /// Unique within the organization: 1 to 200 characters, not all
     /// spaces, without `/` (Hasura qualifies names as `organization/name`).
-    #[schema(min_length = 1, max_length = 200, pattern = crate::model::SOURCE_NAME_PATTERN)]
+    // The pattern is model::SOURCE_NAME_PATTERN: utoipa-gen 5.5 takes a literal only.
+    #[schema(min_length = 1, max_length = 200, pattern = r"^[^/]*[^/ \t\n\r\f\v][^/]*$")]
     pub name: Option<String>,
     /// A source type with a loaded plugin (see `GET /v1/plugins`).
     #[serde(rename = "type")]
