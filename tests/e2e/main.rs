@@ -22,6 +22,7 @@
 //! - `cli`: `sonde check` and `sonde plugin inspect`.
 //! - `serve`: the real `sonde serve` on a test's own config.
 //! - `session`: the status page's server-side session over real HTTP.
+//! - `status_list`: the status page's list: paging, filters, scoping, its fragment.
 //! - `hardening`: escaped text logs, private data and cache files.
 //! - `server_bounds`: header and idle timeouts, the connection cap, and
 //!   the start-up warning about stored rows older rules let in.
@@ -78,6 +79,7 @@ mod serve;
 mod server_bounds;
 mod service;
 mod session;
+mod status_list;
 mod status_page;
 mod store;
 mod tls;

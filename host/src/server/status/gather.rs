@@ -1,0 +1,135 @@
+//! What one view of the list reads, cheapest first: every source's
+//! definition and latest status in bulk (the in-memory health map when this
+//! process owns the store, one store read when replicas share it), then,
+//! for the page's rows only, the history strip and the two uptime counts.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::list::{self, Entry, Picked, Query, Shown};
+use super::rows::SourceRow;
+use super::view::Listing;
+use crate::model::{Source, SourceState};
+use crate::server::auth::Caller;
+use crate::service::Service;
+use crate::store::StoreError;
+
+/// How many recent checks the history strip shows.
+pub const STRIP_LEN: u32 = 30;
+
+/// The list as `caller` may see it, filtered by `query`, with the page's
+/// rows read in full.
+pub async fn listing(service: &Service, caller: &Caller, query: &Query) -> Listing {
+    let now = Utc::now();
+    let mut listing = Listing { now, ..Listing::default() };
+    let sources = match service.list_sources().await {
+        Ok(sources) => sources,
+        Err(e) => {
+            listing.problem = Some(format!("The sources could not be read: {e}"));
+            return listing;
+        }
+    };
+    let mut visible: HashMap<Uuid, Source> = HashMap::new();
+    let entries = match entries(service, caller, sources, &mut visible).await {
+        Ok(entries) => entries,
+        Err(e) => {
+            listing.problem = Some(format!("The sources' status could not be read: {e}"));
+            return listing;
+        }
+    };
+    let Picked { rows, counts, matching, next } = list::pick(entries, query);
+    listing.counts = counts;
+    listing.matching = matching;
+    listing.next = next;
+    for entry in rows {
+        let Some(source) = visible.remove(&entry.id) else { continue };
+        match source_row(service, source, entry.status, now).await {
+            Ok(row) => listing.rows.push(row),
+            Err(e) => listing.problem = Some(format!("Some history could not be read: {e}")),
+        }
+    }
+    listing
+}
+
+/// The cheap record of each source `caller` may see; the sources
+/// themselves go into `visible` by id, for the page's rows.
+async fn entries(
+    service: &Service,
+    caller: &Caller,
+    sources: Vec<Source>,
+    visible: &mut HashMap<Uuid, Source>,
+) -> Result<Vec<Entry>, StoreError> {
+    let sources: Vec<Source> = sources.into_iter().filter(|s| caller.sees(&s.organization)).collect();
+    // A local map is read under its lock, status only; a shared store's
+    // answer is one read of every source's latest check.
+    let statuses: Vec<Shown> = match service.local_health() {
+        Some(health) => {
+            let snapshot = health.snapshot();
+            sources.iter().map(|s| Shown::of(snapshot.last(s.id).map(|c| c.status))).collect()
+        }
+        None => {
+            let all = service.health_all().await?;
+            sources
+                .iter()
+                .map(|s| Shown::of(all.get(&s.id).and_then(|h| h.last.as_ref()).map(|c| c.status)))
+                .collect()
+        }
+    };
+    let mut entries = Vec::with_capacity(sources.len());
+    for (source, status) in sources.into_iter().zip(statuses) {
+        entries.push(Entry {
+            id: source.id,
+            organization: source.organization.clone(),
+            name: source.name.clone(),
+            source_type: source.source_type.clone(),
+            paused: source.state == SourceState::Paused,
+            silenced: service.silenced(&source),
+            status,
+        });
+        visible.insert(source.id, source);
+    }
+    Ok(entries)
+}
+
+/// One row in full: its latest check and whether one runs now, the
+/// strip of recent outcomes, uptime over 24 h and 7 d.
+async fn source_row(
+    service: &Service,
+    source: Source,
+    status: Shown,
+    now: DateTime<Utc>,
+) -> Result<SourceRow, StoreError> {
+    let health = service.health(source.id).await?;
+    let mut history: Vec<_> = service
+        .history(source.id, STRIP_LEN, None)
+        .await?
+        .into_iter()
+        .filter(|c| c.status.is_finished())
+        .collect();
+    history.reverse();
+    let store = service.store();
+    let day = store.outcome_counts(source.id, now - chrono::Duration::hours(24)).await?;
+    let week = store.outcome_counts(source.id, now - chrono::Duration::days(7)).await?;
+    let silenced = service.silenced(&source);
+    let suppressed_by = service.suppressed_by(&source);
+    let tls_not_after = health.tls_not_after();
+    Ok(SourceRow {
+        name: source.name,
+        organization: source.organization,
+        source_type: source.source_type,
+        config: source.config.to_string(),
+        paused: source.state == SourceState::Paused,
+        silenced,
+        suppressed_by,
+        status,
+        last: health.last,
+        checking: health.current.is_some(),
+        history,
+        day,
+        week,
+        tls_not_after,
+        depends_on: source.depends_on,
+    })
+}
