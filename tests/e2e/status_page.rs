@@ -447,7 +447,11 @@ async fn in_chromium_a_source_turns_from_ok_to_error_when_its_server_goes_away()
         let png = client.screenshot().await.expect("screenshot");
         std::fs::write(screenshot_path("status-page.png"), &png).expect("write the screenshot");
         println!("screenshot: {}", screenshot_path("status-page.png").display());
+        // A marker first, so that an empty log proves nothing was refused
+        // rather than that the log could not be read.
+        client.execute("console.error('sonde-log-marker')", Vec::new()).await.expect("log a marker");
         let log = console(&client).await;
+        assert!(log.iter().any(|m| m.contains("sonde-log-marker")), "the console log is unreadable: {log:?}");
         let csp: Vec<&String> = log
             .iter()
             .filter(|m| m.contains("Content Security Policy") || m.contains("Refused to"))

@@ -5,8 +5,6 @@
 //! cursor that continues after a page's last row. Only the rows picked
 //! here are worth the expensive reads (history, uptime).
 
-use std::cmp::Ordering;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
@@ -122,7 +120,7 @@ pub struct RawQuery {
 /// The parameters, checked.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Query {
-    /// Lowercased; matched anywhere in the name.
+    /// Matched anywhere in the name, ignoring case.
     pub q: Option<String>,
     pub org: Option<String>,
     pub status: Option<Shown>,
@@ -209,7 +207,7 @@ impl RawQuery {
             .map(|s| Cursor::decode(s).map(|c| (s.to_string(), c)).ok_or(QueryError::Cursor))
             .transpose()?;
         Ok(Query {
-            q: set(&self.q).map(str::to_lowercase),
+            q: set(&self.q).map(String::from),
             org: set(&self.org).map(String::from),
             status,
             source_type: set(&self.source_type).map(String::from),
@@ -230,13 +228,14 @@ impl RawQuery {
 }
 
 impl Query {
-    /// Every filter but `status`: what the summary counts over.
-    fn matches_but_status(&self, e: &Entry) -> bool {
+    /// Every filter but `status`: what the summary counts over. `needle`
+    /// is `q` lowercased.
+    fn matches_but_status(&self, e: &Entry, needle: Option<&str>) -> bool {
         self.org.as_ref().is_none_or(|o| *o == e.organization)
             && self.source_type.as_ref().is_none_or(|t| *t == e.source_type)
             && self.silenced.is_none_or(|s| s == e.silenced)
             && self.paused.is_none_or(|p| p == e.paused)
-            && self.q.as_ref().is_none_or(|q| e.name.to_lowercase().contains(q.as_str()))
+            && needle.is_none_or(|q| e.name.to_lowercase().contains(q))
     }
 
     /// The query string of these filters, without the cursor: what the
@@ -276,8 +275,9 @@ pub struct Picked {
 pub fn pick(entries: Vec<Entry>, query: &Query) -> Picked {
     let mut counts: Vec<(Shown, usize)> = Shown::ALL.iter().map(|s| (*s, 0)).collect();
     let mut kept: Vec<Entry> = Vec::new();
+    let needle = query.q.as_ref().map(|q| q.to_lowercase());
     for e in entries {
-        if !query.matches_but_status(&e) {
+        if !query.matches_but_status(&e, needle.as_deref()) {
             continue;
         }
         if let Some((_, n)) = counts.iter_mut().find(|(s, _)| *s == e.status) {
@@ -303,14 +303,13 @@ pub fn pick(entries: Vec<Entry>, query: &Query) -> Picked {
     Picked { rows: kept, counts, matching, next }
 }
 
-/// The list's order between two entries (for tests and callers that sort).
-pub fn order(a: &Entry, b: &Entry) -> Ordering {
-    a.key().cmp(&b.key())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn order(a: &Entry, b: &Entry) -> std::cmp::Ordering {
+        a.key().cmp(&b.key())
+    }
 
     fn entry(org: &str, name: &str, status: Shown) -> Entry {
         Entry {

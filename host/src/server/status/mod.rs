@@ -1,21 +1,45 @@
 //! `GET /`: the operators' status page, server-rendered HTML with no build
-//! step (maud templates, an embedded stylesheet, no script).
+//! step (maud templates, an embedded stylesheet, one small script file).
 //!
-//! It shows the sources the signed-in key may see (every organization's
-//! for an admin key, its own for an organization's key) with their status,
-//! last check and message, a strip of recent outcomes and uptime over 24 h
-//! and 7 d (the share of OK among finished checks), then the loaded
-//! plugins and the files that failed to load. It refreshes itself every
-//! 5 s (`?refresh=N` for another period, 1 to 300 s). Without a session it
-//! is a sign-in form (`POST /login`); `POST /logout` ends the session.
-//! Every POST carries a CSRF token (403 without it or with a wrong one),
-//! and a client's failed sign-ins are limited (429 with `Retry-After`).
-//! Sources are shown with their public config only; secrets never reach it.
+//! It lists the sources the signed-in key may see (every organization's
+//! for an admin key, its own for an organization's key) a page at a time:
+//! ERROR, TIMEOUT and FAILED first, then the rest, each group by
+//! organization, name and id; 100 rows unless `limit` says otherwise (at
+//! most 500), the next page after an opaque keyset cursor (`after`).
+//! A GET form searches the name (`q`) and filters by `org` (admin keys;
+//! another organization's id matches nothing for an organization's key),
+//! `status`, `type`, `silenced` and `paused`; a bad parameter is a 400. A
+//! summary counts the matching sources per status, over every filter but
+//! `status`. Each row has its status, last check and message, a strip of
+//! recent outcomes and uptime over 24 h and 7 d (the share of OK among
+//! finished checks); then come the loaded plugins and the files that failed
+//! to load.
+//!
+//! Only the shown rows are expensive: every source's status comes from
+//! one bulk read ([`gather`]), the order and filters are applied in memory
+//! ([`list`]), and history and uptime are read for the page's rows alone.
+//!
+//! The page refreshes every 5 s (`?refresh=N`, 1 to 300 s): its script,
+//! `GET /static/page.js`, fetches `GET /rows` (the same query, session and
+//! scoping; 401 without a session) and swaps the summary, rows and pager;
+//! without JavaScript a `<noscript>` meta refresh reloads the page. The CSP
+//! allows that one same-origin script and its fetches, nothing inline; the
+//! sign-in form and other pages allow no script at all.
+//!
+//! Without a session it is a sign-in form (`POST /login`); `POST /logout`
+//! ends the session. Every POST carries a CSRF token (403 without it or
+//! with a wrong one), and a client's failed sign-ins are limited (429 with
+//! `Retry-After`). Sources are shown with their public config only;
+//! secrets never reach it.
 //!
 //! # Layout
 //! - [`session`]: the server-side session, its cookie and CSRF tokens.
 //! - [`throttle`]: failed sign-ins per client.
-//! - [`view`]: the templates.
+//! - [`list`]: the query, order, filters and cursor, over cheap entries.
+//! - [`gather`]: the bulk reads, and the full reads of the page's rows.
+//! - [`view`]: the page's templates; [`rows`]: the rows, summary, pager
+//!   and the `/rows` fragment.
+//! - `page.js`: the refresh script.
 
 pub mod gather;
 pub mod list;
