@@ -165,15 +165,14 @@ fn client_ip(extensions: &Extensions) -> IpAddr {
         .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |ConnectInfo(addr)| addr.ip())
 }
 
-/// The list's parameters, checked, with the refresh period; a 400 page
-/// saying what is wrong otherwise.
-fn checked(raw: &RawQuery) -> Result<(list::Query, u32), Response> {
-    let bad = |e: list::QueryError| {
-        html(StatusCode::BAD_REQUEST, view::message("Sonde · bad request", &e.to_string()), &[])
-    };
-    let query = raw.check().map_err(bad)?;
-    let refresh = raw.refresh(DEFAULT_REFRESH).map_err(bad)?;
-    Ok((query, refresh))
+/// The list's parameters, checked, with the refresh period.
+fn checked(raw: &RawQuery) -> Result<(list::Query, u32), list::QueryError> {
+    Ok((raw.check()?, raw.refresh(DEFAULT_REFRESH)?))
+}
+
+/// A 400 page saying which parameter is wrong.
+fn bad_request(e: list::QueryError) -> Response {
+    html(StatusCode::BAD_REQUEST, view::message("Sonde · bad request", &e.to_string()), &[])
 }
 
 /// `GET /`: the status page, or the sign-in form without a session.
@@ -190,7 +189,7 @@ pub async fn page(
     };
     let (query, refresh) = match checked(&raw) {
         Ok(checked) => checked,
-        Err(response) => return response,
+        Err(e) => return bad_request(e),
     };
     let caller = &signed_in.caller;
     let registry = service.registry();
@@ -241,7 +240,7 @@ pub async fn rows(
     };
     let (query, refresh) = match checked(&raw) {
         Ok(checked) => checked,
-        Err(response) => return response,
+        Err(e) => return bad_request(e),
     };
     let listing = gather::listing(service, &signed_in.caller, &query).await;
     let refresh_param = (refresh != DEFAULT_REFRESH).then_some(refresh);
