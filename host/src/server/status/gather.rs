@@ -1,12 +1,11 @@
-//! What one view of the list reads, cheapest first: every source's
-//! definition and latest status in bulk (the in-memory health map when this
-//! process owns the store, one store read when replicas share it), then,
-//! for the page's rows only, the history strip and the two uptime counts.
-
-use std::collections::HashMap;
+//! What one view of the list reads, cheapest first: every source's key
+//! (id, organization, name, type, state: [`crate::store::Store::source_keys`])
+//! and latest status in bulk (the in-memory health map when this process
+//! owns the store, one store read when replicas share it), then, for the
+//! page's rows only, the definition, the history strip and the two uptime
+//! counts.
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use super::list::{self, Entry, Picked, Query, Shown};
 use super::rows::SourceRow;
@@ -24,18 +23,10 @@ pub const STRIP_LEN: u32 = 30;
 pub async fn listing(service: &Service, caller: &Caller, query: &Query) -> Listing {
     let now = Utc::now();
     let mut listing = Listing { now, ..Listing::default() };
-    let sources = match service.list_sources().await {
-        Ok(sources) => sources,
-        Err(e) => {
-            listing.problem = Some(format!("The sources could not be read: {e}"));
-            return listing;
-        }
-    };
-    let mut visible: HashMap<Uuid, Source> = HashMap::new();
-    let entries = match entries(service, caller, sources, &mut visible).await {
+    let entries = match entries(service, caller, now).await {
         Ok(entries) => entries,
         Err(e) => {
-            listing.problem = Some(format!("The sources' status could not be read: {e}"));
+            listing.problem = Some(format!("The sources could not be read: {e}"));
             return listing;
         }
     };
@@ -44,8 +35,13 @@ pub async fn listing(service: &Service, caller: &Caller, query: &Query) -> Listi
     listing.matching = matching;
     listing.next = next;
     for entry in rows {
-        let Some(source) = visible.remove(&entry.id) else { continue };
-        match source_row(service, source, entry.status, now).await {
+        // One read per shown row; a source deleted since is left out.
+        let row = match service.get_source(entry.id).await {
+            Ok(Some(source)) => source_row(service, source, entry.status, now).await,
+            Ok(None) => continue,
+            Err(e) => Err(e),
+        };
+        match row {
             Ok(row) => listing.rows.push(row),
             Err(e) => listing.problem = Some(format!("Some history could not be read: {e}")),
         }
@@ -53,44 +49,39 @@ pub async fn listing(service: &Service, caller: &Caller, query: &Query) -> Listi
     listing
 }
 
-/// The cheap record of each source `caller` may see; the sources
-/// themselves go into `visible` by id, for the page's rows.
-async fn entries(
-    service: &Service,
-    caller: &Caller,
-    sources: Vec<Source>,
-    visible: &mut HashMap<Uuid, Source>,
-) -> Result<Vec<Entry>, StoreError> {
-    let sources: Vec<Source> = sources.into_iter().filter(|s| caller.sees(&s.organization)).collect();
+/// The cheap record of each source `caller` may see: its key from one
+/// store read, its status from one read of every source's latest check.
+async fn entries(service: &Service, caller: &Caller, now: DateTime<Utc>) -> Result<Vec<Entry>, StoreError> {
+    let mut keys = service.store().source_keys().await?;
+    keys.retain(|k| caller.sees(&k.organization));
     // A local map is read under its lock, status only; a shared store's
     // answer is one read of every source's latest check.
     let statuses: Vec<Shown> = match service.local_health() {
         Some(health) => {
             let snapshot = health.snapshot();
-            sources.iter().map(|s| Shown::of(snapshot.last(s.id).map(|c| c.status))).collect()
+            keys.iter().map(|k| Shown::of(snapshot.last(k.id).map(|c| c.status))).collect()
         }
         None => {
             let all = service.health_all().await?;
-            sources
-                .iter()
-                .map(|s| Shown::of(all.get(&s.id).and_then(|h| h.last.as_ref()).map(|c| c.status)))
+            keys.iter()
+                .map(|k| Shown::of(all.get(&k.id).and_then(|h| h.last.as_ref()).map(|c| c.status)))
                 .collect()
         }
     };
-    let mut entries = Vec::with_capacity(sources.len());
-    for (source, status) in sources.into_iter().zip(statuses) {
-        entries.push(Entry {
-            id: source.id,
-            organization: source.organization.clone(),
-            name: source.name.clone(),
-            source_type: source.source_type.clone(),
-            paused: source.state == SourceState::Paused,
-            silenced: service.silenced(&source),
+    let alerts = service.alerts();
+    Ok(keys
+        .into_iter()
+        .zip(statuses)
+        .map(|(k, status)| Entry {
+            silenced: alerts.held_named(&k.organization, &k.name, now),
+            paused: k.state == SourceState::Paused,
+            id: k.id,
+            organization: k.organization,
+            name: k.name,
+            source_type: k.source_type,
             status,
-        });
-        visible.insert(source.id, source);
-    }
-    Ok(entries)
+        })
+        .collect())
 }
 
 /// One row in full: its latest check and whether one runs now, the
