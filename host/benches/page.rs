@@ -178,9 +178,9 @@ async fn main() {
         ("next page", admin.as_str(), next),
         ("search q=src-0421", admin.as_str(), "/?q=src-0421".to_string()),
         (
-            "filter status=ERROR type=tcp org=org_03",
+            "filter status=ERROR type=tcp org=org_01",
             admin.as_str(),
-            "/?status=ERROR&type=tcp&org=org_03".into(),
+            "/?status=ERROR&type=tcp&org=org_01".into(),
         ),
         ("filter paused=yes", admin.as_str(), "/?paused=yes".to_string()),
         ("first page (org key, 2% of sources)", org.as_str(), "/".to_string()),

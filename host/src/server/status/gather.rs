@@ -1,9 +1,9 @@
 //! What one view of the list reads, cheapest first: every source's key
-//! (id, organization, name, type, state: [`crate::store::Store::source_keys`])
-//! and latest status in bulk (the in-memory health map when this process
-//! owns the store, one store read when replicas share it), then, for the
-//! page's rows only, the definition, the history strip and the two uptime
-//! counts.
+//! (id, organization, name, type, state) and latest status in bulk (from
+//! memory when this process owns the store; [`crate::store::Store::source_keys`]
+//! and one read of every latest check when replicas share it), then, for
+//! the page's rows only, the definition, the history strip and the two
+//! uptime counts.
 
 use chrono::{DateTime, Utc};
 
@@ -49,37 +49,46 @@ pub async fn listing(service: &Service, caller: &Caller, query: &Query) -> Listi
     listing
 }
 
-/// The cheap record of each source `caller` may see: its key from one
-/// store read, its status from one read of every source's latest check.
+/// The cheap record of each source `caller` may see. A process that owns
+/// its store has every source's key and latest check in memory: one pass
+/// under its read locks. Replicas read every key and latest check from
+/// the shared store, one read each.
 async fn entries(service: &Service, caller: &Caller, now: DateTime<Utc>) -> Result<Vec<Entry>, StoreError> {
+    let alerts = service.alerts();
+    if let Some(health) = service.local_health() {
+        let mut entries = Vec::new();
+        health.visit(|id, named, last| {
+            if caller.sees(&named.organization) {
+                entries.push(Entry {
+                    id,
+                    organization: named.organization.clone(),
+                    name: named.name.clone(),
+                    source_type: named.source_type.clone(),
+                    paused: named.paused,
+                    silenced: false,
+                    status: Shown::of(last.map(|c| c.status)),
+                });
+            }
+        });
+        // Silences are looked up with the locks released.
+        for e in &mut entries {
+            e.silenced = alerts.held_named(&e.organization, &e.name, now);
+        }
+        return Ok(entries);
+    }
     let mut keys = service.store().source_keys().await?;
     keys.retain(|k| caller.sees(&k.organization));
-    // A local map is read under its lock, status only; a shared store's
-    // answer is one read of every source's latest check.
-    let statuses: Vec<Shown> = match service.local_health() {
-        Some(health) => {
-            let snapshot = health.snapshot();
-            keys.iter().map(|k| Shown::of(snapshot.last(k.id).map(|c| c.status))).collect()
-        }
-        None => {
-            let all = service.health_all().await?;
-            keys.iter()
-                .map(|k| Shown::of(all.get(&k.id).and_then(|h| h.last.as_ref()).map(|c| c.status)))
-                .collect()
-        }
-    };
-    let alerts = service.alerts();
+    let all = service.health_all().await?;
     Ok(keys
         .into_iter()
-        .zip(statuses)
-        .map(|(k, status)| Entry {
+        .map(|k| Entry {
+            status: Shown::of(all.get(&k.id).and_then(|h| h.last.as_ref()).map(|c| c.status)),
             silenced: alerts.held_named(&k.organization, &k.name, now),
             paused: k.state == SourceState::Paused,
             id: k.id,
             organization: k.organization,
             name: k.name,
             source_type: k.source_type,
-            status,
         })
         .collect())
 }
