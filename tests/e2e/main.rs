@@ -26,6 +26,7 @@
 //!   two organizations, and in Chromium.
 //! - `source_page`: a page per source (charts, history, incidents, admin
 //!   buttons) and the silences page, with two organizations and none.
+//! - `status_list`: the status page's list: paging, filters, scoping, its fragment.
 //! - `hardening`: escaped text logs, private data and cache files.
 //! - `server_bounds`: header and idle timeouts, the connection cap, and
 //!   the start-up warning about stored rows older rules let in.
@@ -83,6 +84,7 @@ mod server_bounds;
 mod service;
 mod session;
 mod source_page;
+mod status_list;
 mod status_page;
 mod status_pages;
 mod store;

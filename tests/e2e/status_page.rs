@@ -7,10 +7,15 @@
 //!   across replicas, are in `session`.
 //! - In a real headless Chromium, driven through chromedriver: log in with
 //!   the form, see a `tcp` source OK while the test's listener accepts, drop
-//!   the listener, see the source turn ERROR after the page refreshes, and
-//!   keep a screenshot in `CARGO_TARGET_TMPDIR/status-page.png`. Without
-//!   Debian's `chromium` and `chromium-driver` the test is skipped with a
-//!   printed reason, and fails under `CI=true`.
+//!   the listener, see the source turn ERROR once the page's script has
+//!   swapped in fresh rows, with no Content-Security-Policy violation in the
+//!   browser's console log, and keep a screenshot in
+//!   `CARGO_TARGET_TMPDIR/status-page.png`. Then a second browser with
+//!   JavaScript disabled: the list is there and refreshes itself by its
+//!   `<noscript>` meta refresh (`status-page-nojs.png`). Without Debian's
+//!   `chromium` and `chromium-driver` the test is skipped with a printed
+//!   reason, and fails under `CI=true`. The list's paging, filters and
+//!   scoping are in `status_list`.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -146,7 +151,9 @@ async fn without_a_session_it_is_a_sign_in_form_and_no_secret_ever_shows() {
     }
     assert!(!body.contains(SECRET), "the secret leaked: {body}");
     assert!(!body.contains(ADMIN), "the admin key is on the page: {body}");
-    assert!(!body.contains("<script"), "{body}");
+    // One script, the same-origin file; nothing inline (`status_list`).
+    assert_eq!(body.matches("<script").count(), 1, "{body}");
+    assert!(body.contains(r#"<script src="/static/page.js" defer></script>"#), "{body}");
 
     // An organization's key sees its own sources only.
     let acme = sign_in(&api, ACME).await;
@@ -318,7 +325,8 @@ pub(crate) fn start_chromedriver(driver: &Path, port: u16) -> Killed {
     child
 }
 
-pub(crate) async fn connect(driver_port: u16, chromium: &Path, profile: &Path) -> Client {
+/// A browser session; `javascript: false` turns script off for every site.
+pub(crate) async fn connect(driver_port: u16, chromium: &Path, profile: &Path, javascript: bool) -> Client {
     let args = [
         "--headless",
         "--no-sandbox",
@@ -333,12 +341,59 @@ pub(crate) async fn connect(driver_port: u16, chromium: &Path, profile: &Path) -
     let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     args.push(format!("--user-data-dir={}", profile.display()));
     let mut caps = serde_json::Map::new();
-    caps.insert("goog:chromeOptions".into(), serde_json::json!({ "binary": chromium, "args": args }));
+    let mut options = serde_json::json!({ "binary": chromium, "args": args });
+    if !javascript {
+        options["prefs"] = serde_json::json!({ "profile.managed_default_content_settings.javascript": 2 });
+    }
+    caps.insert("goog:chromeOptions".into(), options);
+    // The console, CSP violations included, for [`BrowserLog`].
+    caps.insert("goog:loggingPrefs".into(), serde_json::json!({ "browser": "ALL" }));
     ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{driver_port}"))
         .await
         .unwrap_or_else(|e| panic!("chromedriver session: {e}"))
+}
+
+/// chromedriver's `POST /session/{id}/se/log` for the `browser` log: the
+/// console messages since the last read.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.into()))
+    }
+}
+
+/// The browser's console messages so far.
+async fn console(client: &Client) -> Vec<String> {
+    let log = client.issue_cmd(BrowserLog).await.expect("the browser log");
+    log.as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .map(|e| format!("{} {}", e["level"], e["message"].as_str().unwrap_or("")))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Signs in through the form.
+async fn sign_in_form(client: &Client, base: &str) {
+    client.goto(&format!("{base}/")).await.expect("open /");
+    let key = client.find(Locator::Css("input[name=key]")).await.expect("the login form");
+    key.send_keys(KEY).await.expect("type the key");
+    client.find(Locator::Css("button[type=submit]")).await.expect("button").click().await.expect("sign in");
+    client.wait().for_element(Locator::Css("table#sources")).await.expect("the status page after login");
+}
+
+fn screenshot_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name)
 }
 
 /// Polls the page (which refreshes itself) until the source shows `status`.
@@ -364,22 +419,11 @@ async fn in_chromium_a_source_turns_from_ok_to_error_when_its_server_goes_away()
     let _sonde = start_sonde(dir.path(), port, peer.port);
     let driver_port = closed_port();
     let _driver = start_chromedriver(&chromedriver, driver_port);
-    let client = connect(driver_port, &chromium, &dir.path().join("profile")).await;
+    let client = connect(driver_port, &chromium, &dir.path().join("profile"), true).await;
     let base = format!("http://127.0.0.1:{port}");
 
     let run = async {
-        // Log in through the form.
-        client.goto(&format!("{base}/")).await.expect("open /");
-        let key = client.find(Locator::Css("input[name=key]")).await.expect("the login form");
-        key.send_keys(KEY).await.expect("type the key");
-        client
-            .find(Locator::Css("button[type=submit]"))
-            .await
-            .expect("button")
-            .click()
-            .await
-            .expect("sign in");
-        client.wait().for_element(Locator::Css("table#sources")).await.expect("the status page after login");
+        sign_in_form(&client, &base).await;
         // Refresh every second from here on.
         client.goto(&format!("{base}/?refresh=1")).await.expect("open /?refresh=1");
         wait_for_status(&client, "OK", Duration::from_secs(5)).await;
@@ -389,19 +433,61 @@ async fn in_chromium_a_source_turns_from_ok_to_error_when_its_server_goes_away()
         let row = client.find(Locator::Css(r#"tr[data-source="probe-me"]"#)).await.expect("row");
         let text = row.text().await.expect("row text");
         assert!(text.contains("connection refused"), "{text}");
+        // The script swapped the rows in (the page was not reloaded).
+        let list = client.find(Locator::Css("section#list")).await.expect("the list");
+        let swaps = list.attr("data-swaps").await.expect("attribute").unwrap_or_default();
+        assert!(swaps.parse::<u32>().unwrap_or(0) >= 1, "the script never refreshed the rows");
         let page = client.source().await.expect("page source");
         assert!(!page.contains(KEY), "the admin key is on the page");
         assert!(page.contains("built-in"), "the plugin list is missing: {page}");
+        // Filters are a GET form; searching narrows the list.
+        client.goto(&format!("{base}/?q=PROBE&refresh=1")).await.expect("search");
+        client.find(Locator::Css(r#"tr[data-source="probe-me"]"#)).await.expect("found by search");
 
         let png = client.screenshot().await.expect("screenshot");
-        let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("status-page.png");
-        std::fs::write(&path, &png).expect("write the screenshot");
-        println!("screenshot: {}", path.display());
+        std::fs::write(screenshot_path("status-page.png"), &png).expect("write the screenshot");
+        println!("screenshot: {}", screenshot_path("status-page.png").display());
+        // A marker first, so that an empty log proves nothing was refused
+        // rather than that the log could not be read.
+        client.execute("console.error('sonde-log-marker')", Vec::new()).await.expect("log a marker");
+        let log = console(&client).await;
+        assert!(log.iter().any(|m| m.contains("sonde-log-marker")), "the console log is unreadable: {log:?}");
+        let csp: Vec<&String> = log
+            .iter()
+            .filter(|m| m.contains("Content Security Policy") || m.contains("Refused to"))
+            .collect();
+        assert!(csp.is_empty(), "CSP violations in the console: {csp:#?}");
     };
-    let outcome = tokio::time::timeout(Duration::from_secs(12), run).await;
+    let outcome = tokio::time::timeout(Duration::from_secs(20), run).await;
     let _ = client.close().await;
     outcome.unwrap_or_else(|_| {
         let log = std::fs::read_to_string(dir.path().join("sonde.log")).unwrap_or_default();
         panic!("the browser test timed out; sonde's log:\n{log}")
     });
+
+    // Script off: the list is there all the same and reloads itself.
+    let client = connect(driver_port, &chromium, &dir.path().join("profile-nojs"), false).await;
+    let run = async {
+        sign_in_form(&client, &base).await;
+        client.goto(&format!("{base}/?refresh=1")).await.expect("open /?refresh=1");
+        wait_for_status(&client, "ERROR", Duration::from_secs(5)).await;
+        let updated = |c: &Client| {
+            let c = c.clone();
+            async move { c.find(Locator::Css("#updated")).await.expect("#updated").text().await.expect("text") }
+        };
+        let before = updated(&client).await;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while updated(&client).await == before {
+            assert!(Instant::now() < deadline, "the page never reloaded itself without script");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let list = client.find(Locator::Css("section#list")).await.expect("the list");
+        assert_eq!(list.attr("data-swaps").await.expect("attribute"), None, "script ran with JS off");
+        let png = client.screenshot().await.expect("screenshot");
+        std::fs::write(screenshot_path("status-page-nojs.png"), &png).expect("write the screenshot");
+        println!("screenshot: {}", screenshot_path("status-page-nojs.png").display());
+    };
+    let outcome = tokio::time::timeout(Duration::from_secs(20), run).await;
+    let _ = client.close().await;
+    outcome.expect("the browser test without script timed out");
 }

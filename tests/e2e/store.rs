@@ -11,7 +11,7 @@
 //! store moves and grouped batches (`alerts`); silences;
 //! the status page's sessions (`sessions`); history scrubbing (`scrub`);
 //! `depends_on` on every source path (`depends`); response-time chart
-//! buckets (`chart`).
+//! buckets (`chart`); the status page's bulk read of every source's key.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -96,6 +96,7 @@ both_backends!(
     history_scrubbing_masks_one_sources_secrets_everywhere,
     depends_on_round_trips_on_every_path,
     chart_points_gather_a_window_into_bounded_buckets,
+    source_keys_match_the_listed_sources,
 );
 
 mod sessions;
@@ -198,6 +199,45 @@ async fn many_upserts_span_chunks_in_order(b: Backend) {
     assert_eq!(store.source_secrets(b.id).await.expect("secrets"), json!({}));
     assert_eq!(store.source_secrets(first[0].id).await.expect("secrets"), json!({"password": "p0"}));
     assert_eq!(store.list_sources().await.expect("list").len(), n);
+}
+
+/// The status page's bulk read: each source's id, organization, name, type
+/// and state, as the full list has them, and no secret.
+async fn source_keys_match_the_listed_sources(b: Backend) {
+    let store = b.store.as_ref();
+    assert!(store.source_keys().await.expect("keys").is_empty());
+    store.create_source(&spec("a"), &json!({"password": "hunter2"})).await.expect("a");
+    let paused = SourceSpec { state: SourceState::Paused, organization: "org_b".into(), ..spec("a") };
+    store.create_source(&paused, &json!({})).await.expect("paused");
+    let web = SourceSpec {
+        source_type: "http".into(),
+        config: json!({"url": "http://127.0.0.1:1/"}),
+        ..spec("web")
+    };
+    let web = store.create_source(&web, &json!({})).await.expect("web");
+    let mut keys = store.source_keys().await.expect("keys");
+    keys.sort_by(|a, b| (&a.organization, &a.name).cmp(&(&b.organization, &b.name)));
+    let listed: Vec<_> = store
+        .list_sources()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|s| sonde::store::SourceKey {
+            id: s.id,
+            organization: s.organization,
+            name: s.name,
+            source_type: s.source_type,
+            state: s.state,
+        })
+        .collect();
+    assert_eq!(keys, listed);
+    assert_eq!(
+        keys.iter().map(|k| k.state).collect::<Vec<_>>(),
+        [SourceState::Active, SourceState::Active, SourceState::Paused]
+    );
+    assert!(!format!("{keys:?}").contains("hunter2"));
+    store.delete_source(web.id).await.expect("delete");
+    assert_eq!(store.source_keys().await.expect("keys").len(), 2);
 }
 
 async fn replace_keeps_the_id_and_delete_takes_the_history(b: Backend) {

@@ -100,7 +100,11 @@ impl Alerts {
     /// Whether a silence or a maintenance window holds `source`'s
     /// notifications at `now`.
     pub fn held(&self, source: &Source, now: DateTime<Utc>) -> bool {
-        let (org, name) = (source.organization.as_str(), source.name.as_str());
+        self.held_named(&source.organization, &source.name, now)
+    }
+
+    /// [`Alerts::held`] of the source named `name` in `org`.
+    pub fn held_named(&self, org: &str, name: &str, now: DateTime<Utc>) -> bool {
         self.silences.holds(org, name, now)
             || self
                 .windows

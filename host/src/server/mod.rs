@@ -99,6 +99,8 @@ pub fn app(service: Arc<Service>) -> Router {
         .route("/livez", get(metrics::livez))
         .route("/readyz", get(metrics::readyz))
         .route("/", get(status::page))
+        .route("/rows", get(status::rows))
+        .route("/static/page.js", get(status::script))
         .route("/login", post(status::login))
         .route("/logout", post(status::logout))
         .route("/status/{page}", get(public::page))

@@ -1,8 +1,8 @@
 //! The latest health of every source, in memory: what readers are served
 //! without touching the store, and where state changes are logged once.
-//! Beside it, the name and organization of every source this process
-//! schedules, so that a reader of every source's health (Hasura's map)
-//! needs no store read either.
+//! Beside it, the name, organization, type and state of every source this
+//! process schedules, so that a reader of every source's health (Hasura's
+//! map, the status page's list) needs no store read either.
 
 use std::collections::HashMap;
 use std::sync::{RwLock, RwLockReadGuard};
@@ -30,6 +30,9 @@ struct Names {
 pub struct Named {
     pub name: String,
     pub organization: String,
+    /// Beside the name, for the status page's list.
+    pub source_type: String,
+    pub paused: bool,
 }
 
 /// A read lock on every source's health, for one pass over many of them.
@@ -46,7 +49,12 @@ impl Health {
     /// Records `source`'s name and organization (created, changed or
     /// loaded); the version moves only if they changed.
     pub fn name(&self, source: &Source) {
-        let named = Named { name: source.name.clone(), organization: source.organization.clone() };
+        let named = Named {
+            name: source.name.clone(),
+            organization: source.organization.clone(),
+            source_type: source.source_type.clone(),
+            paused: source.state == crate::model::SourceState::Paused,
+        };
         let mut names = self.names.write().unwrap_or_else(|p| p.into_inner());
         if names.by_id.get(&source.id) != Some(&named) {
             names.by_id.insert(source.id, named);
@@ -68,6 +76,17 @@ impl Health {
         let names = self.names.read().unwrap_or_else(|p| p.into_inner());
         (seen != Some(names.version))
             .then(|| (names.version, names.by_id.iter().map(|(id, n)| (*id, n.clone())).collect()))
+    }
+
+    /// Calls `f` with every known source's id, name and newest finished
+    /// check, under both read locks: one pass for a list of every source
+    /// (the status page's), holding writers off, so keep `f` short.
+    pub fn visit(&self, mut f: impl FnMut(Uuid, &Named, Option<&CheckRecord>)) {
+        let names = self.names.read().unwrap_or_else(|p| p.into_inner());
+        let map = self.map.read().unwrap_or_else(|p| p.into_inner());
+        for (id, named) in &names.by_id {
+            f(*id, named, map.get(id).and_then(|h| h.last.as_ref()));
+        }
     }
 
     /// Holds writers off until dropped: keep the pass short.

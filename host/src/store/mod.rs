@@ -22,7 +22,7 @@ use uuid::Uuid;
 use crate::alerts::judge::Judge;
 use crate::alerts::outbox::{AlertWrite, Notification, NotificationLog, Settle, StoredState};
 use crate::alerts::silences::Silence;
-use crate::model::{ChartPoint, CheckRecord, Source, SourceSpec};
+use crate::model::{ChartPoint, CheckRecord, Source, SourceSpec, SourceState};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -73,6 +73,10 @@ pub trait Store: SessionStore + Send + Sync + 'static {
     async fn delete_source(&self, id: Uuid) -> StoreResult<bool>;
     async fn get_source(&self, id: Uuid) -> StoreResult<Option<Source>>;
     async fn list_sources(&self) -> StoreResult<Vec<Source>>;
+    /// Every source's [`SourceKey`], in no particular order: what a list
+    /// of all of them needs (the status page's) without the cost of
+    /// reading and parsing each definition.
+    async fn source_keys(&self) -> StoreResult<Vec<SourceKey>>;
     /// Only the check path reads secrets.
     async fn source_secrets(&self, id: Uuid) -> StoreResult<Value>;
     /// Masks each of `secrets` (every spelling, as guest output is masked)
@@ -158,6 +162,16 @@ pub trait Store: SessionStore + Send + Sync + 'static {
     fn group(&self) -> Option<&dyn Group> {
         None
     }
+}
+
+/// A source's identity, type and state, without its definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceKey {
+    pub id: Uuid,
+    pub organization: String,
+    pub name: String,
+    pub source_type: String,
+    pub state: SourceState,
 }
 
 /// Finished checks in a window, and the OK ones among them.

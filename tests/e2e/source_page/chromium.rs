@@ -21,7 +21,7 @@ async fn in_chromium_a_source_page_shows_its_charts() {
     let _sonde = start_sonde(dir.path(), port, _peer.port);
     let driver_port = closed_port();
     let _driver = start_chromedriver(&chromedriver, driver_port);
-    let client = connect(driver_port, &chromium, &dir.path().join("profile")).await;
+    let client = connect(driver_port, &chromium, &dir.path().join("profile"), true).await;
     let base = format!("http://127.0.0.1:{port}");
 
     let run = async {

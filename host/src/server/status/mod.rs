@@ -1,28 +1,55 @@
 //! `GET /`: the operators' status page, server-rendered HTML with no build
-//! step (maud templates, an embedded stylesheet, no script).
+//! step (maud templates, an embedded stylesheet, one small script file).
 //!
-//! It shows the sources the signed-in key may see (every organization's
-//! for an admin key, its own for an organization's key) with their status,
-//! last check and message, a strip of recent outcomes and uptime over 24 h
-//! and 7 d (the share of OK among finished checks), then the loaded
-//! plugins and the files that failed to load. It refreshes itself every
-//! 5 s (`?refresh=N` for another period, 1 to 300 s). Without a session it
-//! is a sign-in form (`POST /login`); `POST /logout` ends the session.
-//! Every POST carries a CSRF token (403 without it or with a wrong one),
-//! and a client's failed sign-ins are limited (429 with `Retry-After`).
-//! Sources are shown with their public config only; secrets never reach it.
+//! It lists the sources the signed-in key may see (every organization's
+//! for an admin key, its own for an organization's key) a page at a time:
+//! ERROR, TIMEOUT and FAILED first, then the rest, each group by
+//! organization, name and id; 100 rows unless `limit` says otherwise (at
+//! most 500), the next page after an opaque keyset cursor (`after`).
+//! A GET form searches the name (`q`) and filters by `org` (admin keys;
+//! another organization's id matches nothing for an organization's key),
+//! `status`, `type`, `silenced` and `paused`; a bad parameter is a 400. A
+//! summary counts the matching sources per status, over every filter but
+//! `status`. Each row has its status, last check and message, a strip of
+//! recent outcomes and uptime over 24 h and 7 d (the share of OK among
+//! finished checks); then come the loaded plugins and the files that failed
+//! to load.
+//!
+//! Only the shown rows are expensive: every source's status comes from
+//! one bulk read ([`gather`]), the order and filters are applied in memory
+//! ([`list`]), and history and uptime are read for the page's rows alone.
+//!
+//! The page refreshes every 5 s (`?refresh=N`, 1 to 300 s): its script,
+//! `GET /static/page.js`, fetches `GET /rows` (the same query, session and
+//! scoping; 401 without a session) and swaps the summary, rows and pager;
+//! without JavaScript a `<noscript>` meta refresh reloads the page. The CSP
+//! allows that one same-origin script and its fetches, nothing inline; the
+//! sign-in form and other pages allow no script at all.
+//!
+//! Without a session it is a sign-in form (`POST /login`); `POST /logout`
+//! ends the session. Every POST carries a CSRF token (403 without it or
+//! with a wrong one), and a client's failed sign-ins are limited (429 with
+//! `Retry-After`). Sources are shown with their public config only;
+//! secrets never reach it.
 //!
 //! # Layout
 //! - [`session`]: the server-side session, its cookie and CSRF tokens.
 //! - [`throttle`]: failed sign-ins per client.
-//! - [`view`]: the templates.
+//! - [`list`]: the query, order, filters and cursor, over cheap entries.
+//! - [`gather`]: the bulk reads, and the full reads of the page's rows.
+//! - [`view`]: the page's templates; [`rows`]: the rows, summary, pager
+//!   and the `/rows` fragment.
+//! - `page.js`: the refresh script.
 //! - [`source`], [`source_view`], [`incidents`]: `GET /sources/{id}`, one
 //!   source's page, and its admin buttons.
 //! - [`silences`], [`silences_view`]: `GET /silences`, list, create, end.
 //! - [`parts`]: the frame and formatters those pages share.
 
+pub mod gather;
 pub mod incidents;
+pub mod list;
 mod parts;
+pub mod rows;
 pub mod session;
 pub mod silences;
 pub mod silences_view;
@@ -37,40 +64,47 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, LOCATION, RETRY_AFTER, SET_COOKIE, X_FRAME_OPTIONS,
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, RETRY_AFTER, SET_COOKIE,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use axum::http::{Extensions, HeaderMap, HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use maud::Markup;
-use serde::Deserialize;
 
 use super::AppState;
-use super::auth::Caller;
 use super::plugins::{LoadErrorOut, PluginOut};
-use crate::model::{Source, SourceState};
 use crate::service::Service;
-use crate::store::StoreError;
-use view::{PluginRow, SourceRow, Status};
+use list::RawQuery;
+use view::PluginRow;
 
-/// How many recent checks the history strip shows.
-pub const STRIP_LEN: u32 = 30;
+pub use gather::STRIP_LEN;
 /// Seconds between refreshes, unless `?refresh=` says otherwise.
 pub const DEFAULT_REFRESH: u32 = 5;
 
 /// No script, styles only from the page itself, forms only to this origin,
-/// never framed; never cached, since it is per-login.
+/// never framed.
+const STRICT_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The signed-in page's: as strict, but for its one script file from this
+/// origin and that script's fetches of `/rows`.
+const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; \
+                        form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The page's script, embedded in the binary.
+const PAGE_JS: &str = include_str!("page.js");
+
+/// An HTML answer under the strict CSP; never cached, since it is per-login.
 fn html(status: StatusCode, markup: Markup, extra: &[(HeaderName, String)]) -> Response {
+    html_with(status, STRICT_CSP, markup, extra)
+}
+
+fn html_with(
+    status: StatusCode,
+    csp: &'static str,
+    markup: Markup,
+    extra: &[(HeaderName, String)],
+) -> Response {
     let mut response = (status, markup).into_response();
     let h = response.headers_mut();
-    let fixed = [
-        (
-            CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-        (CACHE_CONTROL, "no-store"),
-        (X_FRAME_OPTIONS, "DENY"),
-    ];
+    let fixed = [(CONTENT_SECURITY_POLICY, csp), (CACHE_CONTROL, "no-store"), (X_FRAME_OPTIONS, "DENY")];
     for (name, value) in fixed {
         h.insert(name, axum::http::HeaderValue::from_static(value));
     }
@@ -141,22 +175,102 @@ fn client_ip(extensions: &Extensions) -> IpAddr {
         .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |ConnectInfo(addr)| addr.ip())
 }
 
-#[derive(Debug, Deserialize)]
-pub struct PageQuery {
-    refresh: Option<u32>,
+/// The list's parameters, checked, with the refresh period.
+fn checked(raw: &RawQuery) -> Result<(list::Query, u32), list::QueryError> {
+    Ok((raw.check()?, raw.refresh(DEFAULT_REFRESH)?))
+}
+
+/// A 400 page saying which parameter is wrong.
+fn bad_request(e: list::QueryError) -> Response {
+    html(StatusCode::BAD_REQUEST, view::message("Sonde · bad request", &e.to_string()), &[])
 }
 
 /// `GET /`: the status page, or the sign-in form without a session.
-pub async fn page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<PageQuery>) -> Response {
-    let signed_in = match session::current(&state.service, &headers).await {
+pub async fn page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(raw): Query<RawQuery>,
+) -> Response {
+    let service = &state.service;
+    let signed_in = match session::current(service, &headers).await {
         Ok(Some(s)) => s,
-        Ok(None) => return login_form(&state.service, &headers, StatusCode::OK, None),
+        Ok(None) => return login_form(service, &headers, StatusCode::OK, None),
         Err(e) => return unavailable(e),
     };
-    let refresh = q.refresh.unwrap_or(DEFAULT_REFRESH).clamp(1, 300);
-    let mut page = gather(&state.service, &signed_in.caller, refresh).await;
-    page.csrf = signed_in.csrf;
-    html(StatusCode::OK, view::status(&page), &[])
+    let (query, refresh) = match checked(&raw) {
+        Ok(checked) => checked,
+        Err(e) => return bad_request(e),
+    };
+    let caller = &signed_in.caller;
+    let registry = service.registry();
+    let plugins = registry
+        .list()
+        .iter()
+        .map(PluginOut::from)
+        .map(|p| PluginRow {
+            source_type: p.source_type,
+            version: p.version,
+            wit_version: p.wit_version,
+            origin: p.origin,
+            sha256: p.sha256,
+        })
+        .collect();
+    let plugin_errors =
+        registry.errors().iter().map(LoadErrorOut::from).map(|e| (e.origin, e.error)).collect();
+    let page = view::Status {
+        listing: gather::listing(service, caller, &query).await,
+        query,
+        refresh,
+        refresh_param: (refresh != DEFAULT_REFRESH).then_some(refresh),
+        types: registry.types(),
+        plugins,
+        plugin_errors,
+        organization: caller.organization().map(String::from),
+        csrf: signed_in.csrf,
+    };
+    html_with(StatusCode::OK, PAGE_CSP, view::status(&page), &[])
+}
+
+/// `GET /rows`: the summary, rows and pager of `GET /` with the same
+/// parameters, as an HTML fragment for the page's script; 401 without a
+/// session (the script then reloads the page, which signs in).
+pub async fn rows(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(raw): Query<RawQuery>,
+) -> Response {
+    let service = &state.service;
+    let signed_in = match session::current(service, &headers).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            let text = "Not signed in.";
+            return html(StatusCode::UNAUTHORIZED, view::message("Sonde · sign in", text), &[]);
+        }
+        Err(e) => return unavailable(e),
+    };
+    let (query, refresh) = match checked(&raw) {
+        Ok(checked) => checked,
+        Err(e) => return bad_request(e),
+    };
+    let listing = gather::listing(service, &signed_in.caller, &query).await;
+    let refresh_param = (refresh != DEFAULT_REFRESH).then_some(refresh);
+    html(StatusCode::OK, rows::fragment(&listing, &query, refresh_param), &[])
+}
+
+/// `GET /static/page.js`: the page's only script, from this origin (the
+/// CSP allows no other and no inline script).
+pub async fn script() -> Response {
+    let mut response = PAGE_JS.into_response();
+    let h = response.headers_mut();
+    let fixed = [
+        (CONTENT_TYPE, "text/javascript; charset=utf-8"),
+        (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (CACHE_CONTROL, "no-cache"),
+    ];
+    for (name, value) in fixed {
+        h.insert(name, axum::http::HeaderValue::from_static(value));
+    }
+    response
 }
 
 /// `POST /login`: a configured key makes a session and goes to `/`; a
@@ -216,85 +330,4 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, body: Byt
         Ok(()) => redirect_home(session::logout_cookie(service)),
         Err(e) => unavailable(e),
     }
-}
-
-/// What `caller` may see: its organization's sources (every one for an
-/// admin key) and the plugins.
-async fn gather(service: &Service, caller: &Caller, refresh: u32) -> Status {
-    let now = Utc::now();
-    let registry = service.registry();
-    let plugins = registry
-        .list()
-        .iter()
-        .map(PluginOut::from)
-        .map(|p| PluginRow {
-            source_type: p.source_type,
-            version: p.version,
-            wit_version: p.wit_version,
-            origin: p.origin,
-            sha256: p.sha256,
-        })
-        .collect();
-    let plugin_errors =
-        registry.errors().iter().map(LoadErrorOut::from).map(|e| (e.origin, e.error)).collect();
-    let mut page = Status {
-        now,
-        refresh,
-        sources: Vec::new(),
-        plugins,
-        plugin_errors,
-        problem: None,
-        organization: caller.organization().map(String::from),
-        csrf: String::new(),
-    };
-    match service.list_sources().await {
-        Ok(sources) => {
-            for source in sources.into_iter().filter(|s| caller.sees(&s.organization)) {
-                match source_row(service, source, now).await {
-                    Ok(row) => page.sources.push(row),
-                    Err(e) => page.problem = Some(format!("Some history could not be read: {e}")),
-                }
-            }
-        }
-        Err(e) => page.problem = Some(format!("The sources could not be read: {e}")),
-    }
-    page
-}
-
-async fn source_row(
-    service: &Service,
-    source: Source,
-    now: chrono::DateTime<Utc>,
-) -> Result<SourceRow, StoreError> {
-    let health = service.health(source.id).await?;
-    let mut history: Vec<_> = service
-        .history(source.id, STRIP_LEN, None)
-        .await?
-        .into_iter()
-        .filter(|c| c.status.is_finished())
-        .collect();
-    history.reverse();
-    let store = service.store();
-    let day = store.outcome_counts(source.id, now - chrono::Duration::hours(24)).await?;
-    let week = store.outcome_counts(source.id, now - chrono::Duration::days(7)).await?;
-    let silenced = service.silenced(&source);
-    let suppressed_by = service.suppressed_by(&source);
-    let tls_not_after = health.tls_not_after();
-    Ok(SourceRow {
-        id: source.id,
-        name: source.name,
-        organization: source.organization,
-        source_type: source.source_type,
-        config: source.config.to_string(),
-        paused: source.state == SourceState::Paused,
-        silenced,
-        suppressed_by,
-        last: health.last,
-        checking: health.current.is_some(),
-        history,
-        day,
-        week,
-        tls_not_after,
-        depends_on: source.depends_on,
-    })
 }

@@ -1,42 +1,16 @@
 //! The status page's HTML, as maud templates: every value is escaped by
-//! maud, the stylesheet is embedded, and the page has no script at all
-//! (it refreshes with `<meta http-equiv="refresh">`).
+//! maud and the stylesheet is embedded. The signed-in page loads one
+//! same-origin script (`/static/page.js`) that refreshes the visible rows;
+//! without script it refreshes itself with a `<noscript>` meta refresh.
+//! The list's rows, summary and pager are in [`super::rows`].
 
 use chrono::{DateTime, Utc};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use crate::model::{CheckRecord, CheckStatus};
-use crate::store::OutcomeCounts;
+use super::list::{self, Query, Shown};
+use super::rows::{self, SourceRow};
 
 const STYLE: &str = include_str!("style.css");
-
-/// One source's row.
-#[derive(Debug)]
-pub struct SourceRow {
-    /// Its page is `/sources/{id}`.
-    pub id: uuid::Uuid,
-    pub name: String,
-    pub organization: String,
-    pub source_type: String,
-    /// The public config, compact JSON (secrets are never in it).
-    pub config: String,
-    pub paused: bool,
-    /// A silence or maintenance window holds its alerts now.
-    pub silenced: bool,
-    /// The dependency whose outage holds its "down" back, for some route.
-    pub suppressed_by: Option<String>,
-    pub last: Option<CheckRecord>,
-    /// A check queued or running right now.
-    pub checking: bool,
-    /// Finished checks, oldest first.
-    pub history: Vec<CheckRecord>,
-    pub day: OutcomeCounts,
-    pub week: OutcomeCounts,
-    /// The earliest peer certificate expiry of its newest TLS handshake.
-    pub tls_not_after: Option<DateTime<Utc>>,
-    /// Names of the sources of its organization it depends on.
-    pub depends_on: Vec<String>,
-}
 
 /// One loaded plugin.
 #[derive(Debug)]
@@ -48,23 +22,44 @@ pub struct PluginRow {
     pub sha256: String,
 }
 
+/// The list as one view of it shows it.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub now: DateTime<Utc>,
+    /// The page's rows, in the list's order.
+    pub rows: Vec<SourceRow>,
+    /// Per status, over every source matching the filters but `status`.
+    pub counts: Vec<(Shown, usize)>,
+    /// Sources matching every filter.
+    pub matching: usize,
+    /// The next page's cursor.
+    pub next: Option<String>,
+    /// Set when the store could not be read.
+    pub problem: Option<String>,
+}
+
 /// Everything the page shows.
 #[derive(Debug)]
 pub struct Status {
-    pub now: DateTime<Utc>,
+    pub listing: Listing,
+    pub query: Query,
+    /// Seconds between refreshes.
     pub refresh: u32,
-    pub sources: Vec<SourceRow>,
+    /// `refresh` when it is not the default, for links to carry.
+    pub refresh_param: Option<u32>,
+    /// The loaded types, for the type filter.
+    pub types: Vec<String>,
     pub plugins: Vec<PluginRow>,
     /// `(origin, error)` of every plugin file that failed to load.
     pub plugin_errors: Vec<(String, String)>,
-    /// Set when the store could not be read.
-    pub problem: Option<String>,
     /// The signed-in key's organization; None for an admin key.
     pub organization: Option<String>,
     /// The session's CSRF token, sent back by every form.
     pub csrf: String,
 }
 
+/// `refresh`: the page's period, with its script (and a meta refresh for
+/// browsers without script); `None` for a page that stays put.
 fn layout(title: &str, refresh: Option<u32>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
@@ -72,7 +67,10 @@ fn layout(title: &str, refresh: Option<u32>, body: Markup) -> Markup {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                @if let Some(seconds) = refresh { meta http-equiv="refresh" content=(seconds); }
+                @if let Some(seconds) = refresh {
+                    noscript { meta http-equiv="refresh" content=(seconds); }
+                    script src="/static/page.js" defer {}
+                }
                 title { (title) }
                 style { (PreEscaped(STYLE)) }
             }
@@ -119,164 +117,78 @@ pub fn message(title: &str, text: &str) -> Markup {
     )
 }
 
-fn status_class(status: Option<CheckStatus>) -> &'static str {
-    match status {
-        Some(CheckStatus::Ok) => "s-ok",
-        Some(CheckStatus::Timeout) => "s-timeout",
-        Some(CheckStatus::Error) => "s-error",
-        Some(CheckStatus::Failed) => "s-failed",
-        _ => "s-pending",
-    }
-}
-
-fn status_label(status: Option<CheckStatus>) -> &'static str {
-    match status {
-        Some(s) if s.is_finished() => s.as_str(),
-        _ => "pending",
-    }
-}
-
-fn time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
-}
-
-/// `3 s ago`, `5 min ago`, ...
-fn ago(now: DateTime<Utc>, t: DateTime<Utc>) -> String {
-    let s = (now - t).num_seconds().max(0);
-    match s {
-        0..60 => format!("{s} s ago"),
-        60..3600 => format!("{} min ago", s / 60),
-        3600..86400 => format!("{} h ago", s / 3600),
-        _ => format!("{} d ago", s / 86400),
-    }
-}
-
-fn uptime(c: OutcomeCounts) -> Markup {
-    if c.finished == 0 {
-        return html! { span.muted title="no finished checks" { "—" } };
-    }
-    // Precision is irrelevant at these sizes; the share is at most 1.
-    let share = c.ok as f64 * 100.0 / c.finished as f64;
-    let text = if c.ok == c.finished { "100 %".to_string() } else { format!("{share:.1} %") };
-    html! { span title=(format!("{} of {} checks OK", c.ok, c.finished)) { (text) } }
-}
-
-fn strip(now: DateTime<Utc>, history: &[CheckRecord]) -> Markup {
+fn choose(name: &str, label: &str, current: Option<&str>, options: &[(&str, &str)]) -> Markup {
     html! {
-        span.strip {
-            @for c in history {
-                @let tip = format!(
-                    "{} · {} ({}){}",
-                    c.status.as_str(),
-                    time(c.created_at),
-                    ago(now, c.created_at),
-                    c.message.as_deref().map(|m| format!(" · {m}")).unwrap_or_default()
-                );
-                span class={ "cell " (status_class(Some(c.status))) } title=(tip) {}
-            }
-        }
-    }
-}
-
-fn source_row(now: DateTime<Utc>, s: &SourceRow) -> Markup {
-    let status = s.last.as_ref().map(|c| c.status);
-    let at = s.last.as_ref().map(|c| c.reported_at.unwrap_or(c.created_at));
-    html! {
-        tr.source data-source=(s.name) data-status=(status_label(status)) {
-            td {
-                a href={ "/sources/" (s.id) } { strong.name { (s.name) } }
-                div.muted {
-                    (s.organization) " · " (s.source_type)
-                    @if let Some(at) = s.tls_not_after { " · " (tls_days(now, at)) }
-                    @if !s.depends_on.is_empty() { " · " span.depends { "depends on " (s.depends_on.join(", ")) } }
+        label { (label) " "
+            select name=(name) {
+                @for (value, text) in options {
+                    option value=(value) selected[current.unwrap_or("") == *value] { (text) }
                 }
-                code.config title=(s.config) { (s.config) }
             }
-            td {
-                span class={ "badge " (status_class(status)) } { (status_label(status)) }
-                @if s.paused { " " span.badge.s-paused { "paused" } }
-                @if s.silenced { " " span.badge.s-silenced title="Alerts are held by a silence or maintenance window; checks go on" { "silenced" } }
-                @if let Some(dependency) = &s.suppressed_by {
-                    " " span.badge.s-silenced title="Its alerts wait while a source it depends on is down" {
-                        "suppressed: depends on " (dependency)
-                    }
-                }
-                @if s.checking { div.muted { "checking…" } }
-            }
-            td {
-                @if let Some(at) = at { span title=(time(at)) { (ago(now, at)) } } @else { span.muted { "never" } }
-            }
-            td.message { @if let Some(m) = s.last.as_ref().and_then(|c| c.message.as_deref()) { (m) } }
-            td { (strip(now, &s.history)) }
-            td.num { (uptime(s.day)) }
-            td.num { (uptime(s.week)) }
         }
     }
 }
 
-/// "TLS: 42 days left" beside a source that uses TLS, loud once expired.
-fn tls_days(now: DateTime<Utc>, not_after: DateTime<Utc>) -> Markup {
-    let days = (not_after - now).num_days();
-    let text = match days {
-        _ if not_after <= now => "TLS: certificate expired".to_string(),
-        1 => "TLS: 1 day left".to_string(),
-        d => format!("TLS: {d} days left"),
-    };
+/// The filters, a GET form: it works without script.
+fn filters(page: &Status) -> Markup {
+    let q = &page.query;
+    let yes_no = [("", "any"), ("yes", "yes"), ("no", "no")];
+    let yes_no_of = |b: Option<bool>| b.map(|b| if b { "yes" } else { "no" });
+    let mut statuses = vec![("", "any")];
+    statuses.extend(Shown::ALL.iter().map(|s| (s.label(), s.label())));
+    let mut types = vec![("", "any")];
+    types.extend(page.types.iter().map(|t| (t.as_str(), t.as_str())));
     html! {
-        span.tls data-tls-days=(days) class=[(days < 14).then_some("soon")] title={ "certificate expires " (time(not_after)) } {
-            (text)
-        }
-    }
-}
-
-fn counts(sources: &[SourceRow]) -> Markup {
-    let kinds = [
-        Some(CheckStatus::Ok),
-        Some(CheckStatus::Timeout),
-        Some(CheckStatus::Error),
-        Some(CheckStatus::Failed),
-        None,
-    ];
-    let label = |s: &SourceRow| status_label(s.last.as_ref().map(|c| c.status));
-    html! {
-        p.summary {
-            (sources.len()) @if sources.len() == 1 { " source" } @else { " sources" }
-            @for k in kinds {
-                @let n = sources.iter().filter(|s| label(s) == status_label(k)).count();
-                @if n > 0 { " " span class={ "badge " (status_class(k)) } { (n) " " (status_label(k)) } }
+        form #filters .filters method="get" action="/" {
+            label { "Name " input type="search" name="q" value=[q.q.as_deref()] placeholder="contains…"; }
+            @if page.organization.is_none() {
+                label { "Organization " input type="text" name="org" value=[q.org.as_deref()] size="14"; }
             }
+            (choose("status", "Status", q.status.map(Shown::label), &statuses))
+            (choose("type", "Type", q.source_type.as_deref(), &types))
+            (choose("silenced", "Silenced", yes_no_of(q.silenced), &yes_no))
+            (choose("paused", "Paused", yes_no_of(q.paused), &yes_no))
+            @if let Some(r) = page.refresh_param { input type="hidden" name="refresh" value=(r); }
+            @if q.limit != list::DEFAULT_LIMIT { input type="hidden" name="limit" value=(q.limit); }
+            button type="submit" { "Filter" }
+            " " a href="/" { "Clear" }
         }
     }
 }
 
 /// The status page.
 pub fn status(page: &Status) -> Markup {
+    let listing = &page.listing;
+    let rows_url = rows::link("/rows", &page.query, page.refresh_param, &[]);
+    let rows_url = match &page.query.after {
+        Some((after, _)) => rows::link("/rows", &page.query, page.refresh_param, &[("after", after)]),
+        None => rows_url,
+    };
     let body = html! {
         header {
             h1 { "Sonde status" }
             span.muted {
                 @if let Some(org) = &page.organization { "organization " strong { (org) } " · " }
-                "updated " (time(page.now)) " · refreshes every " (page.refresh) " s"
+                "updated " span #updated { (rows::time(listing.now)) } " · refreshes every " (page.refresh) " s"
             }
             form.logout method="post" action="/logout" {
                 input type="hidden" name="csrf" value=(page.csrf);
                 button type="submit" { "Log out" }
             }
         }
-        @if let Some(p) = &page.problem { p.flash role="alert" { (p) } }
-        section {
+        @if let Some(p) = &listing.problem { p #problem .flash role="alert" { (p) } }
+        section #list data-rows=(rows_url) data-refresh=(page.refresh) {
             h2 { "Sources" }
-            (counts(&page.sources))
+            (filters(page))
+            (rows::summary(listing, &page.query, page.refresh_param))
             table #sources {
                 thead { tr {
                     th { "Source" } th { "Status" } th { "Last check" } th { "Message" }
                     th { "Recent checks" } th.num { "24 h" } th.num { "7 d" }
                 } }
-                tbody {
-                    @for s in &page.sources { (source_row(page.now, s)) }
-                    @if page.sources.is_empty() { tr { td colspan="7" .muted { "No sources." } } }
-                }
+                (rows::body(listing))
             }
+            (rows::pager(listing, &page.query, page.refresh_param))
         }
         section {
             h2 { "Plugins" }
@@ -306,7 +218,11 @@ pub fn status(page: &Status) -> Markup {
 
 #[cfg(test)]
 mod tests {
+    use chrono::Utc;
+
+    use super::rows::{SourceRow, source_row};
     use super::*;
+    use crate::store::OutcomeCounts;
 
     #[test]
     fn a_held_back_down_names_its_dependency() {
@@ -319,6 +235,7 @@ mod tests {
             paused: false,
             silenced: false,
             suppressed_by: suppressed_by.map(String::from),
+            status: Shown::Pending,
             last: None,
             checking: false,
             history: Vec::new(),

@@ -37,7 +37,7 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use uuid::Uuid;
 
-use super::{OutcomeCounts, Retention, Store, StoreError, StoreResult};
+use super::{OutcomeCounts, Retention, SourceKey, Store, StoreError, StoreResult};
 use crate::alerts::judge::Judge;
 use crate::alerts::outbox::{AlertWrite, Notification, NotificationLog, Settle, StoredState};
 use crate::alerts::silences::Silence;
@@ -144,6 +144,10 @@ impl Store for PgStore {
 
     async fn list_sources(&self) -> StoreResult<Vec<Source>> {
         sources::list(&self.pool).await
+    }
+
+    async fn source_keys(&self) -> StoreResult<Vec<SourceKey>> {
+        sources::keys(&self.pool).await
     }
 
     async fn source_secrets(&self, id: Uuid) -> StoreResult<Value> {

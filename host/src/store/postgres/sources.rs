@@ -9,9 +9,9 @@ use sqlx::{AssertSqlSafe, PgPool, Postgres, Row, Transaction};
 use uuid::Uuid;
 
 use super::rows::{SOURCE_COLUMNS, backend, ms, source_from_row};
-use crate::model::{Source, SourceSpec};
+use crate::model::{Source, SourceSpec, SourceState};
 use crate::service::scheduler::spread;
-use crate::store::{StoreError, StoreResult};
+use crate::store::{SourceKey, StoreError, StoreResult};
 
 fn conflict_or(spec: &SourceSpec) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
     move |e| match &e {
@@ -178,6 +178,22 @@ pub(super) async fn get(pool: &PgPool, id: Uuid) -> StoreResult<Option<Source>> 
     let sql = format!("SELECT {SOURCE_COLUMNS} FROM sources WHERE id = $1");
     let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await.map_err(backend)?;
     row.as_ref().map(source_from_row).transpose()
+}
+
+pub(super) async fn keys(pool: &PgPool) -> StoreResult<Vec<SourceKey>> {
+    let sql = "SELECT id, organization, name, source_type, state FROM sources";
+    let rows = sqlx::query(sql).fetch_all(pool).await.map_err(backend)?;
+    let key = |row: &sqlx::postgres::PgRow| -> Result<SourceKey, sqlx::Error> {
+        let state: String = row.try_get("state")?;
+        Ok(SourceKey {
+            id: row.try_get("id")?,
+            organization: row.try_get("organization")?,
+            name: row.try_get("name")?,
+            source_type: row.try_get("source_type")?,
+            state: if state == "paused" { SourceState::Paused } else { SourceState::Active },
+        })
+    };
+    rows.iter().map(|r| key(r).map_err(backend)).collect()
 }
 
 pub(super) async fn list(pool: &PgPool) -> StoreResult<Vec<Source>> {

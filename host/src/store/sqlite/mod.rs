@@ -13,7 +13,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{AssertSqlSafe, Row, SqlitePool};
 use uuid::Uuid;
 
-use super::{OutcomeCounts, Retention, Store, StoreError, StoreResult};
+use super::{OutcomeCounts, Retention, SourceKey, Store, StoreError, StoreResult};
 use crate::alerts::judge::Judge;
 use crate::alerts::outbox::{AlertWrite, Notification, NotificationLog, Settle, StoredState};
 use crate::alerts::silences::Silence;
@@ -168,6 +168,12 @@ impl Store for SqliteStore {
         let sql = format!("SELECT {SOURCE_COLUMNS} FROM sources ORDER BY organization, name");
         let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(&self.pool).await.map_err(backend)?;
         rows.iter().map(source_from_row).collect()
+    }
+
+    async fn source_keys(&self) -> StoreResult<Vec<SourceKey>> {
+        let sql = "SELECT id, organization, name, source_type, state FROM sources";
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await.map_err(backend)?;
+        rows.iter().map(rows::source_key_from_row).collect()
     }
 
     async fn source_secrets(&self, id: Uuid) -> StoreResult<Value> {

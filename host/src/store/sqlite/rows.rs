@@ -8,7 +8,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
-use super::super::{StoreError, StoreResult};
+use super::super::{SourceKey, StoreError, StoreResult};
 use crate::model::{CheckRecord, CheckStatus, Policy, Source, SourceSpec, SourceState, Trigger};
 
 pub(super) fn backend(e: sqlx::Error) -> StoreError {
@@ -72,6 +72,17 @@ pub(super) fn conflict_or(spec: &SourceSpec) -> impl FnOnce(sqlx::Error) -> Stor
         }
         _ => backend(e),
     }
+}
+
+pub(super) fn source_key_from_row(row: &SqliteRow) -> StoreResult<SourceKey> {
+    let get = |c: &str| row.try_get::<String, _>(c).map_err(backend);
+    Ok(SourceKey {
+        id: parse_uuid(&get("id")?)?,
+        organization: get("organization")?,
+        name: get("name")?,
+        source_type: get("source_type")?,
+        state: if get("state")? == "paused" { SourceState::Paused } else { SourceState::Active },
+    })
 }
 
 pub(super) fn source_from_row(row: &SqliteRow) -> StoreResult<Source> {
