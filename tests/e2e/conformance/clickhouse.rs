@@ -105,7 +105,12 @@ pub fn probe() -> Probe {
             json!({"host": "h", "expect": {"rows": {"min": 3, "max": 1}}}),
             json!({"host": "h", "tls": {"mode": "sometimes"}}),
         ]),
-        tls: Tls::Table(TlsServers { start: start_tls, plain: private, address: host_port }),
+        // Plain ClickHouse is no deterministic "plaintext only" peer: Poco's
+        // parser answers a ClientHello with 400 or waits for a line end,
+        // by its random bytes (about one hello in twelve holds a space
+        // early enough to wait: TIMEOUT, seen in a full run). The table's
+        // own greeting peer stands in.
+        tls: Tls::Table(TlsServers { start: start_tls, plain: || None, address: host_port }),
         // Every mode but `disable` is HTTPS from the first byte (ClickHouse's
         // `https_port` is a port of its own): `prefer` cannot fall back.
         tls_modes: Row::Run(vec![

@@ -93,7 +93,8 @@ async fn a_source_page_shows_its_charts_history_and_incidents_to_its_organizatio
         "[[sources]]\nname = \"flappy\"\norganization = \"org_acme\"\ntype = \"tcp\"\n\
          config = {{ host = \"127.0.0.1\", port = {port} }}\ninterval = \"1h\"\nretries = 0\n\
          [[alerts]]\nname = \"ops\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:{}/hook\"\n\
-         failure_threshold = 1\nsuccess_threshold = 1\n",
+         failure_threshold = 1\nsuccess_threshold = 1\n\
+         [history]\nmax_age = \"30d\"\n",
         sonde_test_support::closed_port()
     );
     let api = Api::start_with(&extra).await;
@@ -103,7 +104,9 @@ async fn a_source_page_shows_its_charts_history_and_incidents_to_its_organizatio
 
     // `resting` is paused: the scheduler adds nothing to what is written.
     // Within 24 h: 7 checks an hour apart, 3 failed; 2 more within 7 d;
-    // 60 older than a week (history only) to page through.
+    // 60 older than a week (history only) to page through: kept, since
+    // the history's `max_age` is 30 d here (the default 7 d would let the
+    // pruner, which runs at start, take some of them under load).
     let resting = api.source("resting").await;
     let store = api.service.store();
     let day = [
