@@ -9,23 +9,13 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use super::badge::status_text;
 use super::cache::MAX_AGE;
 use super::data::{CHART_WINDOW, Overall, PageData, PublicSource};
-use crate::model::CheckStatus;
 use crate::server::chart;
+use crate::server::status::parts::status_class;
 
 const STYLE: &str = include_str!("style.css");
 
 fn time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
-fn status_class(status: Option<CheckStatus>) -> &'static str {
-    match status {
-        Some(CheckStatus::Ok) => "s-ok",
-        Some(CheckStatus::Timeout) => "s-timeout",
-        Some(CheckStatus::Error) => "s-error",
-        Some(CheckStatus::Failed) => "s-failed",
-        _ => "s-pending",
-    }
 }
 
 /// `99.95 %`, or a dash without finished checks.

@@ -48,7 +48,7 @@
 pub mod gather;
 pub mod incidents;
 pub mod list;
-mod parts;
+pub(crate) mod parts;
 pub mod rows;
 pub mod session;
 pub mod silences;

@@ -101,8 +101,9 @@ pub fn uptime(c: OutcomeCounts) -> Markup {
     html! { span title=(format!("{} of {} checks OK", c.ok, c.finished)) { (text) } }
 }
 
-/// Days left on a certificate, loud once under two weeks or expired.
-pub fn tls_days(now: DateTime<Utc>, not_after: DateTime<Utc>) -> Markup {
+/// Days left on a certificate, loud once under two weeks or expired; the
+/// list says it after "TLS: " in a row, a source's page with the date.
+pub fn tls_days(now: DateTime<Utc>, not_after: DateTime<Utc>, in_row: bool) -> Markup {
     let days = (not_after - now).num_days();
     let text = match days {
         _ if not_after <= now => "certificate expired".to_string(),
@@ -110,8 +111,8 @@ pub fn tls_days(now: DateTime<Utc>, not_after: DateTime<Utc>) -> Markup {
         d => format!("{d} days left"),
     };
     html! {
-        span.tls data-tls-days=(days) class=[(days < 14).then_some("soon")] title={ "expires " (time(not_after)) } {
-            (text) " (" (time(not_after)) ")"
+        span.tls data-tls-days=(days) class=[(days < 14).then_some("soon")] title={ "certificate expires " (time(not_after)) } {
+            @if in_row { "TLS: " (text) } @else { (text) " (" (time(not_after)) ")" }
         }
     }
 }

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 
 use super::list::{Query, Shown};
+use super::parts::{ago, time, tls_days, uptime};
 use super::view::Listing;
 use crate::model::CheckRecord;
 use crate::store::OutcomeCounts;
@@ -50,31 +51,6 @@ pub fn status_class(status: Shown) -> &'static str {
     }
 }
 
-pub fn time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
-}
-
-/// `3 s ago`, `5 min ago`, ...
-fn ago(now: DateTime<Utc>, t: DateTime<Utc>) -> String {
-    let s = (now - t).num_seconds().max(0);
-    match s {
-        0..60 => format!("{s} s ago"),
-        60..3600 => format!("{} min ago", s / 60),
-        3600..86400 => format!("{} h ago", s / 3600),
-        _ => format!("{} d ago", s / 86400),
-    }
-}
-
-fn uptime(c: OutcomeCounts) -> Markup {
-    if c.finished == 0 {
-        return html! { span.muted title="no finished checks" { "—" } };
-    }
-    // Precision is irrelevant at these sizes; the share is at most 1.
-    let share = c.ok as f64 * 100.0 / c.finished as f64;
-    let text = if c.ok == c.finished { "100 %".to_string() } else { format!("{share:.1} %") };
-    html! { span title=(format!("{} of {} checks OK", c.ok, c.finished)) { (text) } }
-}
-
 /// Each cell says its outcome and when (UTC); messages stay in the row's
 /// message column. Kept terse: a page of 100 rows has 3,000 cells.
 fn strip(history: &[CheckRecord]) -> Markup {
@@ -88,21 +64,6 @@ fn strip(history: &[CheckRecord]) -> Markup {
     }
 }
 
-/// "TLS: 42 days left" beside a source that uses TLS, loud once expired.
-fn tls_days(now: DateTime<Utc>, not_after: DateTime<Utc>) -> Markup {
-    let days = (not_after - now).num_days();
-    let text = match days {
-        _ if not_after <= now => "TLS: certificate expired".to_string(),
-        1 => "TLS: 1 day left".to_string(),
-        d => format!("TLS: {d} days left"),
-    };
-    html! {
-        span.tls data-tls-days=(days) class=[(days < 14).then_some("soon")] title={ "certificate expires " (time(not_after)) } {
-            (text)
-        }
-    }
-}
-
 pub fn source_row(now: DateTime<Utc>, s: &SourceRow) -> Markup {
     let at = s.last.as_ref().map(|c| c.reported_at.unwrap_or(c.created_at));
     html! {
@@ -111,7 +72,7 @@ pub fn source_row(now: DateTime<Utc>, s: &SourceRow) -> Markup {
                 a href={ "/sources/" (s.id) } { strong.name { (s.name) } }
                 div.muted {
                     (s.organization) " · " (s.source_type)
-                    @if let Some(at) = s.tls_not_after { " · " (tls_days(now, at)) }
+                    @if let Some(at) = s.tls_not_after { " · " (tls_days(now, at, true)) }
                     @if !s.depends_on.is_empty() { " · " span.depends { "depends on " (s.depends_on.join(", ")) } }
                 }
                 code.config title=(s.config) { (s.config) }

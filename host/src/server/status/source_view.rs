@@ -64,7 +64,7 @@ pub fn render(p: &SourcePage) -> Markup {
             div.card { span.label { "Uptime 24 h" } (uptime(p.day)) }
             div.card { span.label { "Uptime 7 d" } (uptime(p.week)) }
             div.card #tls { span.label { "TLS expiry" }
-                @if let Some(at) = p.tls_not_after { (tls_days(p.now, at)) } @else { span.muted { "no TLS seen" } }
+                @if let Some(at) = p.tls_not_after { (tls_days(p.now, at, false)) } @else { span.muted { "no TLS seen" } }
             }
             div.card { span.label { "Last check" }
                 @if let Some(c) = &p.last { (when(p.now, c.reported_at.unwrap_or(c.created_at))) } @else { span.muted { "never" } }

@@ -169,7 +169,7 @@ pub fn status(page: &Status) -> Markup {
             h1 { "Sonde status" }
             span.muted {
                 @if let Some(org) = &page.organization { "organization " strong { (org) } " · " }
-                "updated " span #updated { (rows::time(listing.now)) } " · refreshes every " (page.refresh) " s"
+                "updated " span #updated { (super::parts::time(listing.now)) } " · refreshes every " (page.refresh) " s"
             }
             form.logout method="post" action="/logout" {
                 input type="hidden" name="csrf" value=(page.csrf);
