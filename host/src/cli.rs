@@ -28,6 +28,33 @@ pub enum Command {
     /// Work with plugin files.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Check sources in a private network for a service elsewhere (DESIGN §10).
+    Agent(AgentArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// The service, https://host[:port] (plain http only to loopback).
+    #[arg(long)]
+    pub server: String,
+    /// The location this agent serves; its key must be for it.
+    #[arg(long)]
+    pub location: String,
+    /// Unique within the location (default: the host name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// PEM CAs trusted for the service's certificate, beside the web PKI.
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
+    /// A file holding the agent key (else SONDE_AGENT_KEY).
+    #[arg(long)]
+    pub key_file: Option<PathBuf>,
+    /// Results kept in memory while the service is away.
+    #[arg(long, default_value_t = 10_000)]
+    pub buffer: usize,
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long)]
+    pub log_json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -107,6 +134,10 @@ pub enum CommandError {
     Service(#[from] crate::service::ServiceError),
     #[error(transparent)]
     Scaffold(#[from] crate::scaffold::ScaffoldError),
+    #[error(transparent)]
+    Agent(#[from] crate::agent::AgentError),
+    #[error("{0}")]
+    AgentKey(String),
     #[error("cannot listen on {addr}: {reason}")]
     Listen { addr: std::net::SocketAddr, reason: String },
 }
@@ -118,7 +149,36 @@ pub async fn run(cli: Cli) -> Result<u8, CommandError> {
         Command::Check(args) => check(args).await,
         Command::Plugin(PluginCommand::Inspect { file }) => inspect(file).await,
         Command::Plugin(PluginCommand::New { name, dir }) => new_plugin(&name, dir.as_deref()),
+        Command::Agent(args) => agent(args).await,
     }
+}
+
+async fn agent(args: AgentArgs) -> Result<u8, CommandError> {
+    let key = match &args.key_file {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| CommandError::AgentKey(format!("--key-file {}: {e}", path.display())))?
+            .trim()
+            .to_string(),
+        None => std::env::var("SONDE_AGENT_KEY").map_err(|_| {
+            CommandError::AgentKey("no agent key: set SONDE_AGENT_KEY or give --key-file".into())
+        })?,
+    };
+    if key.is_empty() {
+        return Err(CommandError::AgentKey("the agent key is empty".into()));
+    }
+    let name = args.name.clone().unwrap_or_else(crate::service::host_name);
+    let options = crate::agent::Options {
+        server: args.server,
+        location: args.location,
+        name,
+        ca_file: args.ca_file,
+        buffer: args.buffer,
+    };
+    tokio::select! {
+        r = crate::agent::run(options, key) => r?,
+        _ = shutdown() => {}
+    }
+    Ok(0)
 }
 
 async fn serve(args: ServeArgs) -> Result<u8, CommandError> {

@@ -21,6 +21,7 @@
 //! - [`logging`]: text logs with control characters escaped.
 //! - [`scaffold`]: `sonde plugin new`, with the SDK the binary carries.
 
+pub mod agent;
 pub mod alerts;
 pub mod bindings;
 pub mod cli;

@@ -10,6 +10,7 @@ fn main() -> ExitCode {
     // The service logs state changes at info; one-shot commands stay quiet.
     let (default, json) = match &cli.command {
         sonde::cli::Command::Serve(args) => ("info", args.log_json),
+        sonde::cli::Command::Agent(args) => ("info", args.log_json),
         _ => ("warn", false),
     };
     let filter = EnvFilter::try_from_env("SONDE_LOG").unwrap_or_else(|_| EnvFilter::new(default));

@@ -25,6 +25,12 @@ use crate::model::{CheckRecord, CheckStatus, Source};
 use crate::runtime::{Cause, CheckReport, Status};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AgentLabels {
+    location: String,
+    agent: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SourceLabels {
     source: String,
     organization: String,
@@ -98,6 +104,8 @@ pub struct Snapshot {
     /// The earliest peer certificate expiry each source's newest TLS
     /// handshake saw, by source id; sources without TLS are absent.
     pub tls_not_after: HashMap<Uuid, DateTime<Utc>>,
+    /// Agents the scrape may see: `(location, name, last poll)`.
+    pub agents: Vec<(String, String, DateTime<Utc>)>,
 }
 
 pub struct Metrics {
@@ -123,6 +131,7 @@ pub struct Metrics {
     notifications: Family<DeliveryLabels, Counter>,
     notifications_pending: Family<RouteLabels, Gauge>,
     source_down: Family<DownLabels, Gauge>,
+    agent_last_poll: Family<AgentLabels, FloatGauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -169,8 +178,15 @@ impl Metrics {
             notifications: Family::default(),
             notifications_pending: Family::default(),
             source_down: Family::default(),
+            agent_last_poll: Family::default(),
         };
         let r = &mut m.registry;
+        r.register_with_unit(
+            "agent_last_poll_timestamp",
+            "When each private agent last polled the service, Unix time (DESIGN §10)",
+            Unit::Seconds,
+            m.agent_last_poll.clone(),
+        );
         r.register(
             "source_status",
             "Status of the newest finished check per source: 0 OK, 1 TIMEOUT, 2 ERROR, 3 FAILED, -1 none yet",
@@ -329,6 +345,11 @@ impl Metrics {
                     self.source_last.get_or_create(&labels).set(at.timestamp_millis() as f64 / 1000.0);
                 }
             }
+        }
+        self.agent_last_poll.clear();
+        for (location, agent, at) in &snapshot.agents {
+            let labels = AgentLabels { location: location.clone(), agent: agent.clone() };
+            self.agent_last_poll.get_or_create(&labels).set(at.timestamp_millis() as f64 / 1000.0);
         }
         self.source_down.clear();
         for (source, organization, route, down) in &snapshot.source_down {

@@ -44,6 +44,7 @@
 //! - `kit`: what a probe author gets: the standalone SDK, `plugin new`, the
 //!   memcached example of docs/writing-a-probe.md.
 
+mod agents;
 mod alerts;
 mod api;
 mod assertions;

@@ -102,6 +102,16 @@ impl Serve {
         self.wait_up();
     }
 
+    /// Kills the process with SIGKILL, leaves it dead for `away`, then
+    /// starts it again on the same configuration, data and port.
+    pub fn kill9_and_restart_after(&mut self, away: Duration, tweak: impl FnOnce(&mut Command)) {
+        self.child.kill().expect("SIGKILL");
+        let _ = self.child.wait();
+        std::thread::sleep(away);
+        self.child = Self::spawn(&self.dir, &self.log, tweak);
+        self.wait_up();
+    }
+
     /// One request with `key` in `x-api-key`: the status and the JSON body
     /// (`null` when there is none; status 0 when the server does not answer).
     pub fn call(&self, method: &str, path: &str, key: &str, body: Option<&Value>) -> (u16, Value) {

@@ -124,6 +124,7 @@ fn stored_sources_that_break_new_rules_are_named_in_one_warning_at_start() {
                 state: SourceState::Paused,
                 policy,
                 depends_on: Vec::new(),
+                placement: Default::default(),
             };
             store.create_source(&spec, &serde_json::json!({})).await.expect("insert");
         }

@@ -209,6 +209,7 @@ async fn deleting_a_source_cancels_its_running_check() {
         state: SourceState::Active,
         policy,
         depends_on: Vec::new(),
+        placement: Default::default(),
     };
     let s = service.create_source(spec).await.expect("create");
     service.request_check(&s).await.expect("request");

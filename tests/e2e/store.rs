@@ -111,6 +111,7 @@ pub fn spec(name: &str) -> SourceSpec {
         state: SourceState::Active,
         policy: Policy::default(),
         depends_on: Vec::new(),
+        placement: Default::default(),
     }
 }
 

@@ -67,17 +67,20 @@ impl Client {
         body: Vec<u8>,
         timeout: Duration,
     ) -> Result<u16, SendError> {
-        tokio::time::timeout(timeout, self.post_inner(url, headers, body))
+        let request = Request { method: http::Method::POST, url, headers, body: Some(body), max_body: 0 };
+        Ok(self.send(request, timeout).await?.0)
+    }
+
+    /// One request; the status and up to `max_body` bytes of the answer
+    /// (a longer answer is an error). Also the agent's client (DESIGN §10).
+    pub async fn send(&self, request: Request<'_>, timeout: Duration) -> Result<(u16, Bytes), SendError> {
+        tokio::time::timeout(timeout, self.send_inner(request))
             .await
             .map_err(|_| SendError::Timeout(timeout))?
     }
 
-    async fn post_inner(
-        &self,
-        url: &http::Uri,
-        headers: &[(&'static str, String)],
-        body: Vec<u8>,
-    ) -> Result<u16, SendError> {
+    async fn send_inner(&self, req: Request<'_>) -> Result<(u16, Bytes), SendError> {
+        let Request { method, url, headers, body, max_body } = req;
         let https = match url.scheme_str() {
             Some("https") => true,
             Some("http") => false,
@@ -106,17 +109,44 @@ impl Client {
         let driver = tokio::spawn(connection);
         let authority = url.authority().map(|a| a.as_str()).unwrap_or(host);
         let path = url.path_and_query().map_or("/", |p| p.as_str());
-        let mut request = http::Request::post(path)
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(path)
             .header(http::header::HOST, authority)
             .header(http::header::USER_AGENT, concat!("sonde/", env!("CARGO_PKG_VERSION")));
         for (name, value) in headers {
             request = request.header(*name, value);
         }
-        let request =
-            request.body(Full::new(Bytes::from(body))).map_err(|e| SendError::Http(e.to_string()))?;
+        let request = request
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .map_err(|e| SendError::Http(e.to_string()))?;
         let result = sender.send_request(request).await;
+        let response = match result {
+            Ok(r) => r,
+            Err(e) => {
+                driver.abort();
+                return Err(SendError::Http(e.to_string()));
+            }
+        };
+        let status = response.status().as_u16();
+        if max_body == 0 {
+            driver.abort();
+            return Ok((status, Bytes::new()));
+        }
+        use http_body_util::BodyExt;
+        let limited = http_body_util::Limited::new(response.into_body(), max_body);
+        let body = limited.collect().await.map_err(|e| SendError::Http(format!("reading the answer: {e}")));
         driver.abort();
-        let response = result.map_err(|e| SendError::Http(e.to_string()))?;
-        Ok(response.status().as_u16())
+        Ok((status, body?.to_bytes()))
     }
+}
+
+/// What [`Client::send`] sends.
+pub struct Request<'a> {
+    pub method: http::Method,
+    pub url: &'a http::Uri,
+    pub headers: &'a [(&'static str, String)],
+    pub body: Option<Vec<u8>>,
+    /// The longest answer body read; 0 reads none.
+    pub max_body: usize,
 }

@@ -62,7 +62,7 @@ pub type Keys = (Vec<(String, Uuid)>, Vec<(String, String)>);
 pub fn keys(judge: &dyn Judge, items: &[Finished]) -> Keys {
     let mut own = Vec::new();
     let mut deps = Vec::new();
-    for item in items.iter().filter(|i| i.check.status.is_finished()) {
+    for item in items.iter().filter(|i| i.check.status.is_finished() && !i.check.is_part_of(i.source)) {
         let routes = judge.watching(item.source);
         if routes.is_empty() {
             continue;
@@ -95,7 +95,9 @@ pub fn decide(
     for item in items {
         let source = item.source;
         let routes = judge.watching(source);
-        if routes.is_empty() || !item.check.status.is_finished() {
+        // A location's check of a source checked from several is judged
+        // through their combined outcome (DESIGN §10), never alone.
+        if routes.is_empty() || !item.check.status.is_finished() || item.check.is_part_of(source) {
             writes.push(AlertWrite::default());
             continue;
         }

@@ -14,12 +14,14 @@ use uuid::Uuid;
 use crate::model::{Policy, SourceState};
 
 pub mod alerts;
+pub mod locations;
 pub mod network;
 pub mod pages;
 pub mod server;
 pub mod status;
 
 pub use alerts::{AlertConfig, MaintenanceConfig};
+pub use locations::{AgentKey, AgentsConfig, Grants, LocationConfig};
 pub use network::{NetworkConfig, OrganizationConfig};
 pub use pages::{StatusPage, StatusPageConfig};
 pub use server::{LimitsConfig, MetricsConfig, ServerConfig};
@@ -98,6 +100,12 @@ pub struct Config {
     /// Who sees per-source series in `/metrics`.
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// Private locations and who may use them (DESIGN §10).
+    #[serde(default)]
+    pub locations: Vec<LocationConfig>,
+    /// Agents' leases and polls.
+    #[serde(default)]
+    pub agents: AgentsConfig,
     /// Where this configuration came from, for error messages.
     #[serde(skip)]
     pub origin: String,
@@ -127,6 +135,8 @@ pub struct KeyConfig {
     pub key_env: Option<String>,
     pub role: Option<String>,
     pub organization: Option<String>,
+    /// An agent key's location (`role = "agent"`).
+    pub location: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -153,6 +163,10 @@ pub struct SourceConfig {
     /// a reload (`service::depends::check_file`).
     #[serde(default)]
     pub depends_on: Vec<String>,
+    /// Where its checks run (DESIGN §10); `["central"]` when absent.
+    pub locations: Option<Vec<String>>,
+    /// How many locations must fail for the source to be down; 1 when absent.
+    pub min_locations_failed: Option<u32>,
 }
 
 fn active() -> SourceState {
@@ -366,6 +380,14 @@ impl Config {
             return Err(self.invalid("history.max_per_source", "must be at least 1"));
         }
         self.api_keys()?;
+        self.agent_keys()?;
+        self.check_source_locations()?;
+        if self.agents.lease.is_zero() || self.agents.poll_wait.is_zero() {
+            return Err(self.invalid("agents.lease", "`lease` and `poll_wait` must be longer than zero"));
+        }
+        if self.agents.poll_wait >= self.agents.lease {
+            return Err(self.invalid("agents.poll_wait", "must be shorter than `agents.lease`"));
+        }
         self.check_server()?;
         if let Err((i, reason)) = self.tls.roots() {
             return Err(self.invalid(format!("tls.ca_files[{i}]"), reason));
@@ -438,22 +460,24 @@ impl Config {
         let mut keys = Vec::new();
         for (i, k) in self.keys.iter().enumerate() {
             let key = |f: &str| format!("keys[{i}].{f}");
-            let secret = match (&k.key, &k.key_env) {
-                (Some(s), None) => s.clone(),
-                (None, Some(var)) => std::env::var(var).map_err(|_| {
-                    self.invalid(key("key_env"), format!("environment variable {var} is not set"))
-                })?,
-                _ => return Err(self.invalid(key("key"), "give exactly one of `key` and `key_env`")),
-            };
-            if secret.len() < 8 {
-                return Err(self.invalid(key("key"), "must be at least 8 characters"));
+            if k.is_agent() {
+                continue; // [`Config::agent_keys`]
             }
+            if k.location.is_some() {
+                return Err(
+                    self.invalid(key("location"), "only an agent key (`role = \"agent\"`) has a location")
+                );
+            }
+            let secret = self.key_secret(i, k)?;
             let role = match (k.role.as_deref(), &k.organization) {
                 (Some("admin"), None) => Role::Admin,
                 (None, Some(org)) if org.starts_with("org_") => Role::Organization(org.clone()),
                 (None, Some(_)) => return Err(self.invalid(key("organization"), "must start with \"org_\"")),
                 (Some(other), None) => {
-                    return Err(self.invalid(key("role"), format!("{other:?} is not a role; use \"admin\"")));
+                    return Err(self.invalid(
+                        key("role"),
+                        format!("{other:?} is not a role; use \"admin\" or \"agent\""),
+                    ));
                 }
                 _ => {
                     return Err(self
@@ -463,6 +487,23 @@ impl Config {
             keys.push(ApiKey { secret, role });
         }
         Ok(keys)
+    }
+
+    /// Key `i`'s secret: `key`, or the variable `key_env` names; 8
+    /// characters at least.
+    fn key_secret(&self, i: usize, k: &KeyConfig) -> Result<String, ConfigError> {
+        let key = |f: &str| format!("keys[{i}].{f}");
+        let secret = match (&k.key, &k.key_env) {
+            (Some(s), None) => s.clone(),
+            (None, Some(var)) => std::env::var(var).map_err(|_| {
+                self.invalid(key("key_env"), format!("environment variable {var} is not set"))
+            })?,
+            _ => return Err(self.invalid(key("key"), "give exactly one of `key` and `key_env`")),
+        };
+        if secret.len() < 8 {
+            return Err(self.invalid(key("key"), "must be at least 8 characters"));
+        }
+        Ok(secret)
     }
 }
 
@@ -483,6 +524,15 @@ impl SourceConfig {
     /// The probe config as JSON.
     pub fn config_json(&self) -> serde_json::Value {
         serde_json::to_value(&self.config).unwrap_or_default()
+    }
+
+    /// Where its checks run, checked (names, repeats, the quorum's range).
+    pub fn placement(&self) -> Result<crate::model::Placement, String> {
+        let default = crate::model::Placement::default();
+        crate::model::Placement::normalized(
+            self.locations.clone().unwrap_or(default.locations),
+            self.min_locations_failed.unwrap_or(default.min_locations_failed),
+        )
     }
 }
 

@@ -75,11 +75,41 @@ impl FromRequestParts<AppState> for Caller {
                 found = Some(k.role.clone());
             }
         }
+        if found.is_none() && state.service.agents().key(&key).is_some() {
+            // Agent keys claim and report checks, and read nothing (DESIGN §10).
+            return Err(ApiError::Forbidden("An agent key reaches only /v1/agent/"));
+        }
         match found {
             // The Hasura header only carries admin secrets.
             Some(Role::Organization(_)) if admin_header => Err(ApiError::BadKey),
             Some(role) => Ok(Caller(role)),
             None => Err(ApiError::BadKey),
         }
+    }
+}
+
+/// An agent, authenticated by its key (DESIGN §10): the only caller the
+/// `/v1/agent/` routes answer.
+#[derive(Debug, Clone)]
+pub struct AgentCaller(pub crate::config::AgentKey);
+
+impl FromRequestParts<AppState> for AgentCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (key, _) = presented(parts).ok_or(ApiError::Unauthenticated)?;
+        if key.is_empty() {
+            return Err(ApiError::Unauthenticated);
+        }
+        if let Some(agent) = state.service.agents().key(&key) {
+            return Ok(AgentCaller(agent));
+        }
+        let api_key =
+            state.service.keys().iter().any(|k| bool::from(k.secret.as_bytes().ct_eq(key.as_bytes())));
+        Err(if api_key {
+            ApiError::Forbidden("This endpoint requires an agent key")
+        } else {
+            ApiError::BadKey
+        })
     }
 }

@@ -44,8 +44,12 @@ pub struct CheckOut {
     #[schema(format = DateTime)]
     pub reported_at: Option<String>,
     pub duration_ms: Option<u64>,
-    /// The Sonde instance that ran it (`--replica-id`); `null` while queued.
+    /// The Sonde instance that ran it (`--replica-id`, or the agent's
+    /// name); `null` while queued.
     pub replica: Option<String>,
+    /// Where it ran: `central` (the service's replicas) or a private
+    /// location's agent (DESIGN §10).
+    pub location: String,
 }
 
 /// `{checks: [...]}`.
@@ -76,6 +80,7 @@ impl From<&CheckRecord> for CheckOut {
             reported_at: c.reported_at.map(rfc3339),
             duration_ms: c.duration_ms,
             replica: c.replica.clone(),
+            location: c.location.clone().unwrap_or_else(|| crate::model::CENTRAL.into()),
         }
     }
 }

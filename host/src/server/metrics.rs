@@ -44,6 +44,11 @@ pub async fn metrics(
     caller: Result<Caller, ApiError>,
 ) -> Result<Response, ApiError> {
     let service = &state.service;
+    // Whose agents this scrape shows: none without a key.
+    let agents_of: Option<Option<String>> = match &caller {
+        Ok(caller) => Some(caller.organization().map(str::to_string)),
+        Err(_) => None,
+    };
     // Whose per-source series this scrape shows.
     let sees: Box<dyn Fn(&str) -> bool + Send> = match caller {
         Ok(caller) => Box::new(move |org| caller.sees(org)),
@@ -68,8 +73,22 @@ pub async fn metrics(
             (s, health.last)
         })
         .collect();
+    let agents = match agents_of {
+        Some(org) => service
+            .list_agents(org.as_deref())
+            .await
+            .map_err(|_| ApiError::Unavailable("the store is unavailable"))?
+            .into_iter()
+            .filter_map(|a| {
+                let at = chrono::DateTime::parse_from_rfc3339(&a.last_poll).ok()?.with_timezone(&chrono::Utc);
+                Some((a.location, a.name, at))
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     let (queued, running) = service.load();
     let snapshot = Snapshot {
+        agents,
         sources,
         queued,
         running,

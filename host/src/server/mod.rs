@@ -11,6 +11,7 @@
 //! - [`hasura`], [`unstructured`], [`aitronos_connectivity`],
 //!   [`aitronos_health`], [`feather`]: one module per seed API.
 //! - [`plugins`]: Sonde's own `GET /v1/plugins`.
+//! - [`agent`]: the agent protocol, `/v1/agent/...`, and `GET /v1/agents`.
 //! - [`checks`]: Sonde's own check history, `GET /v1/sources/{source_id}/checks`.
 //! - [`silences`]: Sonde's own alert silences, `/v1/silences`.
 //! - [`openapi`]: `GET /openapi.json`, generated from the handlers.
@@ -19,6 +20,7 @@
 //! - [`chart`]: a response-time chart as inline SVG, for any page.
 //! - [`public`]: `/status/<slug>`, the public status pages (no key).
 
+pub mod agent;
 pub mod aitronos_connectivity;
 pub mod aitronos_health;
 pub mod auth;
@@ -91,6 +93,12 @@ pub fn app(service: Arc<Service>) -> Router {
             get(feather::status),
         )
         .route("/v1/plugins", get(plugins::list))
+        .route("/v1/agents", get(agent::list))
+        .route("/v1/agent/poll", post(agent::poll))
+        .route("/v1/agent/plugins/{sha256}", get(agent::plugin))
+        // Up to MAX_BATCH results with their details: more than one
+        // request body of any other route.
+        .route("/v1/agent/results", post(agent::results).layer(DefaultBodyLimit::max(8 << 20)))
         .route("/v1/sources/{source_id}/checks", get(checks::list))
         .route("/v1/silences", get(silences::list).post(silences::create))
         .route("/v1/silences/{silence_id}", delete(silences::delete))

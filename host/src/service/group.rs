@@ -216,7 +216,17 @@ async fn write_results(
         };
         crate::alerts::publish(&alerts, &metrics, &writes);
         for ((source, check), previous) in batch.iter().zip(previous) {
-            log_transition(source, previous, check);
+            if check.is_part_of(source) {
+                // The central check of a source with other locations: its
+                // combined outcome is what the group's readers see.
+                if let Err(e) =
+                    super::quorum::record(store.as_ref(), &alerts, &metrics, None, source, check).await
+                {
+                    tracing::warn!(source = %source.name, error = %e, "combined outcome not stored");
+                }
+            } else {
+                log_transition(source, previous, check);
+            }
         }
     }
 }

@@ -130,6 +130,17 @@ impl Health {
         log_transition(source, previous, check);
     }
 
+    /// A check that finished without becoming the source's latest (one
+    /// location's, of a source checked from several): no longer current.
+    pub fn end(&self, check: &CheckRecord) {
+        let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(entry) = map.get_mut(&check.source_id)
+            && entry.current.as_ref().is_some_and(|c| c.id == check.id)
+        {
+            entry.current = None;
+        }
+    }
+
     pub fn remove(&self, id: Uuid) {
         self.map.write().unwrap_or_else(|p| p.into_inner()).remove(&id);
     }

@@ -13,9 +13,12 @@
 //! - `pages`: the public status pages in force (`[[status_pages]]`).
 //! - [`health`]: the latest result per source, in memory (one process).
 //! - [`group`]: claims and lease renewals, when replicas share the store.
+//! - [`agents`]: private agents' polls, claims and results (DESIGN §10).
+//! - [`quorum`]: the combined outcome of a source's locations.
 //!
 //! [`Service`] is what the HTTP routes and the CLI use.
 
+pub mod agents;
 pub mod binding;
 pub mod depends;
 pub mod fair;
@@ -24,6 +27,7 @@ pub mod group;
 pub mod health;
 mod migrate;
 mod pages;
+pub mod quorum;
 pub mod registry;
 pub mod reload;
 pub mod scheduler;
@@ -44,7 +48,7 @@ use crate::alerts::delivery;
 use crate::alerts::transport::Transport;
 use crate::config::{ApiKey, Config, ConfigError, LimitsConfig, StoreChoice};
 use crate::metrics::Metrics;
-use crate::model::{CheckRecord, CheckStatus, Policy, Source, Trigger};
+use crate::model::{self, CheckRecord, CheckStatus, Policy, Source, Trigger};
 use crate::runtime::{Cause, CheckReport, Runtime, RuntimeConfig, RuntimeError};
 use crate::schema::merge_secrets;
 use crate::store::postgres::{PgOptions, PgStore};
@@ -128,16 +132,31 @@ impl Ctx {
         if let Some(recorder) = &self.recorder {
             return recorder.record(source, check);
         }
-        self.health.finish(&source, &check);
+        let part = check.is_part_of(&source);
+        if part {
+            self.health.end(&check);
+        } else {
+            self.health.finish(&source, &check);
+        }
         let ctx = (Arc::clone(&self.store), Arc::clone(&self.alerts), Arc::clone(&self.metrics));
+        let health = Arc::clone(&self.health);
         tokio::spawn(async move {
             let (store, alerts, metrics) = ctx;
             let insert = check.trigger == Trigger::Schedule;
-            match store.record_check(&source, &check, insert, alerts.as_ref()).await {
-                Ok(write) => crate::alerts::publish(&alerts, &metrics, std::slice::from_ref(&write)),
-                Err(e) => {
-                    tracing::error!(source = %source.name, check = %check.id, error = %e, "check result not stored");
+            let recorded = match store.record_check(&source, &check, insert, alerts.as_ref()).await {
+                Ok(write) => {
+                    crate::alerts::publish(&alerts, &metrics, std::slice::from_ref(&write));
+                    if part {
+                        quorum::record(store.as_ref(), &alerts, &metrics, Some(&health), &source, &check)
+                            .await
+                    } else {
+                        Ok(())
+                    }
                 }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = recorded {
+                tracing::error!(source = %source.name, check = %check.id, error = %e, "check result not stored");
             }
         });
     }
@@ -168,6 +187,10 @@ pub struct Service {
     status: crate::config::status::StatusConfig,
     /// `[[status_pages]]`, replaced by a reload.
     status_pages: std::sync::RwLock<Arc<Vec<crate::config::StatusPage>>>,
+    /// Agent keys, grants and `[agents]` (DESIGN §10).
+    agents: Arc<agents::Agents>,
+    /// `[server] tls_cert_file` is set.
+    https: bool,
 }
 
 /// Queued checks per concurrency slot beyond which the service counts as
@@ -185,6 +208,7 @@ impl Service {
     /// sources, recovers interrupted checks and starts the scheduler.
     pub async fn start(config: &Config) -> Result<Arc<Self>, ServiceError> {
         let keys = config.api_keys()?;
+        let agents = Arc::new(agents::Agents::new(config)?);
         let runtime = Arc::new(Runtime::new(RuntimeConfig {
             memory_limit: config.checks.memory_mib << 20,
             egress: config.egress()?,
@@ -247,6 +271,7 @@ impl Service {
             replica,
             recorder,
         });
+        agents::spawn_fallback(Arc::clone(&ctx), Arc::clone(&agents));
         let gauges = Arc::new(Gauges::default());
         let events =
             Scheduler::spawn(Arc::clone(&ctx), config.checks.max_concurrent, Arc::clone(&gauges), shared);
@@ -276,6 +301,9 @@ impl Service {
             file_sources: std::sync::RwLock::new(FileSources::of(config)),
             status: config.status.clone(),
             status_pages: std::sync::RwLock::new(Arc::new(config.status_pages()?)),
+            agents,
+            // Set with the listener's TLS (`[server] tls_cert_file`).
+            https: false,
         });
 
         // In a group, claims bring the sources they need instead.
@@ -295,6 +323,9 @@ impl Service {
         let unfinished = if shared { Vec::new() } else { store.unfinished_checks().await? };
         for mut check in unfinished {
             let Some(source) = sources.get(&check.source_id) else { continue };
+            if check.location.is_some() {
+                continue; // asked of an agent, which still has it to run
+            }
             tracing::info!(source = %source.name, check = %check.id, "rerunning a check interrupted by a restart");
             check.status = CheckStatus::Scheduled;
             check.attempts = 0;
@@ -371,6 +402,11 @@ impl Service {
         self.limits
     }
 
+    /// Whether `sonde serve` answers over HTTPS (`[server] tls_cert_file`).
+    pub fn serves_https(&self) -> bool {
+        self.https
+    }
+
     /// `[metrics] public`: per-source series without a key.
     pub fn metrics_public(&self) -> bool {
         self.metrics_public
@@ -394,16 +430,27 @@ impl Service {
         queued > SATURATION_FACTOR.saturating_mul(self.max_concurrent)
     }
 
-    /// Queues a check of `source` ahead of its schedule; returns it SCHEDULED.
+    /// Queues a check of `source` ahead of its schedule, in every location
+    /// of the source (DESIGN §10); returns it SCHEDULED: the service's own
+    /// when `central` is one of them, else the first location's.
     pub async fn request_check(&self, source: &Source) -> Result<CheckRecord, StoreError> {
         let mut check = CheckRecord::new(source.id, Trigger::Manual, CheckStatus::Scheduled);
-        if self.ctx.store.group().is_some() {
+        let central = source.placement.central();
+        if !central {
+            check.location = source.placement.locations.first().cloned();
+        } else if self.ctx.store.group().is_some() {
             // This replica runs it; if it dies first, another one adopts it.
             check.replica = Some(self.ctx.replica.clone());
         }
         self.ctx.store.insert_check(&check).await?;
         self.ctx.health.begin(&check);
-        self.send(Event::RunNow(source.clone(), check.clone()));
+        for location in source.placement.locations.iter().filter(|l| *l != model::CENTRAL) {
+            let id = if check.location.as_ref() == Some(location) { check.id } else { Uuid::new_v4() };
+            self.ctx.store.request_run(source.id, location, id).await?;
+        }
+        if central {
+            self.send(Event::RunNow(source.clone(), check.clone()));
+        }
         Ok(check)
     }
 
@@ -443,6 +490,9 @@ impl Service {
     /// Runs one check of a stored source now and waits for it;
     /// [`gate::Busy`] when no slot frees within its timeout.
     pub async fn check_now(&self, source: &Source) -> Result<CheckReport, gate::Busy> {
+        if source.placement.locations != [model::CENTRAL] {
+            return Ok(self.check_everywhere(source).await);
+        }
         let _pass = self.sync.enter(&source.organization, source.policy.timeout).await?;
         Ok(self.ctx.attempt(source, None).await)
     }
@@ -485,13 +535,17 @@ impl Service {
 /// `<host name>-<pid>`: unique among processes on one machine and
 /// readable in a check's history.
 fn default_replica_id() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+    format!("{}-{}", host_name(), std::process::id())
+}
+
+/// This machine's host name, or `sonde`.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
         .map(|h| h.trim().to_string())
         .ok()
         .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "sonde".into());
-    format!("{host}-{}", std::process::id())
+        .unwrap_or_else(|| "sonde".into())
 }
 
 fn spawn_pruner(store: Arc<dyn Store>, retention: Retention) {

@@ -49,6 +49,8 @@ pub(super) async fn validate_sources(
             state: s.state,
             policy: s.policy(config.default_policy()),
             depends_on,
+            // Checked with the configuration ([`Config::check`]).
+            placement: s.placement().unwrap_or_default(),
         };
         let split = match super::spec::check(&spec, &config.limits) {
             Ok(()) => split_spec(registry, &spec).await,
@@ -102,6 +104,7 @@ impl Service {
         let (routes, windows) = (config.alert_routes()?, config.maintenance_windows()?);
         let egress = config.egress()?;
         let pages = config.status_pages()?;
+        config.agent_keys()?;
         if super::depends::file_has_dependencies(&config) {
             super::depends::check_file(&config, &self.ctx.store.list_sources().await?)?;
         }
@@ -109,6 +112,7 @@ impl Service {
             self.send(Event::Upsert(source));
         }
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys;
+        self.agents.reconfigure(&config)?;
         *self.file_sources.write().unwrap_or_else(|p| p.into_inner()) = super::FileSources::of(&config);
         self.ctx.alerts.reconfigure(routes, windows);
         self.set_status_pages(pages);

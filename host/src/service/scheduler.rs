@@ -165,7 +165,9 @@ impl Scheduler {
                 let id = source.id;
                 let generation = self.sources.get(&id).map_or(0, |e| e.generation + 1);
                 let busy = self.sources.get(&id).is_some_and(|e| e.busy);
-                if source.state == SourceState::Active && !self.group {
+                // Sources checked only by agents (DESIGN §10) keep their
+                // entry (names, on-demand checks) but are never due here.
+                if source.state == SourceState::Active && source.placement.central() && !self.group {
                     let first = Instant::now() + spread(id, source.policy.interval);
                     self.at(first, Due::Scheduled { source: id, generation });
                 }

@@ -33,6 +33,7 @@ impl Service {
     pub async fn create_source(&self, spec: SourceSpec) -> Result<Source, CreateError> {
         let spec = normalized(spec)?;
         spec::check(&spec, &self.limits)?;
+        self.check_locations(&spec)?;
         let (public, secrets) = split_spec(&self.ctx.registry, &spec).await?;
         let _writing = self.writing_sources.lock().await;
         self.check_dependencies(&public, None).await?;
@@ -49,6 +50,7 @@ impl Service {
         self.writable(&old)?;
         let spec = normalized(spec)?;
         spec::check(&spec, &self.limits)?;
+        self.check_locations(&spec)?;
         // The auth policy is checked once the stored secrets are carried
         // over: a client sends the config back without the secrets it never
         // saw, so `auth` alone may lack its `client_secret`.
@@ -71,6 +73,18 @@ impl Service {
         let source = self.ctx.store.replace_source(id, &public, &secrets).await?;
         self.send(Event::Upsert(source.clone()));
         Ok(source)
+    }
+
+    /// Only locations granted to the organization: another tenant's agents
+    /// would otherwise run its checks, with its secrets (DESIGN §10).
+    fn check_locations(&self, spec: &SourceSpec) -> Result<(), SpecError> {
+        match self.agents.grants().refused(&spec.organization, &spec.placement.locations) {
+            None => Ok(()),
+            Some(l) => Err(SpecError::Invalid {
+                field: "locations",
+                reason: format!("location {l:?} is not granted to {}", spec.organization),
+            }),
+        }
     }
 
     /// Sources from the configuration file belong to the file (DESIGN §4).

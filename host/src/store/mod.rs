@@ -5,6 +5,7 @@
 //! backend ([`postgres`]) is shared by several replicas, which coordinate
 //! through its [`Group`] half (DESIGN §9).
 
+pub mod agents;
 pub mod chart;
 pub mod group;
 pub mod postgres;
@@ -12,6 +13,7 @@ mod scrub;
 pub mod sessions;
 pub mod sqlite;
 
+pub use agents::AgentStore;
 pub use group::{Claim, Group};
 pub use sessions::{Session, SessionStore};
 
@@ -55,9 +57,10 @@ pub struct Retention {
     pub max_age: std::time::Duration,
 }
 
-/// Sessions ([`SessionStore`]) are in `sessions.rs` of each backend.
+/// Sessions ([`SessionStore`]) are in `sessions.rs` of each backend, agents
+/// and their claims ([`AgentStore`]) in `agents.rs`.
 #[async_trait::async_trait]
-pub trait Store: SessionStore + Send + Sync + 'static {
+pub trait Store: SessionStore + AgentStore + Send + Sync + 'static {
     /// Creates a source; `secrets` holds the secret values apart from `spec.config`.
     async fn create_source(&self, spec: &SourceSpec, secrets: &Value) -> StoreResult<Source>;
     /// Creates or replaces the source named `(organization, name)`; keeps its id.

@@ -255,6 +255,7 @@ fn by_name_spec(name: &str) -> sonde::model::SourceSpec {
         state: sonde::model::SourceState::Paused,
         policy: sonde::model::Policy::default(),
         depends_on: Vec::new(),
+        placement: Default::default(),
     }
 }
 

@@ -129,6 +129,7 @@ async fn secrets_stored_in_the_clear_are_moved_and_scrubbed_at_start() {
                 ..Policy::default()
             },
             depends_on: Vec::new(),
+            placement: Default::default(),
         };
         let source = store.create_source(&spec, &json!({})).await.expect("create");
         let mut check = CheckRecord::new(source.id, Trigger::Schedule, CheckStatus::Error);

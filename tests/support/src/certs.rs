@@ -97,6 +97,17 @@ impl TestCa {
         self.sign(params, now - Duration::days(1), now + Duration::days(365), name)
     }
 
+    /// A good server certificate for `ip` alone (a test's own host in a
+    /// network namespace), written as `<name>.pem`/`<name>.key`.
+    pub fn server_at(&self, name: &str, ip: std::net::IpAddr) -> Pair {
+        let now = OffsetDateTime::now_utc();
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.subject_alt_names.push(SanType::IpAddress(ip));
+        params.distinguished_name.push(DnType::CommonName, format!("sonde test {name}"));
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        self.sign(params, now - Duration::days(1), now + Duration::days(365), name)
+    }
+
     /// A client certificate (for mutual TLS), written as `<name>.pem`/`<name>.key`.
     pub fn client(&self, name: &str) -> Pair {
         let now = OffsetDateTime::now_utc();

@@ -180,6 +180,32 @@ impl Egress {
     }
 }
 
+/// An [`Egress`] as a claim carries it to an agent (DESIGN §10): the
+/// agent checks under the policy of the service's operator, not its own.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EgressWire {
+    pub allow_metadata: bool,
+    pub deny: Vec<IpNet>,
+    /// `None` allows every address not denied.
+    pub allow: Option<Vec<IpNet>>,
+}
+
+impl From<&Egress> for EgressWire {
+    fn from(e: &Egress) -> Self {
+        Self { allow_metadata: e.allow_metadata, deny: e.deny.all(), allow: e.allow.as_ref().map(Nets::all) }
+    }
+}
+
+impl From<&EgressWire> for Egress {
+    fn from(w: &EgressWire) -> Self {
+        Self {
+            allow_metadata: w.allow_metadata,
+            deny: Nets::new(&w.deny),
+            allow: w.allow.as_deref().map(Nets::new),
+        }
+    }
+}
+
 /// Every organization's egress policy, prepared when the configuration is
 /// loaded; an organization without `[[organizations]]` gets the global one.
 #[derive(Debug, Clone, Default)]

@@ -54,6 +54,10 @@ pub const SECURITY_SCHEMES: [&str; 4] =
         aitronos_health::organization,
         feather::status,
         plugins::list,
+        super::agent::list,
+        super::agent::poll,
+        super::agent::plugin,
+        super::agent::results,
         super::checks::list,
         super::silences::list,
         super::silences::create,
@@ -74,6 +78,7 @@ pub const SECURITY_SCHEMES: [&str; 4] =
         (name = "aitronos", description = "Aitronos's connector health and source connectivity test"),
         (name = "feather", description = "Feather's sync status"),
         (name = "sonde", description = "Sonde's own routes"),
+        (name = "agent", description = "The private agents' protocol (agent keys only)"),
     ),
 )]
 pub struct ApiDoc;

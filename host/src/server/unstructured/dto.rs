@@ -12,7 +12,7 @@ use super::super::auth::Caller;
 use super::super::error::{ApiError, FieldError};
 use super::super::fields::{duration, whole};
 use super::super::openapi::string_enum;
-use crate::model::{CheckRecord, CheckStatus, Policy, Source, SourceSpec, SourceState};
+use crate::model::{CheckRecord, CheckStatus, Placement, Policy, Source, SourceSpec, SourceState};
 use crate::report::rfc3339;
 use crate::service::depends::MAX_DEPENDS_ON;
 
@@ -64,6 +64,13 @@ pub struct SourceBody {
     #[serde(default)]
     #[schema(schema_with = depends_on)]
     pub depends_on: Option<Vec<String>>,
+    /// Where its checks run (DESIGN §10).
+    #[serde(default)]
+    #[schema(schema_with = locations)]
+    pub locations: Option<Vec<String>>,
+    /// How many of its locations must see it failing for it to be down.
+    #[schema(minimum = 1, maximum = 64)]
+    pub min_locations_failed: Option<u32>,
 }
 
 /// `{"detail": "..."}`: what a `DELETE` answers, as Unstructured's API does.
@@ -98,6 +105,29 @@ fn depends_on() -> utoipa::openapi::schema::Array {
              organization (another organization's sources do not count), and no chain of dependencies may lead \
              back to this source; otherwise a 422 at this field. Left out or `null`, an update keeps the \
              source's; `[]` clears it. Repeats count once.",
+        ))
+        .build()
+}
+
+/// Location names; which are granted to the organization is known only
+/// at request time, so that part is said in words.
+fn locations() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+    let name = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(crate::model::MAX_LOCATION_CHARS))
+        .pattern(Some("^[a-z0-9._-]+$"));
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(name)
+        .min_items(Some(1))
+        .max_items(Some(64))
+        .description(Some(
+            "Where the source's checks run: `central` (the service's own replicas, always granted) and private \
+             locations served by agents, each granted to the organization by the operator (`[[locations]]`); \
+             another location is a 422 at this field. Left out or `null`, an update keeps the source's; a \
+             create gets `[\"central\"]`. Repeats count once.",
         ))
         .build()
 }
@@ -248,6 +278,7 @@ pub(super) fn spec(
         }
     }
     let base = existing.map_or(defaults, |e| e.policy);
+    let placement = placement(body.locations, body.min_locations_failed, existing)?;
     Ok(SourceSpec {
         name,
         organization,
@@ -258,5 +289,26 @@ pub(super) fn spec(
         policy: base.or(body.interval, body.timeout, body.retries, body.retry_interval),
         // Checked against the organization's sources by the service.
         depends_on: body.depends_on.or_else(|| existing.map(|e| e.depends_on.clone())).unwrap_or_default(),
+        placement,
+    })
+}
+
+/// The body's locations and quorum over the source's own (or the
+/// default), checked in form; the grants are the service's to check.
+fn placement(
+    locations: Option<Vec<String>>,
+    min_failed: Option<u32>,
+    existing: Option<&Source>,
+) -> Result<Placement, ApiError> {
+    let old = existing.map(|e| e.placement.clone()).unwrap_or_default();
+    let changed = locations.is_some();
+    let locations = locations.unwrap_or(old.locations);
+    // A new list of locations with no quorum of its own starts from 1, so a
+    // shorter list never inherits a quorum it cannot meet.
+    let min = min_failed.unwrap_or(if changed { 1 } else { old.min_locations_failed });
+    Placement::normalized(locations, min).map_err(|reason| {
+        let field =
+            if reason.starts_with("min_locations_failed") { "min_locations_failed" } else { "locations" };
+        ApiError::Validation(vec![FieldError::new(&["body", field], &reason, "value_error")])
     })
 }

@@ -30,7 +30,7 @@ const LATEST_FROM_C: &str = "INSERT INTO latest (source_id, last_check, last_cre
 pub(super) async fn insert<'e>(pool: impl sqlx::PgExecutor<'e>, c: &CheckRecord) -> StoreResult<()> {
     let sql = format!(
         "WITH c AS (INSERT INTO checks ({CHECK_COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
          RETURNING id, source_id, created_at, status) {LATEST_FROM_C}"
     );
     sqlx::query(AssertSqlSafe(sql))
@@ -48,6 +48,7 @@ pub(super) async fn insert<'e>(pool: impl sqlx::PgExecutor<'e>, c: &CheckRecord)
         .bind(c.reported_at)
         .bind(int(c.duration_ms))
         .bind(&c.replica)
+        .bind(&c.location)
         .execute(pool)
         .await
         .map_err(backend)?;

@@ -29,7 +29,9 @@ impl Group for PgStore {
         let sql = format!(
             "WITH due AS ( \
                SELECT s.source_id, s.check_id AS prev FROM schedule s JOIN sources src ON src.id = s.source_id \
-               WHERE src.state = 'active' AND ((s.lease_owner IS NULL AND s.next_due <= now()) \
+               WHERE src.state = 'active' \
+                 AND (src.placement IS NULL OR src.placement->'locations' ? 'central') \
+                 AND ((s.lease_owner IS NULL AND s.next_due <= now()) \
                  OR (s.lease_owner IS NOT NULL AND s.lease_until < now())) \
                ORDER BY s.next_due LIMIT $2 FOR UPDATE OF s SKIP LOCKED), \
              claimed AS ( \
@@ -96,11 +98,12 @@ impl Group for PgStore {
 
     async fn adopt_orphans(&self, replica: &str, lease: Duration, limit: u32) -> StoreResult<Vec<Claim>> {
         // A replica that never renewed has no row: its checks are orphans
-        // once they are older than a lease.
+        // once they are older than a lease. Checks asked of an agent's
+        // location are its to run (DESIGN §10), never a replica's.
         let sql = format!(
             "WITH orphans AS ( \
                SELECT k.id FROM checks k WHERE k.status IN ('SCHEDULED', 'RUNNING') AND k.trigger = 'manual' \
-               AND k.created_at < now() - make_interval(secs => $2) \
+               AND k.location IS NULL AND k.created_at < now() - make_interval(secs => $2) \
                AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.id = k.replica AND r.seen_until > now()) \
                LIMIT $3 FOR UPDATE OF k SKIP LOCKED), \
              c AS (UPDATE checks k SET replica = $1, status = 'SCHEDULED', attempts = 0 FROM orphans \

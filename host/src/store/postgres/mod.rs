@@ -17,6 +17,7 @@
 //! connection is bounded, so an unreachable database turns into a quick
 //! [`StoreError::Backend`] (a 503 for readers) instead of a hung request.
 
+mod agents;
 mod alerts;
 mod chart;
 mod checks;

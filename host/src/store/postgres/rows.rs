@@ -27,10 +27,10 @@ pub(super) fn int(v: Option<u64>) -> Option<i64> {
 }
 
 pub(super) const SOURCE_COLUMNS: &str = "id, organization, name, workspace, source_type, config, state, interval_ms, \
-     timeout_ms, retries, retry_interval_ms, depends_on, created_at, updated_at";
+     timeout_ms, retries, retry_interval_ms, depends_on, placement, created_at, updated_at";
 
 pub(super) const CHECK_COLUMNS: &str = "id, source_id, trigger, status, attempts, message, extra, details, items, \
-     created_at, started_at, reported_at, duration_ms, replica";
+     created_at, started_at, reported_at, duration_ms, replica, location";
 
 /// [`SOURCE_COLUMNS`] qualified by a table alias, for joins.
 pub(super) fn source_columns(alias: &str) -> String {
@@ -60,6 +60,11 @@ pub(super) fn source_from_row(row: &PgRow) -> StoreResult<Source> {
             retry_interval: dur(int("retry_interval_ms")?),
         },
         depends_on: row.try_get::<sqlx::types::Json<Vec<String>>, _>("depends_on").map_err(backend)?.0,
+        placement: row
+            .try_get::<Option<sqlx::types::Json<crate::model::Placement>>, _>("placement")
+            .map_err(backend)?
+            .map(|p| p.0)
+            .unwrap_or_default(),
         created_at: row.try_get("created_at").map_err(backend)?,
         updated_at: row.try_get("updated_at").map_err(backend)?,
     })
@@ -85,5 +90,6 @@ pub(super) fn check_from_row(row: &PgRow) -> StoreResult<CheckRecord> {
         reported_at: row.try_get("reported_at").map_err(backend)?,
         duration_ms: opt_int("duration_ms")?.and_then(|d| u64::try_from(d).ok()),
         replica: row.try_get("replica").map_err(backend)?,
+        location: row.try_get("location").map_err(backend)?,
     })
 }

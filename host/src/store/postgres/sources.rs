@@ -24,7 +24,7 @@ fn conflict_or(spec: &SourceSpec) -> impl FnOnce(sqlx::Error) -> StoreError + '_
 
 /// Binds the definition columns, in the order `workspace, source_type,
 /// config, state, interval_ms, timeout_ms, retries, retry_interval_ms,
-/// depends_on`.
+/// depends_on, placement`.
 fn bind_definition<'q>(
     q: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
     spec: &'q SourceSpec,
@@ -38,6 +38,7 @@ fn bind_definition<'q>(
         .bind(i32::try_from(spec.policy.retries).unwrap_or(i32::MAX))
         .bind(ms(spec.policy.retry_interval))
         .bind(sqlx::types::Json(&spec.depends_on))
+        .bind((!spec.placement.is_default()).then(|| sqlx::types::Json(&spec.placement)))
 }
 
 /// Inserts (or, with `upsert`, updates by name) a source, its secrets and
@@ -57,17 +58,17 @@ pub(super) async fn write(
          source_type = excluded.source_type, config = excluded.config, state = excluded.state, \
          interval_ms = excluded.interval_ms, timeout_ms = excluded.timeout_ms, retries = excluded.retries, \
          retry_interval_ms = excluded.retry_interval_ms, depends_on = excluded.depends_on, \
-         updated_at = excluded.updated_at \
+         placement = excluded.placement, updated_at = excluded.updated_at \
          WHERE (sources.workspace, sources.source_type, sources.config, sources.state, sources.interval_ms, \
-         sources.timeout_ms, sources.retries, sources.retry_interval_ms, sources.depends_on) IS DISTINCT FROM \
+         sources.timeout_ms, sources.retries, sources.retry_interval_ms, sources.depends_on, sources.placement) IS DISTINCT FROM \
          (excluded.workspace, excluded.source_type, excluded.config, excluded.state, excluded.interval_ms, \
-         excluded.timeout_ms, excluded.retries, excluded.retry_interval_ms, excluded.depends_on)"
+         excluded.timeout_ms, excluded.retries, excluded.retry_interval_ms, excluded.depends_on, excluded.placement)"
     } else {
         ""
     };
     let sql = format!(
         "INSERT INTO sources ({SOURCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-         $14) {conflict} RETURNING {SOURCE_COLUMNS}"
+         $14, $15) {conflict} RETURNING {SOURCE_COLUMNS}"
     );
     let q = sqlx::query(AssertSqlSafe(sql)).bind(id).bind(&spec.organization).bind(&spec.name);
     let row = bind_definition(q, spec)
@@ -147,7 +148,7 @@ pub(super) async fn replace(
     let sql = format!(
         "UPDATE sources SET organization = $1, name = $2, workspace = $3, source_type = $4, config = $5, \
          state = $6, interval_ms = $7, timeout_ms = $8, retries = $9, retry_interval_ms = $10, depends_on = $11, \
-         updated_at = $12 WHERE id = $13 RETURNING {SOURCE_COLUMNS}"
+         placement = $12, updated_at = $13 WHERE id = $14 RETURNING {SOURCE_COLUMNS}"
     );
     let q = sqlx::query(AssertSqlSafe(sql)).bind(&spec.organization).bind(&spec.name);
     let row = bind_definition(q, spec)

@@ -21,8 +21,9 @@ pub(super) async fn write_check(
     insert: bool,
 ) -> StoreResult<()> {
     let q = if insert {
-        let sql =
-            format!("INSERT INTO checks ({CHECK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        let sql = format!(
+            "INSERT INTO checks ({CHECK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        );
         sqlx::query(AssertSqlSafe(sql))
             .bind(c.id.to_string())
             .bind(c.source_id.to_string())
@@ -38,6 +39,7 @@ pub(super) async fn write_check(
             .bind(c.reported_at.map(ts))
             .bind(c.duration_ms.map(int))
             .bind(c.replica.clone())
+            .bind(c.location.clone())
     } else {
         sqlx::query(AssertSqlSafe(
             "UPDATE checks SET status = ?, attempts = ?, message = ?, extra = ?, details = ?, items = ?, \

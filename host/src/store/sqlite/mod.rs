@@ -19,6 +19,7 @@ use crate::alerts::outbox::{AlertWrite, Notification, NotificationLog, Settle, S
 use crate::alerts::silences::Silence;
 use crate::model::{ChartPoint, CheckRecord, Source, SourceSpec};
 
+mod agents;
 mod alerts;
 mod chart;
 mod incidents;
@@ -127,7 +128,7 @@ impl Store for SqliteStore {
         let sql = format!(
             "UPDATE sources SET organization = ?, name = ?, workspace = ?, source_type = ?, config = ?, \
              state = ?, interval_ms = ?, timeout_ms = ?, retries = ?, retry_interval_ms = ?, depends_on = ?, \
-             updated_at = ? \
+             placement = ?, updated_at = ? \
              WHERE id = ? RETURNING {SOURCE_COLUMNS}"
         );
         let q = sqlx::query(AssertSqlSafe(sql)).bind(&spec.organization).bind(&spec.name);
@@ -364,16 +365,16 @@ async fn write_source_in(
          source_type = excluded.source_type, config = excluded.config, state = excluded.state, \
          interval_ms = excluded.interval_ms, timeout_ms = excluded.timeout_ms, retries = excluded.retries, \
          retry_interval_ms = excluded.retry_interval_ms, depends_on = excluded.depends_on, \
-         updated_at = excluded.updated_at \
+         placement = excluded.placement, updated_at = excluded.updated_at \
          WHERE (sources.workspace, sources.source_type, sources.config, sources.state, sources.interval_ms, \
-         sources.timeout_ms, sources.retries, sources.retry_interval_ms, sources.depends_on) IS NOT \
+         sources.timeout_ms, sources.retries, sources.retry_interval_ms, sources.depends_on, sources.placement) IS NOT \
          (excluded.workspace, excluded.source_type, excluded.config, excluded.state, excluded.interval_ms, \
-         excluded.timeout_ms, excluded.retries, excluded.retry_interval_ms, excluded.depends_on)"
+         excluded.timeout_ms, excluded.retries, excluded.retry_interval_ms, excluded.depends_on, excluded.placement)"
     } else {
         ""
     };
     let sql = format!(
-        "INSERT INTO sources ({SOURCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {conflict} \
+        "INSERT INTO sources ({SOURCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {conflict} \
          RETURNING {SOURCE_COLUMNS}"
     );
     let q = sqlx::query(AssertSqlSafe(sql)).bind(id.to_string()).bind(&spec.organization).bind(&spec.name);

@@ -9,7 +9,7 @@ use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
 use super::super::{SourceKey, StoreError, StoreResult};
-use crate::model::{CheckRecord, CheckStatus, Policy, Source, SourceSpec, SourceState, Trigger};
+use crate::model::{CheckRecord, CheckStatus, Placement, Policy, Source, SourceSpec, SourceState, Trigger};
 
 pub(super) fn backend(e: sqlx::Error) -> StoreError {
     StoreError::Backend(e.to_string())
@@ -38,16 +38,16 @@ pub(super) fn dur(v: i64) -> Duration {
 }
 
 pub(super) const SOURCE_COLUMNS: &str = "id, organization, name, workspace, source_type, config, state, interval_ms, \
-     timeout_ms, retries, retry_interval_ms, depends_on, created_at, updated_at";
+     timeout_ms, retries, retry_interval_ms, depends_on, placement, created_at, updated_at";
 
 pub(super) const CHECK_COLUMNS: &str = "id, source_id, trigger, status, attempts, message, extra, details, items, \
-     created_at, started_at, reported_at, duration_ms, replica";
+     created_at, started_at, reported_at, duration_ms, replica, location";
 
 pub(super) type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>;
 
 /// Binds the definition columns, in the order `workspace, source_type,
 /// config, state, interval_ms, timeout_ms, retries, retry_interval_ms,
-/// depends_on`.
+/// depends_on, placement`.
 pub(super) fn bind_definition<'q>(q: SqliteQuery<'q>, spec: &'q SourceSpec) -> SqliteQuery<'q> {
     q.bind(spec.workspace.map(|w| w.to_string()))
         .bind(&spec.source_type)
@@ -58,6 +58,12 @@ pub(super) fn bind_definition<'q>(q: SqliteQuery<'q>, spec: &'q SourceSpec) -> S
         .bind(i64::from(spec.policy.retries))
         .bind(ms(spec.policy.retry_interval))
         .bind(depends_on_text(&spec.depends_on))
+        .bind(placement_text(&spec.placement))
+}
+
+/// A placement as stored: NULL for the default (`central` alone), else JSON.
+pub(super) fn placement_text(p: &Placement) -> Option<String> {
+    (!p.is_default()).then(|| serde_json::to_string(p).unwrap_or_default())
 }
 
 /// `depends_on` as stored: a JSON array of names.
@@ -105,6 +111,12 @@ pub(super) fn source_from_row(row: &SqliteRow) -> StoreResult<Source> {
         },
         depends_on: serde_json::from_str(&get("depends_on")?)
             .map_err(|e| StoreError::Corrupt(format!("depends_on: {e}")))?,
+        placement: match row.try_get::<Option<String>, _>("placement").map_err(backend)? {
+            Some(text) => {
+                serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("placement: {e}")))?
+            }
+            None => Placement::default(),
+        },
         created_at: parse_ts(&get("created_at")?)?,
         updated_at: parse_ts(&get("updated_at")?)?,
     })
@@ -133,5 +145,6 @@ pub(super) fn check_from_row(row: &SqliteRow) -> StoreResult<CheckRecord> {
             .map_err(backend)?
             .and_then(|d| u64::try_from(d).ok()),
         replica: opt("replica")?,
+        location: opt("location")?,
     })
 }

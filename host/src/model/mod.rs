@@ -10,6 +10,9 @@ use uuid::Uuid;
 
 use crate::runtime::{CheckReport, Status};
 
+mod placement;
+pub use placement::{CENTRAL, COMBINED, MAX_LOCATION_CHARS, Placement, is_location_name};
+
 /// Longest source name, in characters, wherever the API takes one.
 pub const MAX_NAME_CHARS: usize = 200;
 
@@ -96,6 +99,8 @@ pub struct Source {
     /// Names of sources of the same organization whose "down" suppresses
     /// this one's (DESIGN §8); validated on every write, never dangling.
     pub depends_on: Vec<String>,
+    /// Where its checks run (DESIGN §10).
+    pub placement: Placement,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -113,6 +118,7 @@ impl Source {
             state: self.state,
             policy: self.policy,
             depends_on: self.depends_on.clone(),
+            placement: self.placement.clone(),
         }
     }
 }
@@ -132,6 +138,7 @@ impl Source {
             state: SourceState::Active,
             policy: Policy::default(),
             depends_on: Vec::new(),
+            placement: Placement::default(),
             created_at: now,
             updated_at: now,
         }
@@ -150,6 +157,8 @@ pub struct SourceSpec {
     pub policy: Policy,
     /// See [`Source::depends_on`].
     pub depends_on: Vec<String>,
+    /// See [`Source::placement`].
+    pub placement: Placement,
 }
 
 /// A check's lifecycle: `Scheduled` → `Running` → an outcome.
@@ -248,8 +257,12 @@ pub struct CheckRecord {
     pub started_at: Option<DateTime<Utc>>,
     pub reported_at: Option<DateTime<Utc>>,
     pub duration_ms: Option<u64>,
-    /// The instance that ran it (`--replica-id`), once it runs.
+    /// The instance that ran it (`--replica-id`, or the agent's name),
+    /// once it runs.
     pub replica: Option<String>,
+    /// Where it ran (DESIGN §10); `None` for the service's own replicas
+    /// (`central`), [`COMBINED`] for the outcome of several locations.
+    pub location: Option<String>,
 }
 
 impl CheckRecord {
@@ -270,7 +283,15 @@ impl CheckRecord {
             reported_at: None,
             duration_ms: None,
             replica: None,
+            location: None,
         }
+    }
+
+    /// Whether this is one location's check of a source checked from
+    /// several: history, not the source's outcome (that is the combined
+    /// check, [`COMBINED`]).
+    pub fn is_part_of(&self, source: &Source) -> bool {
+        source.placement.locations.len() > 1 && self.location.as_deref() != Some(COMBINED)
     }
 
     /// Records the result of the latest attempt as the check's outcome.
