@@ -17,6 +17,7 @@ pub mod alerts;
 pub mod network;
 pub mod pages;
 pub mod server;
+pub mod server_tls;
 pub mod status;
 
 pub use alerts::{AlertConfig, MaintenanceConfig};
