@@ -193,6 +193,8 @@ async fn serve(args: ServeArgs) -> Result<u8, CommandError> {
         config.listen = listen;
     }
     config.replica_id = args.replica_id.clone();
+    // Checked with the file already; built here once more to serve.
+    let tls = config.server_tls().map_err(crate::service::ServiceError::from)?;
     let service = crate::service::Service::start(&config).await?;
     crate::service::reload::reload_on_sighup(std::sync::Arc::clone(&service), args.config.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -200,9 +202,11 @@ async fn serve(args: ServeArgs) -> Result<u8, CommandError> {
         .map_err(|e| CommandError::Listen { addr: config.listen, reason: e.to_string() })?;
     let addr = listener.local_addr().unwrap_or(config.listen);
     let plugins = service.registry().types().join(", ");
+    let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(%addr, data_dir = %config.data_dir.display(), %plugins, "sonde is serving");
-    crate::server::listen::serve(listener, crate::server::app(service), config.server.clone(), shutdown())
-        .await;
+    tracing::info!("listening on {scheme}://{addr}");
+    let app = crate::server::app(service);
+    crate::server::listen::serve(listener, app, config.server.clone(), tls, shutdown()).await;
     Ok(0)
 }
 

@@ -21,6 +21,7 @@
 //!   what is only that probe's.
 //! - `cli`: `sonde check` and `sonde plugin inspect`.
 //! - `serve`: the real `sonde serve` on a test's own config.
+//! - `https`: `sonde serve` answering HTTPS itself (`[server] tls_cert_file`).
 //! - `session`: the status page's server-side session over real HTTP.
 //! - `status_pages`: the public status pages, their JSON and badges,
 //!   two organizations, and in Chromium.
@@ -65,6 +66,7 @@ mod hardening;
 mod host_memory;
 mod hostile;
 mod http;
+mod https;
 mod kit;
 mod live;
 mod loading;

@@ -17,8 +17,14 @@ pub struct Serve {
     pub port: u16,
     dir: PathBuf,
     log: PathBuf,
+    /// Whether it answers on this port; `None` for a plain `GET /livez`.
+    ready: Option<Ready>,
     _temp: Option<tempfile::TempDir>,
 }
+
+/// A test's own sign that the server is up (HTTPS, which the plain
+/// `/livez` poll cannot reach), given the port.
+pub type Ready = Box<dyn Fn(u16) -> bool + Send + Sync>;
 
 /// The config file's head: where it listens and keeps things, intervals
 /// down to 100 ms (tests check often; `[limits]` says 1 s by default), then
@@ -48,9 +54,29 @@ impl Serve {
         serve
     }
 
+    /// [`Serve::start`] on HTTPS: `base` is `https://`, and the server is up
+    /// once `ready(port)` holds.
+    pub fn start_https(toml: &str, ready: impl Fn(u16) -> bool + Send + Sync + 'static) -> Self {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let mut serve = Self::start_until(temp.path(), closed_port(), toml, |_| {}, Some(Box::new(ready)));
+        serve.base = format!("https://127.0.0.1:{}", serve.port);
+        serve._temp = Some(temp);
+        serve
+    }
+
     /// In `dir` (kept, so a test can start the process again on the same
     /// data) on `port`.
     pub fn start_in(dir: &Path, port: u16, toml: &str, tweak: impl FnOnce(&mut Command)) -> Self {
+        Self::start_until(dir, port, toml, tweak, None)
+    }
+
+    fn start_until(
+        dir: &Path,
+        port: u16,
+        toml: &str,
+        tweak: impl FnOnce(&mut Command),
+        ready: Option<Ready>,
+    ) -> Self {
         static RUN: AtomicUsize = AtomicUsize::new(0);
         std::fs::create_dir_all(dir.join("plugins")).expect("plugins dir");
         std::fs::write(dir.join("sonde.toml"), config_text(dir, port, toml)).expect("config");
@@ -63,6 +89,7 @@ impl Serve {
             port,
             dir: dir.to_path_buf(),
             log,
+            ready,
             _temp: None,
         };
         serve.wait_up();
@@ -82,7 +109,11 @@ impl Serve {
         // The first start of a run compiles every built-in probe into the
         // shared cache, with other tests doing the same beside it.
         let end = Instant::now() + Duration::from_secs(90);
-        while ureq::get(format!("{}/livez", self.base)).call().is_err() {
+        let up = |s: &Self| match &s.ready {
+            Some(ready) => ready(s.port),
+            None => ureq::get(format!("{}/livez", s.base)).call().is_ok(),
+        };
+        while !up(self) {
             // A process that exited (a bad config, a port taken) will not
             // come up: say so now rather than after the whole wait.
             if let Ok(Some(status)) = self.child.try_wait() {

@@ -18,6 +18,7 @@ pub mod locations;
 pub mod network;
 pub mod pages;
 pub mod server;
+pub mod server_tls;
 pub mod status;
 
 pub use alerts::{AlertConfig, MaintenanceConfig};

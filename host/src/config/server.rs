@@ -1,7 +1,10 @@
 //! `[server]`, `[limits]` and `[metrics]` (DESIGN §5, §7): what one HTTP
 //! client may hold, the bounds every source's policy must keep (§4), and
-//! whether `/metrics` shows per-source series without a key.
+//! whether `/metrics` shows per-source series without a key. HTTPS
+//! (`tls_cert_file`, `tls_key_file`) is read and checked in
+//! [`super::server_tls`].
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -9,7 +12,7 @@ use serde::Deserialize;
 use super::{Config, ConfigError};
 use crate::model::Policy;
 
-/// `[server]`: what an idle or slow client can hold.
+/// `[server]`: what an idle or slow client can hold, and HTTPS.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
@@ -23,6 +26,11 @@ pub struct ServerConfig {
     /// Open connections at most; past it new ones wait in the listen
     /// backlog (not accepted) until one closes.
     pub max_connections: usize,
+    /// PEM certificate chain, leaf first: with `tls_key_file`, the
+    /// listener answers HTTPS only (DESIGN §10).
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of `tls_cert_file` (PKCS#8, PKCS#1 RSA or SEC1).
+    pub tls_key_file: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -31,6 +39,8 @@ impl Default for ServerConfig {
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             max_connections: 4096,
+            tls_cert_file: None,
+            tls_key_file: None,
         }
     }
 }
@@ -120,6 +130,7 @@ impl Config {
         if s.max_connections == 0 {
             return Err(self.invalid("server.max_connections", "must be at least 1"));
         }
+        self.server_tls()?;
         let l = &self.limits;
         for (lo, hi, min, max) in [
             ("min_interval", "max_interval", l.min_interval, l.max_interval),

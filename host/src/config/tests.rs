@@ -322,3 +322,47 @@ mod depends_on {
         assert!(e.contains("at most"), "{e}");
     }
 }
+
+#[test]
+fn server_tls_is_both_files_or_neither() {
+    let e = err("[server]\ntls_cert_file = \"cert.pem\"");
+    assert!(e.contains("`server.tls_key_file`") && e.contains("server.tls_cert_file"), "{e}");
+    let e = err("[server]\ntls_key_file = \"key.pem\"");
+    assert!(e.contains("`server.tls_cert_file`") && e.contains("server.tls_key_file"), "{e}");
+    let plain = Config::parse("", "t.toml").expect("valid");
+    assert!(plain.server_tls().expect("no tls").is_none());
+}
+
+#[test]
+fn server_tls_files_are_read_and_checked_naming_the_key() {
+    use sonde_test_support::certs::{Leaf, TestCa};
+    let dir = tempfile::tempdir().expect("tmp");
+    let ca = TestCa::new(dir.path());
+    let good = ca.server(Leaf::Good, "good");
+    let other = ca.server(Leaf::Good, "other");
+    let toml = |cert: &std::path::Path, key: &std::path::Path| {
+        format!("[server]\ntls_cert_file = {:?}\ntls_key_file = {:?}\n", cert, key)
+    };
+    let c = Config::parse(&toml(&good.cert_file, &good.key_file), "t.toml").expect("valid");
+    let tls = c.server_tls().expect("tls").expect("configured");
+    assert_eq!(tls.alpn_protocols, vec![b"http/1.1".to_vec()]);
+
+    let missing = dir.path().join("missing.pem");
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "").expect("empty file");
+    for (cert, key, named, says) in [
+        (&missing, &good.key_file, "server.tls_cert_file", "cannot read"),
+        (&good.cert_file, &missing, "server.tls_key_file", "cannot read"),
+        (&empty, &good.key_file, "server.tls_cert_file", "no PEM certificate"),
+        // A key where the chain should be: no certificate in it either.
+        (&good.key_file, &good.key_file, "server.tls_cert_file", "no PEM certificate"),
+        (&good.cert_file, &empty, "server.tls_key_file", "no PEM private key"),
+        (&good.cert_file, &good.cert_file, "server.tls_key_file", "no PEM private key"),
+        (&good.cert_file, &other.key_file, "server.tls_key_file", "is not the private key"),
+    ] {
+        let e = err(&toml(cert, key));
+        assert!(e.contains(&format!("`{named}`")) && e.contains(says), "{cert:?} {key:?}: {e}");
+        let secret = other.key_pem.lines().nth(1).expect("a line of the key");
+        assert!(!e.contains(secret), "no key material in errors: {e}");
+    }
+}

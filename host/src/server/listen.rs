@@ -14,6 +14,12 @@
 //!   within `header_timeout`). Waiting rather than refusing means a real
 //!   client caught in a flood is late, not failed.
 //!
+//! With `tls_cert_file` and `tls_key_file` every connection is HTTPS
+//! (rustls, HTTP/1.1). The handshake counts toward the first head's
+//! `header_timeout`, so a client that never sends a ClientHello is dropped
+//! as one that never sends a request line; the bounds above watch the
+//! decrypted stream.
+//!
 //! hyper's own `header_read_timeout` is not used: it restarts as soon as a
 //! response is written, so it would also close idle keep-alive connections
 //! after `header_timeout`, whatever `idle_timeout` says. A small watchdog per
@@ -36,6 +42,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use crate::config::ServerConfig;
@@ -43,14 +50,17 @@ use crate::config::ServerConfig;
 /// How long a shutdown waits for requests in flight before leaving anyway.
 const DRAIN: Duration = Duration::from_secs(30);
 
-/// Serves `app` on `listener` until `shutdown` resolves, then lets requests
-/// in flight finish (up to [`DRAIN`]).
+/// Serves `app` on `listener` (HTTPS under `tls`, from
+/// `Config::server_tls`) until `shutdown` resolves, then lets requests in
+/// flight finish (up to [`DRAIN`]).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     config: ServerConfig,
+    tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
+    let tls = tls.map(TlsAcceptor::from);
     let max = config.max_connections.clamp(1, Semaphore::MAX_PERMITS);
     let slots = Arc::new(Semaphore::new(max));
     let (stop, stopped) = watch::channel(false);
@@ -75,9 +85,9 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let (app, config, stopped) = (app.clone(), Arc::clone(&config), stopped.clone());
+        let (app, config, stopped, tls) = (app.clone(), Arc::clone(&config), stopped.clone(), tls.clone());
         tokio::spawn(async move {
-            connection(stream, peer, app, &config, stopped).await;
+            connection(stream, peer, app, &config, tls, stopped).await;
             drop(slot);
         });
     }
@@ -107,9 +117,46 @@ async fn connection(
     peer: SocketAddr,
     app: Router,
     config: &ServerConfig,
+    tls: Option<TlsAcceptor>,
     mut stopped: watch::Receiver<bool>,
 ) {
     let activity = Arc::new(Activity::new());
+    let Some(tls) = tls else {
+        return http(stream, peer, app, config, activity, stopped).await;
+    };
+    // The handshake ends by the first head's deadline, from the
+    // connection's start; what is left of it is the head's.
+    let handshake = tokio::time::timeout_at(activity.opened + config.header_timeout, tls.accept(stream));
+    let stream = tokio::select! {
+        done = handshake => match done {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => {
+                tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(%peer, "no TLS handshake within header_timeout");
+                return;
+            }
+        },
+        // No request has begun: nothing to drain.
+        _ = stopped.changed() => return,
+    };
+    http(stream, peer, app, config, activity, stopped).await;
+}
+
+/// HTTP/1.1 on `stream` (the socket, or TLS over it), under the watchdog
+/// of `activity`.
+async fn http<S>(
+    stream: S,
+    peer: SocketAddr,
+    app: Router,
+    config: &ServerConfig,
+    activity: Arc<Activity>,
+    mut stopped: watch::Receiver<bool>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let io = TokioIo::new(Watched { inner: stream, activity: Arc::clone(&activity) });
     let requests = Arc::clone(&activity);
     let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
@@ -261,13 +308,14 @@ impl Drop for Answering {
     }
 }
 
-/// The socket, noting each read for the watchdog.
-struct Watched {
-    inner: TcpStream,
+/// The stream (under TLS, the decrypted one), noting each read for the
+/// watchdog.
+struct Watched<S> {
+    inner: S,
     activity: Arc<Activity>,
 }
 
-impl AsyncRead for Watched {
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -283,7 +331,7 @@ impl AsyncRead for Watched {
     }
 }
 
-impl AsyncWrite for Watched {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
     }
