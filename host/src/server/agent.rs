@@ -21,7 +21,9 @@ use super::AppState;
 use super::auth::{AgentCaller, Caller};
 use super::error::{ApiError, FieldError};
 use super::extract::{Body, PathParams};
-use super::openapi::{Forbidden, NotFound, Unauthorized, UnprocessableEntity};
+use super::openapi::{
+    Forbidden, InternalError, NotFound, PayloadTooLarge, Unauthorized, UnprocessableEntity,
+};
 use crate::agent::proto::{Accepted, AgentOut, Claims, MAX_BATCH, Poll, Results};
 
 /// Longest agent name.
@@ -83,7 +85,9 @@ fn check_name(loc: &[&str], name: &str) -> Result<(), ApiError> {
         (status = 200, description = "The claims this agent holds", body = Claims),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
         (status = 422, response = UnprocessableEntity),
+        (status = 500, response = InternalError),
     ),
 )]
 pub async fn poll(
@@ -149,7 +153,9 @@ pub async fn plugin(
         (status = 200, description = "What was recorded and what was refused", body = Accepted),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
         (status = 422, response = UnprocessableEntity),
+        (status = 500, response = InternalError),
     ),
 )]
 pub async fn results(
@@ -189,6 +195,8 @@ pub struct AgentList {
     responses(
         (status = 200, description = "Agents", body = AgentList),
         (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 500, response = InternalError),
     ),
 )]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<AgentList>, ApiError> {

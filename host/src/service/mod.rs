@@ -302,8 +302,7 @@ impl Service {
             status: config.status.clone(),
             status_pages: std::sync::RwLock::new(Arc::new(config.status_pages()?)),
             agents,
-            // Set with the listener's TLS (`[server] tls_cert_file`).
-            https: false,
+            https: config.server.tls_cert_file.is_some(),
         });
 
         // In a group, claims bring the sources they need instead.
