@@ -11,7 +11,8 @@
 //! store moves and grouped batches (`alerts`); silences;
 //! the status page's sessions (`sessions`); history scrubbing (`scrub`);
 //! `depends_on` on every source path (`depends`); response-time chart
-//! buckets (`chart`); the status page's bulk read of every source's key.
+//! buckets (`chart`); the status page's bulk read of every source's key;
+//! agents, their claims and each location's newest check (`agents`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,12 +25,16 @@ use sonde::store::sqlite::SqliteStore;
 use sonde::store::{Retention, Store, StoreError};
 use sonde_test_support::pgdb::TestDatabase;
 
+mod agents;
 mod alerts;
 mod chart;
 mod depends;
 mod group;
 mod scrub;
 
+use agents::{
+    agent_claims_have_one_holder_and_move_when_a_lease_runs_out, the_newest_check_of_each_location_is_found,
+};
 use alerts::{
     a_grouped_route_gathers_its_notifications_into_one_batch,
     the_alert_outbox_claims_in_order_leases_and_settles,
@@ -97,6 +102,8 @@ both_backends!(
     depends_on_round_trips_on_every_path,
     chart_points_gather_a_window_into_bounded_buckets,
     source_keys_match_the_listed_sources,
+    agent_claims_have_one_holder_and_move_when_a_lease_runs_out,
+    the_newest_check_of_each_location_is_found,
 );
 
 mod sessions;

@@ -21,6 +21,11 @@ accepted", and the edges the rules allow are drawn on purpose:
   becomes one naming fuzz.sh's file source `seeded` (org_acme's), or an
   empty one in any other organization; tests/e2e/api/depends.rs holds
   the rule itself.
+- A source's `locations` are among those granted to its organization
+  (DESIGN §10; otherwise a 422 at the field), which fuzz.sh's file grants
+  none of beyond `central`, and `min_locations_failed` is at most their
+  number: a drawn list that fits the document becomes `["central"]`, a
+  drawn quorum that fits it 1; tests/e2e/agents/tenancy.rs holds the rules.
 
 Only values that fit the document's grammar are moved, so a case drawn to
 break the document (negative) still breaks it.
@@ -41,6 +46,8 @@ SOURCE_OPERATIONS = {"POST /api/v1/sources/", "PUT /api/v1/sources/{source_id}"}
 # The document's source names (`depends_on` items), and its `maxItems`.
 NAME = re.compile(r"^[^/]*[^\s/][^/]*$")
 MAX_DEPENDS_ON = 100
+# The document's location names and list bounds.
+LOCATION = re.compile(r"^[a-z0-9._-]+$")
 # The source fuzz.sh's file defines, in this organization.
 SEEDED = ("org_acme", "seeded")
 
@@ -101,6 +108,12 @@ def fits_names(items):
     )
 
 
+def fits_locations(items):
+    return 1 <= len(items) <= 64 and all(
+        isinstance(n, str) and 1 <= len(n) <= 64 and LOCATION.match(n) for n in items
+    )
+
+
 @schemathesis.hook
 def map_body(context, body):
     if not isinstance(body, dict) or context.operation is None:
@@ -118,6 +131,12 @@ def map_body(context, body):
             organization = body.get("organization") or SEEDED[0]
             named = deps and organization == SEEDED[0] and body.get("name") != SEEDED[1]
             body["depends_on"] = [SEEDED[1]] if named else []
+        locations = body.get("locations")
+        if isinstance(locations, list) and fits_locations(locations):
+            body["locations"] = ["central"]
+        quorum = body.get("min_locations_failed")
+        if isinstance(quorum, int) and not isinstance(quorum, bool) and 1 <= quorum <= 64:
+            body["min_locations_failed"] = 1
         for field, (low, high) in BOUNDS.items():
             value = body.get(field)
             if isinstance(value, str) and GRAMMAR.match(value) and not low <= seconds(value) <= high:

@@ -15,6 +15,7 @@
 //!   by an agent inside it over HTTPS with the test's CA.
 //! - [`quorum`]: `central` and `site-a` disagree; `min_locations_failed`
 //!   decides, and only the combined outcome reaches routes and alerts.
+//! - [`replicas`]: two replicas on PostgreSQL, an agent polling each.
 //! - [`site`]: the namespace, its listener, and the service over HTTPS.
 
 mod away;
@@ -22,6 +23,7 @@ mod fallback;
 mod on_demand;
 mod quorum;
 mod reach;
+mod replicas;
 mod site;
 mod tenancy;
 

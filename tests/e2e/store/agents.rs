@@ -1,0 +1,121 @@
+//! Agents and their claims in the store (DESIGN §10), on both backends:
+//! one holder per (source, location); a lease that runs out hands the
+//! claim over; the service's fallback holds what no agent serves; on-demand
+//! requests ride on the claim; a source's placement round-trips; each
+//! location's newest check is found, never a combined one.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::json;
+use sonde::model::{CheckRecord, CheckStatus, Placement, SourceSpec, Trigger};
+use sonde::store::agents::{AgentSeen, Fallback};
+
+use super::{Backend, spec};
+
+pub async fn agent_claims_have_one_holder_and_move_when_a_lease_runs_out(b: Backend) {
+    let store = &b.store;
+    let placement = Placement::normalized(vec!["central".into(), "site-a".into()], 2).unwrap();
+    let source = store
+        .create_source(&SourceSpec { placement: placement.clone(), ..spec("a") }, &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_source(source.id).await.unwrap().unwrap().placement,
+        placement,
+        "placement round-trips"
+    );
+    assert!(spec("plain").placement.is_default());
+
+    let now = Utc::now();
+    let lease = Duration::from_secs(30);
+    assert_eq!(store.take_claim(source.id, "site-a", "one", now, lease).await.unwrap(), Some(None));
+    assert_eq!(store.take_claim(source.id, "site-a", "two", now, lease).await.unwrap(), None, "held by one");
+    assert_eq!(
+        store.take_claim(source.id, "site-a", "one", now, lease).await.unwrap(),
+        Some(None),
+        "renewed"
+    );
+    // Another location is another claim.
+    assert_eq!(store.take_claim(source.id, "site-b", "two", now, lease).await.unwrap(), Some(None));
+    assert!(store.holds_claim(source.id, "site-a", "one").await.unwrap());
+    assert!(!store.holds_claim(source.id, "site-a", "two").await.unwrap());
+    // The lease runs out: the next taker has it, and the old holder does not.
+    let later = now + chrono::Duration::seconds(31);
+    assert_eq!(store.take_claim(source.id, "site-a", "two", later, lease).await.unwrap(), Some(None));
+    assert!(!store.holds_claim(source.id, "site-a", "one").await.unwrap());
+    assert_eq!(store.take_claim(source.id, "site-a", "one", later, lease).await.unwrap(), None);
+
+    // An on-demand request rides on the claim until its result clears it.
+    let asked = uuid::Uuid::new_v4();
+    store.request_run(source.id, "site-a", asked).await.unwrap();
+    assert_eq!(store.take_claim(source.id, "site-a", "two", later, lease).await.unwrap(), Some(Some(asked)));
+    store.clear_run(source.id, "site-a", uuid::Uuid::new_v4()).await.unwrap();
+    assert_eq!(
+        store.take_claim(source.id, "site-a", "two", later, lease).await.unwrap(),
+        Some(Some(asked)),
+        "another id clears nothing"
+    );
+    store.clear_run(source.id, "site-a", asked).await.unwrap();
+    assert_eq!(store.take_claim(source.id, "site-a", "two", later, lease).await.unwrap(), Some(None));
+
+    // The fallback: a grace for a new claim, nothing while one is held,
+    // the claim once its lease ran out; an agent takes it back at once.
+    let c = store.create_source(&spec("c"), &json!({})).await.unwrap();
+    assert_eq!(store.fallback_claim(c.id, "site-a", now, lease, lease).await.unwrap(), Fallback::Grace);
+    assert_eq!(store.fallback_claim(c.id, "site-a", now, lease, lease).await.unwrap(), Fallback::Held);
+    assert_eq!(store.fallback_claim(c.id, "site-a", later, lease, lease).await.unwrap(), Fallback::Expired);
+    assert_eq!(store.fallback_claim(c.id, "site-a", later, lease, lease).await.unwrap(), Fallback::Held);
+    assert_eq!(
+        store.take_claim(c.id, "site-a", "one", later, lease).await.unwrap(),
+        Some(None),
+        "from the service"
+    );
+    assert_eq!(store.fallback_claim(c.id, "site-a", later, lease, lease).await.unwrap(), Fallback::Held);
+
+    // Agents as they polled.
+    let seen = |name: &str| AgentSeen {
+        location: "site-a".into(),
+        name: name.into(),
+        organization: None,
+        version: "1".into(),
+        checks_per_second: 0.5,
+        queue: 3,
+        dropped: 1,
+    };
+    store.agent_seen(&seen("two"), later).await.unwrap();
+    store.agent_seen(&seen("one"), now).await.unwrap();
+    store.agent_seen(&AgentSeen { queue: 0, ..seen("one") }, later).await.unwrap();
+    let agents = store.list_agents().await.unwrap();
+    assert_eq!(agents.iter().map(|a| a.seen.name.as_str()).collect::<Vec<_>>(), ["one", "two"]);
+    assert_eq!((agents[0].seen.queue, agents[0].seen.dropped), (0, 1));
+    assert!((agents[0].last_poll - later).num_milliseconds().abs() < 1);
+}
+
+pub async fn the_newest_check_of_each_location_is_found(b: Backend) {
+    let store = &b.store;
+    let source = store.create_source(&spec("a"), &json!({})).await.unwrap();
+    let check = |location: Option<&str>, status: CheckStatus, age_ms: i64| {
+        let mut c = CheckRecord::new(source.id, Trigger::Schedule, status);
+        c.location = location.map(String::from);
+        c.created_at = Utc::now() - chrono::Duration::milliseconds(age_ms);
+        c.reported_at = Some(c.created_at);
+        c
+    };
+    let rows = [
+        check(None, CheckStatus::Error, 3000),
+        check(None, CheckStatus::Ok, 2000),
+        check(Some("site-a"), CheckStatus::Timeout, 1500),
+        check(Some("combined"), CheckStatus::Ok, 100),
+        check(None, CheckStatus::Running, 50),
+    ];
+    for c in &rows {
+        store.insert_check(c).await.unwrap();
+    }
+    assert!(store.check_status(rows[2].id).await.unwrap() == Some(CheckStatus::Timeout));
+    assert!(store.check_status(uuid::Uuid::new_v4()).await.unwrap().is_none());
+    let mut newest = store.newest_by_location(source.id).await.unwrap();
+    newest.sort_by_key(|c| c.location.clone());
+    let got: Vec<_> = newest.iter().map(|c| (c.location.as_deref(), c.status)).collect();
+    assert_eq!(got, [(None, CheckStatus::Ok), (Some("site-a"), CheckStatus::Timeout)]);
+}
