@@ -13,7 +13,6 @@ use sonde_test_support::open_port;
 use sonde_test_support::pgdb::TestDatabase;
 
 use super::*;
-use crate::serve::wait_for;
 
 #[test]
 fn a_group_of_replicas_serves_agents_through_the_store() {

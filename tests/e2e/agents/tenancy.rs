@@ -141,6 +141,31 @@ fn an_agent_claims_only_its_location_and_its_organization() {
     );
     assert!(!metrics(ORG_A).contains("agent=\"bound\""));
     assert!(!metrics("").contains("sonde_agent_last_poll_timestamp_seconds{"));
+
+    // The status page lists them as the key sees them; a source's page
+    // says where it is checked.
+    use crate::session::{page, sign_in};
+    let rows = |key: &str| {
+        let body = page(&serve.base, Some(&sign_in(&serve.base, key))).body;
+        ["bound", "far", "free"]
+            .into_iter()
+            .filter(|n| body.contains(&format!("data-agent=\"{n}\"")))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(rows(ADMIN), ["bound", "far", "free"]);
+    assert_eq!(rows(ORG_A), ["free"]);
+    let id = source_id(&serve, ORG_A, "a-behind");
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let cookie = sign_in(&serve.base, ORG_A);
+    let source_page = agent
+        .get(format!("{}/sources/{id}", serve.base))
+        .header("cookie", &cookie)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(source_page.contains("data-location=\"site-a\""), "{source_page}");
 }
 
 #[test]

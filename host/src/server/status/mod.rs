@@ -227,6 +227,8 @@ pub async fn page(
         plugin_errors,
         organization: caller.organization().map(String::from),
         csrf: signed_in.csrf,
+        // The page still serves its list while the store is away.
+        agents: service.list_agents(caller.organization()).await.unwrap_or_default(),
     };
     html_with(StatusCode::OK, PAGE_CSP, view::status(&page), &[])
 }

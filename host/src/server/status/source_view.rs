@@ -70,6 +70,7 @@ pub fn render(p: &SourcePage) -> Markup {
                 @if let Some(c) = &p.last { (when(p.now, c.reported_at.unwrap_or(c.created_at))) } @else { span.muted { "never" } }
             }
             div.card { span.label { "Interval" } (humantime::format_duration(s.policy.interval)) }
+            (locations(p))
         }
         @if let Some(m) = p.last.as_ref().and_then(|c| c.message.as_deref()) { p.flash #last-message { (m) } }
         section.charts {
@@ -167,6 +168,27 @@ fn incidents(p: &SourcePage) -> Markup {
     }
 }
 
+/// Where the source is checked (DESIGN §10), each location's status in
+/// the newest combined check, and the quorum when there are several.
+fn locations(p: &SourcePage) -> Markup {
+    let placement = &p.source.placement;
+    let statuses = p.last.as_ref().and_then(|c| c.details.as_ref()).and_then(|d| d.get("locations"));
+    html! {
+        div.card #locations { span.label { "Locations" }
+            @for (i, l) in placement.locations.iter().enumerate() {
+                @if i > 0 { ", " }
+                @let status = statuses.and_then(|s| s.get(l)).and_then(|s| s.as_str());
+                span data-location=(l) class=(status.and_then(crate::model::CheckStatus::parse).map_or("", |s| status_class(Some(s)))) {
+                    (l) @if let Some(s) = status { " " (s) }
+                }
+            }
+            @if placement.locations.len() > 1 {
+                div.muted { "down when " (placement.min_locations_failed) " of " (placement.locations.len()) " fail" }
+            }
+        }
+    }
+}
+
 fn history(p: &SourcePage) -> Markup {
     let base = format!("/sources/{}", p.source.id);
     html! {
@@ -182,7 +204,10 @@ fn history(p: &SourcePage) -> Markup {
                             td { (c.trigger.as_str()) }
                             td.num { @if let Some(d) = c.duration_ms { (d) " ms" } }
                             td.message { @if let Some(m) = &c.message { (m) } @if let Some(x) = &c.extra { div.muted { (x) } } }
-                            td { @if let Some(r) = &c.replica { code { (r) } } }
+                            td {
+                                @if let Some(r) = &c.replica { code { (r) } }
+                                div.muted.location { (c.location.as_deref().unwrap_or(crate::model::CENTRAL)) }
+                            }
                         }
                     }
                     @if p.history.is_empty() { tr { td colspan="6" .muted { "No checks." } } }

@@ -56,6 +56,8 @@ pub struct Status {
     pub organization: Option<String>,
     /// The session's CSRF token, sent back by every form.
     pub csrf: String,
+    /// The private agents the key sees (DESIGN §10).
+    pub agents: Vec<crate::agent::proto::AgentOut>,
 }
 
 /// `refresh`: the page's period, with its script (and a meta refresh for
@@ -189,6 +191,27 @@ pub fn status(page: &Status) -> Markup {
                 (rows::body(listing))
             }
             (rows::pager(listing, &page.query, page.refresh_param))
+        }
+        @if !page.agents.is_empty() {
+            section {
+                h2 { "Agents" }
+                table #agents {
+                    thead { tr { th { "Agent" } th { "Location" } th { "Last poll" } th.num { "Checks/s" } th.num { "Queued" } th.num { "Dropped" } th { "Version" } } }
+                    tbody {
+                        @for a in &page.agents {
+                            tr.agent data-agent=(a.name) data-live=(a.live) {
+                                td { strong { (a.name) } @if let Some(o) = &a.organization { div.muted { (o) } } }
+                                td { (a.location) }
+                                td { span class=(if a.live { "s-ok" } else { "s-error" }) { (a.last_poll) } @if !a.live { div.muted { "silent for over a lease" } } }
+                                td.num { (format!("{:.2}", a.checks_per_second)) }
+                                td.num { (a.queue) }
+                                td.num { (a.dropped) }
+                                td { (a.version) }
+                            }
+                        }
+                    }
+                }
+            }
         }
         section {
             h2 { "Plugins" }
