@@ -25,6 +25,14 @@ use crate::model::{CheckRecord, CheckStatus, Source};
 use crate::runtime::{Cause, CheckReport, Status};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LocationLabels {
+    source: String,
+    organization: String,
+    r#type: String,
+    location: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AgentLabels {
     location: String,
     agent: String,
@@ -106,6 +114,9 @@ pub struct Snapshot {
     pub tls_not_after: HashMap<Uuid, DateTime<Utc>>,
     /// Agents the scrape may see: `(location, name, last poll)`.
     pub agents: Vec<(String, String, DateTime<Utc>)>,
+    /// Each location's newest finished check of the sources checked
+    /// elsewhere than `central` alone: `(source, location, status)`.
+    pub locations: Vec<(Source, String, CheckStatus)>,
 }
 
 pub struct Metrics {
@@ -132,6 +143,7 @@ pub struct Metrics {
     notifications_pending: Family<RouteLabels, Gauge>,
     source_down: Family<DownLabels, Gauge>,
     agent_last_poll: Family<AgentLabels, FloatGauge>,
+    location_status: Family<LocationLabels, Gauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -179,8 +191,15 @@ impl Metrics {
             notifications_pending: Family::default(),
             source_down: Family::default(),
             agent_last_poll: Family::default(),
+            location_status: Family::default(),
         };
         let r = &mut m.registry;
+        r.register(
+            "source_location_status",
+            "Status of the newest finished check per source and location, for sources checked from private \
+             locations (DESIGN §10): 0 OK, 1 TIMEOUT, 2 ERROR, 3 FAILED",
+            m.location_status.clone(),
+        );
         r.register_with_unit(
             "agent_last_poll_timestamp",
             "When each private agent last polled the service, Unix time (DESIGN §10)",
@@ -345,6 +364,16 @@ impl Metrics {
                     self.source_last.get_or_create(&labels).set(at.timestamp_millis() as f64 / 1000.0);
                 }
             }
+        }
+        self.location_status.clear();
+        for (source, location, status) in &snapshot.locations {
+            let labels = LocationLabels {
+                source: source.name.clone(),
+                organization: source.organization.clone(),
+                r#type: source.source_type.clone(),
+                location: location.clone(),
+            };
+            self.location_status.get_or_create(&labels).set(status_code(Some(*status)));
         }
         self.agent_last_poll.clear();
         for (location, agent, at) in &snapshot.agents {

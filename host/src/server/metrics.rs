@@ -63,7 +63,7 @@ pub async fn metrics(
         service.health_all().await.map_err(|_| ApiError::Unavailable("the store is unavailable"))?;
     let source_down = service.alert_views(&sources);
     let mut tls_not_after = std::collections::HashMap::new();
-    let sources = sources
+    let sources: Vec<(crate::model::Source, Option<crate::model::CheckRecord>)> = sources
         .into_iter()
         .map(|s| {
             let health = health.remove(&s.id).unwrap_or_default();
@@ -86,9 +86,23 @@ pub async fn metrics(
             .collect(),
         None => Vec::new(),
     };
+    // One read per source checked elsewhere than `central` alone.
+    let mut locations = Vec::new();
+    for (source, _) in sources.iter().filter(|(s, _)| !s.placement.is_default()) {
+        let newest = service
+            .store()
+            .newest_by_location(source.id)
+            .await
+            .map_err(|_| ApiError::Unavailable("the store is unavailable"))?;
+        for c in newest {
+            let location = c.location.unwrap_or_else(|| crate::model::CENTRAL.into());
+            locations.push((source.clone(), location, c.status));
+        }
+    }
     let (queued, running) = service.load();
     let snapshot = Snapshot {
         agents,
+        locations,
         sources,
         queued,
         running,

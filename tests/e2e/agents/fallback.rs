@@ -54,4 +54,15 @@ fn a_killed_agents_claims_move_and_with_none_left_the_location_errors() {
         })
     });
     assert!(second.logs().contains("agent started"));
+    // The location's own status, beside the source's.
+    let labels = "source=\"behind\",organization=\"org_a\",type=\"tcp\",location=\"site-a\"";
+    let text = ureq::get(format!("{}/metrics", serve.base))
+        .header("x-api-key", ADMIN)
+        .call()
+        .expect("metrics")
+        .body_mut()
+        .read_to_string()
+        .expect("text");
+    let line = format!("sonde_source_location_status{{{labels}}} 2");
+    assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
 }
