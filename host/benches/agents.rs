@@ -2,10 +2,10 @@
 //! loopback: `sonde serve` (SQLite) and one `sonde agent`, `tcp` sources
 //! against a local listener that accepts and closes.
 //!
-//! - **Carried.** `SOURCES` sources at `INTERVAL` in `site-a`: the checks
-//!   per second the service records from the one agent, the agent's CPU,
-//!   and the service's CPU per 1,000 agent-reported checks (from
-//!   `/proc/<pid>/stat`, user + system).
+//! - **Carried.** `SOURCES` sources at `INTERVAL`, in `site-a` and in
+//!   `central` alternately: the checks per second the service records
+//!   (from one agent, or run itself), the agent's CPU, and the service's
+//!   CPU per 1,000 checks (from `/proc/<pid>/stat`, user + system).
 //! - **Latency.** `PROBES` sources at 1 s, placed alternately in `central`
 //!   and `site-a` (rounds of `ROUND`, switched over the API): from a
 //!   check's start to the moment its result is readable at the service
@@ -117,13 +117,15 @@ fn head() -> String {
 /// service's history, by counting each source's checks).
 fn recorded(base: &str, ids: &[String]) -> usize {
     ids.iter()
-        .map(|id| call(base, "GET", &format!("/v1/sources/{id}/checks?limit=1000"), ADMIN, None)["checks"]
-            .as_array()
-            .map_or(0, Vec::len))
+        .map(|id| {
+            call(base, "GET", &format!("/v1/sources/{id}/checks?limit=1000"), ADMIN, None)["checks"]
+                .as_array()
+                .map_or(0, Vec::len)
+        })
         .sum()
 }
 
-fn carried(port: u16) {
+fn carried(port: u16, location: &str) {
     let dir = tempfile::tempdir().expect("tmp");
     let service_port = free_port();
     let mut toml = head();
@@ -131,7 +133,7 @@ fn carried(port: u16) {
         toml.push_str(&format!(
             "[[sources]]\nname = \"s{i:04}\"\norganization = \"org_bench\"\ntype = \"tcp\"\n\
              config = {{ host = \"127.0.0.1\", port = {port} }}\ninterval = \"{INTERVAL}\"\ntimeout = \"2s\"\n\
-             retries = 0\nlocations = [\"site-a\"]\n"
+             retries = 0\nlocations = [\"{location}\"]\n"
         ));
     }
     let mut service = start(dir.path(), service_port, &toml);
@@ -154,8 +156,8 @@ fn carried(port: u16) {
     let offered = SOURCES as f64 / humantime::parse_duration(INTERVAL).expect("interval").as_secs_f64();
     let checks = per_second * secs;
     println!(
-        "carried: {SOURCES} sources at {INTERVAL} ({offered:.0}/s offered): {per_second:.0} checks/s recorded from one \
-         agent; agent CPU {:.0}%; service CPU {:.0}%, {:.2} CPU-s per 1,000 agent-reported checks",
+        "carried in {location}: {SOURCES} sources at {INTERVAL} ({offered:.0}/s offered): {per_second:.0} checks/s \
+         recorded; agent CPU {:.0}%; service CPU {:.0}%, {:.2} service CPU-s per 1,000 checks",
         (a1 - a0) / secs * 100.0,
         (s1 - s0) / secs * 100.0,
         (s1 - s0) / checks * 1000.0,
@@ -181,7 +183,12 @@ fn latency(port: u16) {
                "interval": "1s", "timeout": "2s", "retries": 0, "locations": [location]})
     };
     let ids: Vec<String> = (0..PROBES)
-        .map(|i| call(&base, "POST", "/api/v1/sources", ORG, Some(body(i, "central")))["id"].as_str().unwrap().to_string())
+        .map(|i| {
+            call(&base, "POST", "/api/v1/sources", ORG, Some(body(i, "central")))["id"]
+                .as_str()
+                .expect("as set up")
+                .to_string()
+        })
         .collect();
     let mut seen = std::collections::HashSet::new();
     let mut samples: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
@@ -195,19 +202,26 @@ fn latency(port: u16) {
         let end = Instant::now() + ROUND;
         while Instant::now() < end {
             for id in &ids {
-                let newest = &call(&base, "GET", &format!("/v1/sources/{id}/checks?limit=3"), ADMIN, None)["checks"];
+                let newest =
+                    &call(&base, "GET", &format!("/v1/sources/{id}/checks?limit=3"), ADMIN, None)["checks"];
                 for c in newest.as_array().into_iter().flatten() {
                     let Some(check) = c["id"].as_str() else { continue };
-                    if c["status"] == "RUNNING" || c["status"] == "SCHEDULED" || !seen.insert(check.to_string()) {
+                    if c["status"] == "RUNNING"
+                        || c["status"] == "SCHEDULED"
+                        || !seen.insert(check.to_string())
+                    {
                         continue;
                     }
                     let here = if c["location"] == "central" { "central" } else { "site-a" };
                     if here != location {
                         continue;
                     }
-                    let started = chrono::DateTime::parse_from_rfc3339(c["started_at"].as_str().unwrap_or_default());
+                    let started =
+                        chrono::DateTime::parse_from_rfc3339(c["started_at"].as_str().unwrap_or_default());
                     if let Ok(started) = started {
-                        let ms = (chrono::Utc::now() - started.with_timezone(&chrono::Utc)).num_microseconds().unwrap_or(0);
+                        let ms = (chrono::Utc::now() - started.with_timezone(&chrono::Utc))
+                            .num_microseconds()
+                            .unwrap_or(0);
                         samples.entry(location).or_default().push(ms as f64 / 1000.0);
                     }
                 }
@@ -218,7 +232,9 @@ fn latency(port: u16) {
     for (location, v) in &mut samples {
         let n = v.len();
         let (p50, p95) = (percentile(v, 0.5), percentile(v, 0.95));
-        println!("latency {location}: start → readable at the service, {n} checks: median {p50:.0} ms, p95 {p95:.0} ms");
+        println!(
+            "latency {location}: start → readable at the service, {n} checks: median {p50:.0} ms, p95 {p95:.0} ms"
+        );
     }
     let _ = agent.kill();
     let _ = service.kill();
@@ -228,5 +244,8 @@ fn latency(port: u16) {
 fn main() {
     let port = listener();
     latency(port);
-    carried(port);
+    // The same sources run by the service itself and by one agent, alternating.
+    for location in ["central", "site-a", "central", "site-a"] {
+        carried(port, location);
+    }
 }

@@ -62,6 +62,7 @@ async fn fill(data: &std::path::Path, n: usize) {
                 state: if i % 97 == 0 { SourceState::Paused } else { SourceState::Active },
                 policy,
                 depends_on: Vec::new(),
+                placement: Default::default(),
             };
             (spec, json!({}))
         })

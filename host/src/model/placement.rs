@@ -89,13 +89,18 @@ mod tests {
 
     #[test]
     fn locations_are_checked_and_deduplicated() {
-        let p = Placement::normalized(vec!["site-a".into(), "central".into(), "site-a".into()], 2).unwrap();
+        let p = Placement::normalized(vec!["site-a".into(), "central".into(), "site-a".into()], 2)
+            .expect("fixture");
         assert_eq!(p.locations, ["site-a", "central"]);
         assert!(p.central() && p.has("site-a") && !p.has("site-b"));
-        assert!(Placement::normalized(vec![], 1).unwrap_err().contains("at least one"));
-        assert!(Placement::normalized(vec!["a".into()], 2).unwrap_err().contains("between 1 and"));
+        assert!(Placement::normalized(vec![], 1).expect_err("refused").contains("at least one"));
+        assert!(Placement::normalized(vec!["a".into()], 2).expect_err("refused").contains("between 1 and"));
         assert!(Placement::normalized(vec!["a".into()], 0).is_err());
-        assert!(Placement::normalized(vec!["Site A".into()], 1).unwrap_err().contains("not a location name"));
+        assert!(
+            Placement::normalized(vec!["Site A".into()], 1)
+                .expect_err("refused")
+                .contains("not a location name")
+        );
         assert!(Placement::default().is_default() && Placement::default().central());
     }
 }

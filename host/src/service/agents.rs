@@ -19,7 +19,7 @@ use crate::runtime::plugin::Origin;
 use crate::runtime::sandbox::egress::EgressWire;
 use crate::runtime::{Cause, CheckReport};
 use crate::store::StoreError;
-use crate::store::agents::{AgentSeen, Fallback};
+use crate::store::agents::{AgentSeen, ClaimRow, Fallback, SERVICE_HOLDER};
 
 /// What a refused result is told, whatever the reason (another
 /// organization's source, one never claimed, one deleted): no hint.
@@ -78,6 +78,39 @@ impl Agents {
     }
 }
 
+/// What a poll holds: sources and their on-demand requests, and how many
+/// more it could take.
+#[derive(Debug, Default)]
+struct Held {
+    sources: Vec<(Source, Option<uuid::Uuid>)>,
+    free: usize,
+}
+
+/// Changes when a held source, its definition (secrets included: a
+/// replace moves `updated_at`) or its on-demand request does, or the
+/// plugin, egress policy or CAs its check runs under; computed without
+/// reading secrets.
+fn digest(service: &Service, held: &[(Source, Option<uuid::Uuid>)]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut egress: std::collections::HashMap<&str, String> = Default::default();
+    for pem in &service.agents.ca_pems {
+        h.update(pem.as_bytes());
+    }
+    for (s, run_now) in held {
+        h.update(s.id.as_bytes());
+        h.update(s.updated_at.to_rfc3339().as_bytes());
+        h.update(run_now.map(|r| r.to_string()).unwrap_or_default().as_bytes());
+        h.update(service.ctx.registry.get(&s.source_type).map(|p| p.digest).unwrap_or_default().as_bytes());
+        let policy = egress.entry(s.organization.as_str()).or_insert_with(|| {
+            serde_json::to_string(&EgressWire::from(service.ctx.runtime.egress(&s.organization).as_ref()))
+                .unwrap_or_default()
+        });
+        h.update(policy.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
 /// Whether `key`'s agent may run `source`'s checks.
 fn serves(key: &AgentKey, grants: &Grants, source: &Source) -> bool {
     source.placement.has(&key.location)
@@ -90,23 +123,12 @@ impl Service {
         &self.agents
     }
 
-    /// A poll: records the agent, takes and renews its claims, and waits
-    /// (up to `poll_wait`) while they are what it already holds.
+    /// A poll: records the agent, renews its claims and takes free ones,
+    /// then waits (up to `poll_wait`) while they are what it already
+    /// holds. Waiting only reads: one read of the location's claims and of
+    /// the sources a second, whatever their number.
     pub async fn agent_poll(&self, key: &AgentKey, poll: &Poll) -> Result<Claims, StoreError> {
-        let deadline = tokio::time::Instant::now() + self.agents.config.poll_wait;
-        loop {
-            let claims = self.claims_once(key, poll).await?;
-            let now = tokio::time::Instant::now();
-            if poll.known.as_deref() != Some(claims.digest.as_str()) || now >= deadline {
-                return Ok(claims);
-            }
-            tokio::time::sleep((deadline - now).min(Duration::from_secs(1))).await;
-        }
-    }
-
-    async fn claims_once(&self, key: &AgentKey, poll: &Poll) -> Result<Claims, StoreError> {
         let store = &self.ctx.store;
-        let now = Utc::now();
         let seen = AgentSeen {
             location: key.location.clone(),
             name: poll.name.clone(),
@@ -120,28 +142,76 @@ impl Service {
             queue: poll.queue,
             dropped: poll.dropped,
         };
-        store.agent_seen(&seen, now).await?;
-        let grants = self.agents.grants();
+        store.agent_seen(&seen, Utc::now()).await?;
+        let deadline = tokio::time::Instant::now() + self.agents.config.poll_wait;
+        let mut held = self.hold(key, &poll.name, true).await?;
+        loop {
+            let digest = digest(self, &held.sources);
+            let now = tokio::time::Instant::now();
+            if poll.known.as_deref() != Some(digest.as_str()) || now >= deadline {
+                return self.claims(held.sources, digest).await;
+            }
+            tokio::time::sleep((deadline - now).min(Duration::from_secs(1))).await;
+            held = self.hold(key, &poll.name, false).await?;
+            if held.free > 0 {
+                // A source came free (new, or its holder's lease ran out).
+                held = self.hold(key, &poll.name, true).await?;
+            }
+        }
+    }
+
+    /// The sources `name` holds in its location, with their on-demand
+    /// requests; with `take`, its claims renewed and free ones taken
+    /// first, else how many it could take.
+    async fn hold(&self, key: &AgentKey, name: &str, take: bool) -> Result<Held, StoreError> {
+        let store = &self.ctx.store;
+        let now = Utc::now();
         let lease = self.agents.config.lease;
-        let mut claims = Vec::new();
+        if take {
+            store.renew_claims(&key.location, name, now, lease).await?;
+        }
+        let rows: std::collections::HashMap<uuid::Uuid, ClaimRow> =
+            store.location_claims(&key.location).await?.into_iter().map(|r| (r.source_id, r)).collect();
+        let grants = self.agents.grants();
+        let mut held = Held::default();
         for source in store.list_sources().await? {
             if source.state != SourceState::Active || !serves(key, &grants, &source) {
                 continue;
             }
-            if let Some(run_now) = store.take_claim(source.id, &key.location, &poll.name, now, lease).await?
-                && let Some(claim) = self.claim_of(&source, run_now).await?
-            {
+            match rows.get(&source.id) {
+                Some(r) if r.agent == name => {
+                    let run_now = r.run_now;
+                    held.sources.push((source, run_now));
+                }
+                Some(r) if r.agent != SERVICE_HOLDER && r.lease_until >= now => {}
+                _ if take => {
+                    if let Some(run_now) =
+                        store.take_claim(source.id, &key.location, name, now, lease).await?
+                    {
+                        held.sources.push((source, run_now));
+                    }
+                }
+                _ => held.free += 1,
+            }
+        }
+        Ok(held)
+    }
+
+    /// The answer to a poll: each held source with its secrets.
+    async fn claims(
+        &self,
+        held: Vec<(Source, Option<uuid::Uuid>)>,
+        digest: String,
+    ) -> Result<Claims, StoreError> {
+        let mut claims = Vec::with_capacity(held.len());
+        for (source, run_now) in &held {
+            if let Some(claim) = self.claim_of(source, *run_now).await? {
                 claims.push(claim);
             }
         }
-        let digest = {
-            use sha2::{Digest, Sha256};
-            let text = serde_json::to_vec(&claims).unwrap_or_default();
-            hex::encode(Sha256::digest(text))
-        };
         Ok(Claims {
             digest,
-            lease_ms: u64::try_from(lease.as_millis()).unwrap_or(u64::MAX),
+            lease_ms: u64::try_from(self.agents.config.lease.as_millis()).unwrap_or(u64::MAX),
             memory_mib: self.agents.memory_mib,
             claims,
         })
@@ -184,38 +254,51 @@ impl Service {
     ) -> Result<crate::agent::proto::Accepted, StoreError> {
         let mut out = crate::agent::proto::Accepted::default();
         let grants = self.agents.grants();
+        let store = &self.ctx.store;
+        // One read each of the location's claims and, for a large batch,
+        // of the sources, rather than one per result.
+        let claims: std::collections::HashMap<uuid::Uuid, ClaimRow> =
+            store.location_claims(&key.location).await?.into_iter().map(|r| (r.source_id, r)).collect();
+        let mut sources: std::collections::HashMap<uuid::Uuid, Source> = if batch.results.len() > 16 {
+            store.list_sources().await?.into_iter().map(|s| (s.id, s)).collect()
+        } else {
+            Default::default()
+        };
         for r in batch.results {
             let refuse = |reason: &str| Refused { check_id: r.check_id, reason: reason.into() };
             let Some(status) = CheckStatus::parse(&r.status).filter(|s| s.is_finished()) else {
                 out.refused.push(refuse("status must be one of OK, TIMEOUT, ERROR, FAILED"));
                 continue;
             };
-            let source = match self.ctx.store.get_source(r.source_id).await? {
-                Some(s) if serves(key, &grants, &s) => s,
-                _ => {
-                    out.refused.push(refuse(NOT_HELD));
-                    continue;
-                }
-            };
-            if !self.ctx.store.holds_claim(source.id, &key.location, &batch.name).await? {
+            if !sources.contains_key(&r.source_id)
+                && let Some(s) = store.get_source(r.source_id).await?
+            {
+                sources.insert(s.id, s);
+            }
+            let claim = claims.get(&r.source_id).filter(|c| c.agent == batch.name);
+            let (Some(source), Some(claim)) =
+                (sources.get(&r.source_id).filter(|s| serves(key, &grants, s)), claim)
+            else {
                 out.refused.push(refuse(NOT_HELD));
                 continue;
-            }
-            match self.ctx.store.check_status(r.check_id).await? {
+            };
+            match store.check_status(r.check_id).await? {
                 // Sent again: recorded the first time.
                 Some(stored) if stored.is_finished() => {}
                 // An on-demand check, stored as asked: finished now.
                 Some(_) => {
-                    let mut check = location_check(&source, &r, status, &key.location, &batch.name);
+                    let mut check = location_check(source, &r, status, &key.location, &batch.name);
                     check.trigger = Trigger::Manual;
-                    self.ctx.record_now(&source, &check, false).await?;
+                    self.ctx.record_now(source, &check, false).await?;
                 }
                 None => {
-                    let check = location_check(&source, &r, status, &key.location, &batch.name);
-                    self.ctx.record_now(&source, &check, true).await?;
+                    let check = location_check(source, &r, status, &key.location, &batch.name);
+                    self.ctx.record_now(source, &check, true).await?;
                 }
             }
-            self.ctx.store.clear_run(source.id, &key.location, r.check_id).await?;
+            if claim.run_now == Some(r.check_id) {
+                store.clear_run(source.id, &key.location, r.check_id).await?;
+            }
             out.accepted += 1;
         }
         Ok(out)

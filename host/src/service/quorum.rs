@@ -117,7 +117,7 @@ mod tests {
 
     fn source(locations: &[&str], min: u32) -> Source {
         let placement =
-            Placement::normalized(locations.iter().map(|l| l.to_string()).collect(), min).unwrap();
+            Placement::normalized(locations.iter().map(|l| l.to_string()).collect(), min).expect("fixture");
         Source { placement, ..Source::for_test("s", "org_a", "tcp") }
     }
 
@@ -135,19 +135,24 @@ mod tests {
         let a = at(&s, Some("site-a"), CheckStatus::Timeout, "slow");
         let b = at(&s, Some("site-b"), CheckStatus::Error, "refused");
         // One failing of three, quorum two: OK, with the failure said.
-        let c = combine(&s, &[ok.clone(), a.clone()], &a).unwrap();
+        let c = combine(&s, &[ok.clone(), a.clone()], &a).expect("fixture");
         assert_eq!(c.status, CheckStatus::Ok);
-        assert!(c.extra.as_deref().unwrap().contains("1 of 2 locations failing (site-a)"), "{:?}", c.extra);
+        assert!(
+            c.extra.as_deref().expect("fixture").contains("1 of 2 locations failing (site-a)"),
+            "{:?}",
+            c.extra
+        );
         assert_eq!(c.location.as_deref(), Some(COMBINED));
         // Two failing: down, as the worst (ERROR over TIMEOUT), named.
-        let c = combine(&s, &[ok, a, b.clone()], &b).unwrap();
+        let c = combine(&s, &[ok, a, b.clone()], &b).expect("fixture");
         assert_eq!((c.status, c.message.as_deref()), (CheckStatus::Error, Some("refused")));
-        assert!(c.extra.as_deref().unwrap().starts_with("location site-b: 2 of 3"), "{:?}", c.extra);
-        assert_eq!(c.details.unwrap()["locations"]["site-a"], "TIMEOUT");
+        assert!(c.extra.as_deref().expect("fixture").starts_with("location site-b: 2 of 3"), "{:?}", c.extra);
+        assert_eq!(c.details.expect("fixture")["locations"]["site-a"], "TIMEOUT");
         // Quorum one: any failure is down.
         let s1 = source(&["site-a", "site-b"], 1);
         let a = at(&s1, Some("site-a"), CheckStatus::Failed, "bad config");
-        let c = combine(&s1, &[a.clone(), at(&s1, Some("site-b"), CheckStatus::Ok, "")], &a).unwrap();
+        let c =
+            combine(&s1, &[a.clone(), at(&s1, Some("site-b"), CheckStatus::Ok, "")], &a).expect("fixture");
         assert_eq!(c.status, CheckStatus::Failed);
         // Nothing yet, nothing combined; a location not placed does not count.
         assert!(combine(&s1, &[], &a).is_none());

@@ -37,6 +37,15 @@ pub struct AgentRow {
     pub last_poll: DateTime<Utc>,
 }
 
+/// Who holds a (source, location), as a poll reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimRow {
+    pub source_id: Uuid,
+    pub agent: String,
+    pub lease_until: DateTime<Utc>,
+    pub run_now: Option<Uuid>,
+}
+
 /// What the service's fallback found for a (source, location).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fallback {
@@ -66,6 +75,17 @@ pub trait AgentStore: Send + Sync {
         now: DateTime<Utc>,
         lease: Duration,
     ) -> StoreResult<Option<Option<Uuid>>>;
+    /// Every claim in `location`, in one read.
+    async fn location_claims(&self, location: &str) -> StoreResult<Vec<ClaimRow>>;
+    /// Renews every claim `agent` holds in `location` until `now + lease`,
+    /// in one statement.
+    async fn renew_claims(
+        &self,
+        location: &str,
+        agent: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> StoreResult<()>;
     /// Asks `location` for an on-demand check of `source_id`, by the id its
     /// result will carry; whoever holds the claim, or takes it, runs it.
     async fn request_run(&self, source_id: Uuid, location: &str, check_id: Uuid) -> StoreResult<()>;

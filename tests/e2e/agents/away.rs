@@ -27,7 +27,9 @@ fn while_the_service_is_away_the_agent_checks_on_and_loses_nothing() {
     serve.kill9_and_restart_after(AWAY, |_| {});
     let back = Utc::now();
     let started = |c: &Value| {
-        DateTime::parse_from_rfc3339(c["started_at"].as_str().unwrap()).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(c["started_at"].as_str().expect("as set up"))
+            .expect("as set up")
+            .with_timezone(&Utc)
     };
     // Results of the whole outage arrive, up to one made after it.
     crate::serve::wait_for("the outage's results", Duration::from_secs(30), || {

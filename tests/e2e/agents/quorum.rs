@@ -48,7 +48,8 @@ fn min_locations_failed_decides_the_outcome_and_the_alerts() {
                 && h.iter().any(|c| c["location"] == "combined")
         });
     }
-    let newest_combined = |id: &str| history(id).into_iter().find(|c| c["location"] == "combined").unwrap();
+    let newest_combined =
+        |id: &str| history(id).into_iter().find(|c| c["location"] == "combined").expect("as set up");
     // Quorum 2: one failing location is not enough.
     let c = newest_combined(&two);
     assert_eq!(c["status"], "OK", "{c}");

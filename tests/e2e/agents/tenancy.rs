@@ -115,7 +115,7 @@ fn an_agent_claims_only_its_location_and_its_organization() {
             .as_array()
             .into_iter()
             .flatten()
-            .map(|a| a["name"].as_str().unwrap().to_string())
+            .map(|a| a["name"].as_str().expect("as set up").to_string())
             .collect();
         n.sort();
         n
@@ -132,7 +132,7 @@ fn an_agent_claims_only_its_location_and_its_organization() {
         if !key.is_empty() {
             req = req.header("x-api-key", key);
         }
-        req.call().unwrap().body_mut().read_to_string().unwrap()
+        req.call().expect("as set up").body_mut().read_to_string().expect("as set up")
     };
     let admin = metrics(ADMIN);
     assert!(
@@ -161,10 +161,10 @@ fn an_agent_claims_only_its_location_and_its_organization() {
         .get(format!("{}/sources/{id}", serve.base))
         .header("cookie", &cookie)
         .call()
-        .unwrap()
+        .expect("as set up")
         .body_mut()
         .read_to_string()
-        .unwrap();
+        .expect("as set up");
     assert!(source_page.contains("data-location=\"site-a\""), "{source_page}");
 }
 

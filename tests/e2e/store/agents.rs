@@ -15,13 +15,13 @@ use super::{Backend, spec};
 
 pub async fn agent_claims_have_one_holder_and_move_when_a_lease_runs_out(b: Backend) {
     let store = &b.store;
-    let placement = Placement::normalized(vec!["central".into(), "site-a".into()], 2).unwrap();
+    let placement = Placement::normalized(vec!["central".into(), "site-a".into()], 2).expect("as set up");
     let source = store
         .create_source(&SourceSpec { placement: placement.clone(), ..spec("a") }, &json!({}))
         .await
-        .unwrap();
+        .expect("as set up");
     assert_eq!(
-        store.get_source(source.id).await.unwrap().unwrap().placement,
+        store.get_source(source.id).await.expect("as set up").expect("as set up").placement,
         placement,
         "placement round-trips"
     );
@@ -29,49 +29,83 @@ pub async fn agent_claims_have_one_holder_and_move_when_a_lease_runs_out(b: Back
 
     let now = Utc::now();
     let lease = Duration::from_secs(30);
-    assert_eq!(store.take_claim(source.id, "site-a", "one", now, lease).await.unwrap(), Some(None));
-    assert_eq!(store.take_claim(source.id, "site-a", "two", now, lease).await.unwrap(), None, "held by one");
     assert_eq!(
-        store.take_claim(source.id, "site-a", "one", now, lease).await.unwrap(),
+        store.take_claim(source.id, "site-a", "one", now, lease).await.expect("as set up"),
+        Some(None)
+    );
+    assert_eq!(
+        store.take_claim(source.id, "site-a", "two", now, lease).await.expect("as set up"),
+        None,
+        "held by one"
+    );
+    assert_eq!(
+        store.take_claim(source.id, "site-a", "one", now, lease).await.expect("as set up"),
         Some(None),
         "renewed"
     );
     // Another location is another claim.
-    assert_eq!(store.take_claim(source.id, "site-b", "two", now, lease).await.unwrap(), Some(None));
-    assert!(store.holds_claim(source.id, "site-a", "one").await.unwrap());
-    assert!(!store.holds_claim(source.id, "site-a", "two").await.unwrap());
+    assert_eq!(
+        store.take_claim(source.id, "site-b", "two", now, lease).await.expect("as set up"),
+        Some(None)
+    );
+    assert!(store.holds_claim(source.id, "site-a", "one").await.expect("as set up"));
+    assert!(!store.holds_claim(source.id, "site-a", "two").await.expect("as set up"));
     // The lease runs out: the next taker has it, and the old holder does not.
     let later = now + chrono::Duration::seconds(31);
-    assert_eq!(store.take_claim(source.id, "site-a", "two", later, lease).await.unwrap(), Some(None));
-    assert!(!store.holds_claim(source.id, "site-a", "one").await.unwrap());
-    assert_eq!(store.take_claim(source.id, "site-a", "one", later, lease).await.unwrap(), None);
+    assert_eq!(
+        store.take_claim(source.id, "site-a", "two", later, lease).await.expect("as set up"),
+        Some(None)
+    );
+    assert!(!store.holds_claim(source.id, "site-a", "one").await.expect("as set up"));
+    assert_eq!(store.take_claim(source.id, "site-a", "one", later, lease).await.expect("as set up"), None);
 
     // An on-demand request rides on the claim until its result clears it.
     let asked = uuid::Uuid::new_v4();
-    store.request_run(source.id, "site-a", asked).await.unwrap();
-    assert_eq!(store.take_claim(source.id, "site-a", "two", later, lease).await.unwrap(), Some(Some(asked)));
-    store.clear_run(source.id, "site-a", uuid::Uuid::new_v4()).await.unwrap();
+    store.request_run(source.id, "site-a", asked).await.expect("as set up");
     assert_eq!(
-        store.take_claim(source.id, "site-a", "two", later, lease).await.unwrap(),
+        store.take_claim(source.id, "site-a", "two", later, lease).await.expect("as set up"),
+        Some(Some(asked))
+    );
+    store.clear_run(source.id, "site-a", uuid::Uuid::new_v4()).await.expect("as set up");
+    assert_eq!(
+        store.take_claim(source.id, "site-a", "two", later, lease).await.expect("as set up"),
         Some(Some(asked)),
         "another id clears nothing"
     );
-    store.clear_run(source.id, "site-a", asked).await.unwrap();
-    assert_eq!(store.take_claim(source.id, "site-a", "two", later, lease).await.unwrap(), Some(None));
+    store.clear_run(source.id, "site-a", asked).await.expect("as set up");
+    assert_eq!(
+        store.take_claim(source.id, "site-a", "two", later, lease).await.expect("as set up"),
+        Some(None)
+    );
 
     // The fallback: a grace for a new claim, nothing while one is held,
     // the claim once its lease ran out; an agent takes it back at once.
-    let c = store.create_source(&spec("c"), &json!({})).await.unwrap();
-    assert_eq!(store.fallback_claim(c.id, "site-a", now, lease, lease).await.unwrap(), Fallback::Grace);
-    assert_eq!(store.fallback_claim(c.id, "site-a", now, lease, lease).await.unwrap(), Fallback::Held);
-    assert_eq!(store.fallback_claim(c.id, "site-a", later, lease, lease).await.unwrap(), Fallback::Expired);
-    assert_eq!(store.fallback_claim(c.id, "site-a", later, lease, lease).await.unwrap(), Fallback::Held);
+    let c = store.create_source(&spec("c"), &json!({})).await.expect("as set up");
     assert_eq!(
-        store.take_claim(c.id, "site-a", "one", later, lease).await.unwrap(),
+        store.fallback_claim(c.id, "site-a", now, lease, lease).await.expect("as set up"),
+        Fallback::Grace
+    );
+    assert_eq!(
+        store.fallback_claim(c.id, "site-a", now, lease, lease).await.expect("as set up"),
+        Fallback::Held
+    );
+    assert_eq!(
+        store.fallback_claim(c.id, "site-a", later, lease, lease).await.expect("as set up"),
+        Fallback::Expired
+    );
+    assert_eq!(
+        store.fallback_claim(c.id, "site-a", later, lease, lease).await.expect("as set up"),
+        Fallback::Held
+    );
+    assert_eq!(
+        store.take_claim(c.id, "site-a", "one", later, lease).await.expect("as set up"),
         Some(None),
         "from the service"
     );
-    assert_eq!(store.fallback_claim(c.id, "site-a", later, lease, lease).await.unwrap(), Fallback::Held);
+    assert_eq!(
+        store.fallback_claim(c.id, "site-a", later, lease, lease).await.expect("as set up"),
+        Fallback::Held
+    );
 
     // Agents as they polled.
     let seen = |name: &str| AgentSeen {
@@ -83,10 +117,10 @@ pub async fn agent_claims_have_one_holder_and_move_when_a_lease_runs_out(b: Back
         queue: 3,
         dropped: 1,
     };
-    store.agent_seen(&seen("two"), later).await.unwrap();
-    store.agent_seen(&seen("one"), now).await.unwrap();
-    store.agent_seen(&AgentSeen { queue: 0, ..seen("one") }, later).await.unwrap();
-    let agents = store.list_agents().await.unwrap();
+    store.agent_seen(&seen("two"), later).await.expect("as set up");
+    store.agent_seen(&seen("one"), now).await.expect("as set up");
+    store.agent_seen(&AgentSeen { queue: 0, ..seen("one") }, later).await.expect("as set up");
+    let agents = store.list_agents().await.expect("as set up");
     assert_eq!(agents.iter().map(|a| a.seen.name.as_str()).collect::<Vec<_>>(), ["one", "two"]);
     assert_eq!((agents[0].seen.queue, agents[0].seen.dropped), (0, 1));
     assert!((agents[0].last_poll - later).num_milliseconds().abs() < 1);
@@ -94,7 +128,7 @@ pub async fn agent_claims_have_one_holder_and_move_when_a_lease_runs_out(b: Back
 
 pub async fn the_newest_check_of_each_location_is_found(b: Backend) {
     let store = &b.store;
-    let source = store.create_source(&spec("a"), &json!({})).await.unwrap();
+    let source = store.create_source(&spec("a"), &json!({})).await.expect("as set up");
     let check = |location: Option<&str>, status: CheckStatus, age_ms: i64| {
         let mut c = CheckRecord::new(source.id, Trigger::Schedule, status);
         c.location = location.map(String::from);
@@ -110,11 +144,11 @@ pub async fn the_newest_check_of_each_location_is_found(b: Backend) {
         check(None, CheckStatus::Running, 50),
     ];
     for c in &rows {
-        store.insert_check(c).await.unwrap();
+        store.insert_check(c).await.expect("as set up");
     }
-    assert!(store.check_status(rows[2].id).await.unwrap() == Some(CheckStatus::Timeout));
-    assert!(store.check_status(uuid::Uuid::new_v4()).await.unwrap().is_none());
-    let mut newest = store.newest_by_location(source.id).await.unwrap();
+    assert!(store.check_status(rows[2].id).await.expect("as set up") == Some(CheckStatus::Timeout));
+    assert!(store.check_status(uuid::Uuid::new_v4()).await.expect("as set up").is_none());
+    let mut newest = store.newest_by_location(source.id).await.expect("as set up");
     newest.sort_by_key(|c| c.location.clone());
     let got: Vec<_> = newest.iter().map(|c| (c.location.as_deref(), c.status)).collect();
     assert_eq!(got, [(None, CheckStatus::Ok), (Some("site-a"), CheckStatus::Timeout)]);

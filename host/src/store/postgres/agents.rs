@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::PgStore;
 use super::rows::{CHECK_COLUMNS, backend, check_from_row};
-use crate::store::agents::{AgentRow, AgentSeen, AgentStore, Fallback, SERVICE_HOLDER, after};
+use crate::store::agents::{AgentRow, AgentSeen, AgentStore, ClaimRow, Fallback, SERVICE_HOLDER, after};
 use crate::store::{StoreResult, int};
 
 #[async_trait::async_trait]
@@ -158,6 +158,43 @@ impl AgentStore for PgStore {
                 Ok(crate::model::CheckStatus::parse(&status))
             }
         }
+    }
+
+    async fn location_claims(&self, location: &str) -> StoreResult<Vec<ClaimRow>> {
+        let rows = sqlx::query(
+            "SELECT source_id, agent, lease_until, run_now FROM agent_claims WHERE location = $1",
+        )
+        .bind(location)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                Ok(ClaimRow {
+                    source_id: r.try_get("source_id").map_err(backend)?,
+                    agent: r.try_get("agent").map_err(backend)?,
+                    lease_until: r.try_get("lease_until").map_err(backend)?,
+                    run_now: r.try_get("run_now").map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn renew_claims(
+        &self,
+        location: &str,
+        agent: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE agent_claims SET lease_until = $1 WHERE location = $2 AND agent = $3")
+            .bind(after(now, lease))
+            .bind(location)
+            .bind(agent)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 
     async fn request_run(&self, source_id: Uuid, location: &str, check_id: Uuid) -> StoreResult<()> {

@@ -38,7 +38,7 @@ fn bind_definition<'q>(
         .bind(i32::try_from(spec.policy.retries).unwrap_or(i32::MAX))
         .bind(ms(spec.policy.retry_interval))
         .bind(sqlx::types::Json(&spec.depends_on))
-        .bind((!spec.placement.is_default()).then(|| sqlx::types::Json(&spec.placement)))
+        .bind((!spec.placement.is_default()).then_some(sqlx::types::Json(&spec.placement)))
 }
 
 /// Inserts (or, with `upsert`, updates by name) a source, its secrets and

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::SqliteStore;
 use super::rows::{CHECK_COLUMNS, backend, check_from_row, parse_ts, parse_uuid, ts};
-use crate::store::agents::{AgentRow, AgentSeen, AgentStore, Fallback, SERVICE_HOLDER, after};
+use crate::store::agents::{AgentRow, AgentSeen, AgentStore, ClaimRow, Fallback, SERVICE_HOLDER, after};
 use crate::store::{StoreResult, int};
 
 #[async_trait::async_trait]
@@ -164,6 +164,47 @@ impl AgentStore for SqliteStore {
                 Ok(crate::model::CheckStatus::parse(&status))
             }
         }
+    }
+
+    async fn location_claims(&self, location: &str) -> StoreResult<Vec<ClaimRow>> {
+        let rows =
+            sqlx::query("SELECT source_id, agent, lease_until, run_now FROM agent_claims WHERE location = ?")
+                .bind(location)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                Ok(ClaimRow {
+                    source_id: parse_uuid(&r.try_get::<String, _>("source_id").map_err(backend)?)?,
+                    agent: r.try_get("agent").map_err(backend)?,
+                    lease_until: parse_ts(&r.try_get::<String, _>("lease_until").map_err(backend)?)?,
+                    run_now: r
+                        .try_get::<Option<String>, _>("run_now")
+                        .map_err(backend)?
+                        .as_deref()
+                        .map(parse_uuid)
+                        .transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn renew_claims(
+        &self,
+        location: &str,
+        agent: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE agent_claims SET lease_until = ? WHERE location = ? AND agent = ?")
+            .bind(ts(after(now, lease)))
+            .bind(location)
+            .bind(agent)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 
     async fn request_run(&self, source_id: Uuid, location: &str, check_id: Uuid) -> StoreResult<()> {
