@@ -135,7 +135,8 @@ def map_body(context, body):
         if isinstance(locations, list) and fits_locations(locations):
             body["locations"] = ["central"]
         quorum = body.get("min_locations_failed")
-        if isinstance(quorum, int) and not isinstance(quorum, bool) and 1 <= quorum <= 64:
+        whole = isinstance(quorum, (int, float)) and not isinstance(quorum, bool) and float(quorum).is_integer()
+        if whole and 1 <= quorum <= 64:
             body["min_locations_failed"] = 1
         for field, (low, high) in BOUNDS.items():
             value = body.get(field)

@@ -16,6 +16,8 @@
 //! - [`quorum`]: `central` and `site-a` disagree; `min_locations_failed`
 //!   decides, and only the combined outcome reaches routes and alerts.
 //! - [`replicas`]: two replicas on PostgreSQL, an agent polling each.
+//! - [`secrets`]: a source's password reaches the agent in its claim and
+//!   nowhere else: not its logs, not its disk, not the API.
 //! - [`site`]: the namespace, its listener, and the service over HTTPS.
 
 mod away;
@@ -24,6 +26,7 @@ mod on_demand;
 mod quorum;
 mod reach;
 mod replicas;
+mod secrets;
 mod site;
 mod tenancy;
 
@@ -83,6 +86,9 @@ impl Agent {
     pub fn start(server: &str, location: &str, name: &str, key: &str, extra: &[&str], wrap: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = dir.path().join("agent.log");
+        // Its working directory, which must stay empty: nothing on disk.
+        let work = dir.path().join("work");
+        std::fs::create_dir_all(&work).expect("work dir");
         let file = std::fs::File::create(&log).expect("log");
         let bin = env!("CARGO_BIN_EXE_sonde");
         let mut command = match wrap.split_first() {
@@ -96,6 +102,8 @@ impl Agent {
         command
             .args(["agent", "--server", server, "--location", location, "--name", name])
             .args(extra)
+            .current_dir(&work)
+            .env("HOME", &work)
             .env("SONDE_AGENT_KEY", key)
             .env("SONDE_LOG", "info,sonde=debug")
             .stdout(Stdio::null())
@@ -106,6 +114,13 @@ impl Agent {
 
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// What the agent wrote in its working directory and home.
+    pub fn written(&self) -> Vec<PathBuf> {
+        std::fs::read_dir(self._dir.path().join("work"))
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default()
     }
 
     /// SIGKILL: the agent gets no chance to say goodbye.

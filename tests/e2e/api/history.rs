@@ -7,12 +7,13 @@ use serde_json::{Value, json};
 
 use super::{ACME, ADMIN, Api, OTHER, assert_422, assert_refused, keys};
 
-const FIELDS: [&str; 11] = [
+const FIELDS: [&str; 12] = [
     "attempts",
     "created_at",
     "duration_ms",
     "extra",
     "id",
+    "location",
     "message",
     "replica",
     "reported_at",

@@ -69,7 +69,9 @@ pub struct SourceBody {
     #[schema(schema_with = locations)]
     pub locations: Option<Vec<String>>,
     /// How many of its locations must see it failing for it to be down.
-    #[schema(minimum = 1, maximum = 64)]
+    /// `2` and `2.0` alike, as JSON Schema counts both whole.
+    #[serde(default, deserialize_with = "whole::optional")]
+    #[schema(minimum = 1, maximum = 64, examples(1))]
     pub min_locations_failed: Option<u32>,
 }
 
@@ -123,6 +125,9 @@ fn locations() -> utoipa::openapi::schema::Array {
         .items(name)
         .min_items(Some(1))
         .max_items(Some(64))
+        // Granted to every organization: an example a client (or fuzzer)
+        // may send as given.
+        .examples([serde_json::json!(["central"])])
         .description(Some(
             "Where the source's checks run: `central` (the service's own replicas, always granted) and private \
              locations served by agents, each granted to the organization by the operator (`[[locations]]`); \
