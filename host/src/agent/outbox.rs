@@ -143,3 +143,46 @@ pub async fn send_loop(service: Arc<Service>, outbox: Arc<Outbox>, name: String)
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(n: u64) -> AgentResult {
+        let now = chrono::Utc::now();
+        AgentResult {
+            check_id: uuid::Uuid::from_u64_pair(0, n),
+            source_id: uuid::Uuid::nil(),
+            status: "OK".into(),
+            attempts: 1,
+            message: None,
+            extra: None,
+            details: None,
+            items: None,
+            started_at: now,
+            reported_at: now,
+            duration_ms: n,
+        }
+    }
+
+    /// Past the bound the oldest go, counted; what is sent leaves in order
+    /// and only once the service answered for it.
+    #[test]
+    fn the_bound_drops_the_oldest_and_counts_them() {
+        let outbox = Outbox::new(3);
+        for n in 0..5 {
+            outbox.push(result(n));
+        }
+        assert_eq!((outbox.len(), outbox.dropped()), (3, 2));
+        let batch = outbox.peek();
+        assert_eq!(batch.iter().map(|r| r.duration_ms).collect::<Vec<_>>(), [2, 3, 4]);
+        // Two more finish while the batch is on its way: two more drops,
+        // the batch's own oldest among them.
+        outbox.push(result(5));
+        outbox.push(result(6));
+        assert_eq!(outbox.dropped(), 4);
+        outbox.settle(&batch);
+        assert_eq!(outbox.peek().iter().map(|r| r.duration_ms).collect::<Vec<_>>(), [5, 6]);
+        assert!(outbox.rate() > 0.0);
+    }
+}
