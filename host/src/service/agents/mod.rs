@@ -1,25 +1,33 @@
 //! Private agents, the service's side (DESIGN §10): agent keys and the
 //! locations granted to organizations, polls that take and renew claims
-//! through the store, results recorded as the location's checks, the
-//! plugins agents fetch by digest, and the fallback that records ERROR
-//! "no agent for location X" for a location with no live agent.
+//! through the store, and the plugins agents fetch by digest.
+//!
+//! # Layout
+//! - [`results`]: batches of results, recorded as the location's checks.
+//! - [`on_demand`]: an on-demand check in every location, waited for.
+//! - [`fallback`]: ERROR "no agent for location X" where no agent lives.
 
-use std::sync::{Arc, RwLock};
+mod fallback;
+mod on_demand;
+mod results;
+
+pub(super) use fallback::spawn_fallback;
+
+use std::sync::RwLock;
 use std::time::Duration;
 
 use chrono::Utc;
 use subtle::ConstantTimeEq;
 
-use super::{Ctx, Service};
-use crate::agent::proto::{AgentOut, AgentResult, Claim, Claims, Poll, Refused, Results};
+use super::Service;
+use crate::agent::proto::{AgentOut, Claim, Claims, Poll};
 use crate::config::{AgentKey, AgentsConfig, Config, ConfigError, Grants};
-use crate::model::{CENTRAL, CheckRecord, CheckStatus, Source, SourceState, Trigger};
+use crate::model::{Source, SourceState};
 use crate::report::rfc3339;
 use crate::runtime::plugin::Origin;
 use crate::runtime::sandbox::egress::EgressWire;
-use crate::runtime::{Cause, CheckReport};
 use crate::store::StoreError;
-use crate::store::agents::{AgentSeen, ClaimRow, Fallback, SERVICE_HOLDER};
+use crate::store::agents::{AgentSeen, ClaimRow, SERVICE_HOLDER};
 
 /// What a refused result is told, whatever the reason (another
 /// organization's source, one never claimed, one deleted): no hint.
@@ -245,65 +253,6 @@ impl Service {
         }))
     }
 
-    /// Records a batch, in order: each result of a source this agent holds
-    /// the claim on (even past its lease, as long as nobody took it since).
-    pub async fn agent_results(
-        &self,
-        key: &AgentKey,
-        batch: Results,
-    ) -> Result<crate::agent::proto::Accepted, StoreError> {
-        let mut out = crate::agent::proto::Accepted::default();
-        let grants = self.agents.grants();
-        let store = &self.ctx.store;
-        // One read each of the location's claims and, for a large batch,
-        // of the sources, rather than one per result.
-        let claims: std::collections::HashMap<uuid::Uuid, ClaimRow> =
-            store.location_claims(&key.location).await?.into_iter().map(|r| (r.source_id, r)).collect();
-        let mut sources: std::collections::HashMap<uuid::Uuid, Source> = if batch.results.len() > 16 {
-            store.list_sources().await?.into_iter().map(|s| (s.id, s)).collect()
-        } else {
-            Default::default()
-        };
-        for r in batch.results {
-            let refuse = |reason: &str| Refused { check_id: r.check_id, reason: reason.into() };
-            let Some(status) = CheckStatus::parse(&r.status).filter(|s| s.is_finished()) else {
-                out.refused.push(refuse("status must be one of OK, TIMEOUT, ERROR, FAILED"));
-                continue;
-            };
-            if !sources.contains_key(&r.source_id)
-                && let Some(s) = store.get_source(r.source_id).await?
-            {
-                sources.insert(s.id, s);
-            }
-            let claim = claims.get(&r.source_id).filter(|c| c.agent == batch.name);
-            let (Some(source), Some(claim)) =
-                (sources.get(&r.source_id).filter(|s| serves(key, &grants, s)), claim)
-            else {
-                out.refused.push(refuse(NOT_HELD));
-                continue;
-            };
-            match store.check_status(r.check_id).await? {
-                // Sent again: recorded the first time.
-                Some(stored) if stored.is_finished() => {}
-                // An on-demand check, stored as asked: finished now.
-                Some(_) => {
-                    let mut check = location_check(source, &r, status, &key.location, &batch.name);
-                    check.trigger = Trigger::Manual;
-                    self.ctx.record_now(source, &check, false).await?;
-                }
-                None => {
-                    let check = location_check(source, &r, status, &key.location, &batch.name);
-                    self.ctx.record_now(source, &check, true).await?;
-                }
-            }
-            if claim.run_now == Some(r.check_id) {
-                store.clear_run(source.id, &key.location, r.check_id).await?;
-            }
-            out.accepted += 1;
-        }
-        Ok(out)
-    }
-
     /// The bytes of a loaded plugin by hex SHA-256, read again and checked
     /// (a file may have changed since it was loaded).
     pub async fn plugin_bytes(&self, sha256: &str) -> Option<Vec<u8>> {
@@ -347,182 +296,4 @@ impl Service {
             })
             .collect())
     }
-}
-
-impl Service {
-    /// An on-demand check in every location of `source`, waited for: the
-    /// combined outcome once each location has reported since it was
-    /// asked, or TIMEOUT naming those that did not within the source's
-    /// whole budget (attempts, retry pauses, a poll and a lease).
-    pub(super) async fn check_everywhere(&self, source: &Source) -> CheckReport {
-        let asked = match self.request_check(source).await {
-            Ok(c) => c,
-            Err(e) => {
-                return CheckReport::error(Cause::Host, "the store is unavailable", Some(e.to_string()));
-            }
-        };
-        let p = source.policy;
-        let budget = p.timeout * (p.retries + 1) + p.retry_interval * p.retries + self.agents.config.lease;
-        let deadline = tokio::time::Instant::now() + budget;
-        loop {
-            let newest = self.ctx.store.newest_by_location(source.id).await.unwrap_or_default();
-            let waiting: Vec<&String> = source
-                .placement
-                .locations
-                .iter()
-                .filter(|l| {
-                    !newest.iter().any(|c| {
-                        // The asked check itself, or a later one (stored
-                        // times are whole microseconds: no `>=` on them).
-                        c.location.as_deref().unwrap_or(CENTRAL) == l.as_str()
-                            && (c.id == asked.id || c.created_at > asked.created_at)
-                    })
-                })
-                .collect();
-            if waiting.is_empty() {
-                // The combined check follows the last part by a moment.
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                return match self.health(source.id).await {
-                    Ok(h) => h.last.as_ref().map(report_of).unwrap_or_else(|| CheckReport::timeout(budget)),
-                    Err(e) => {
-                        CheckReport::error(Cause::Host, "the store is unavailable", Some(e.to_string()))
-                    }
-                };
-            }
-            if tokio::time::Instant::now() >= deadline {
-                let names: Vec<&str> = waiting.iter().map(|l| l.as_str()).collect();
-                let mut report = CheckReport::timeout(budget);
-                report.message = Some(format!(
-                    "no result from location {} within {}",
-                    names.join(", "),
-                    humantime::format_duration(budget)
-                ));
-                return report;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-}
-
-/// A stored check as the report an on-demand caller reads.
-fn report_of(c: &CheckRecord) -> CheckReport {
-    let status = c.status.outcome().unwrap_or(crate::runtime::Status::Error);
-    let cause = match status {
-        crate::runtime::Status::Ok => Cause::Healthy,
-        crate::runtime::Status::Timeout => Cause::Deadline,
-        crate::runtime::Status::Failed => Cause::InvalidConfig,
-        crate::runtime::Status::Error => Cause::Unhealthy,
-    };
-    let mut report = CheckReport::error(cause, "", c.extra.clone());
-    report.status = status;
-    report.message = c.message.clone();
-    report.details = c.details.clone();
-    report.items = c.items;
-    report.started_at = c.started_at.unwrap_or(c.created_at);
-    report.duration = Duration::from_millis(c.duration_ms.unwrap_or(0));
-    report
-}
-
-fn location_check(
-    source: &Source,
-    r: &AgentResult,
-    status: CheckStatus,
-    location: &str,
-    agent: &str,
-) -> CheckRecord {
-    let mut check = CheckRecord::new(source.id, Trigger::Schedule, status);
-    check.id = r.check_id;
-    check.attempts = r.attempts;
-    check.message = r.message.clone();
-    check.extra = r.extra.clone();
-    check.details = r.details.clone();
-    check.items = r.items;
-    check.created_at = r.started_at;
-    check.started_at = Some(r.started_at);
-    check.reported_at = Some(r.reported_at);
-    check.duration_ms = Some(r.duration_ms);
-    check.replica = Some(agent.to_string());
-    check.location = Some(location.to_string());
-    check
-}
-
-impl Ctx {
-    /// Stores a finished check of an agent's or the fallback's (`insert`,
-    /// or an on-demand one stored as asked), with its alert decisions and
-    /// the source's combined outcome, and waits for the store: a result
-    /// the agent is told was accepted is durable.
-    pub(super) async fn record_now(
-        &self,
-        source: &Source,
-        check: &CheckRecord,
-        insert: bool,
-    ) -> Result<(), StoreError> {
-        let write = self.store.record_check(source, check, insert, self.alerts.as_ref()).await?;
-        crate::alerts::publish(&self.alerts, &self.metrics, std::slice::from_ref(&write));
-        let health = self.store.group().is_none().then_some(self.health.as_ref());
-        if check.is_part_of(source) {
-            if let Some(health) = health {
-                health.end(check);
-            }
-            super::quorum::record(self.store.as_ref(), &self.alerts, &self.metrics, health, source, check)
-                .await?;
-        } else if let Some(health) = health {
-            health.finish(source, check);
-        }
-        Ok(())
-    }
-}
-
-/// Every `lease / 3`: each location of each active source with no live
-/// agent to serve it is held by the service, and once a lease has passed
-/// so, its result is ERROR "no agent for location X", once per interval.
-pub(super) fn spawn_fallback(ctx: Arc<Ctx>, agents: Arc<Agents>) {
-    let config = agents.config;
-    tokio::spawn(async move {
-        let every = (config.lease / 3).max(Duration::from_millis(200));
-        loop {
-            tokio::time::sleep(every).await;
-            // No private location declared: nothing to look for.
-            if agents.grants().names().len() < 2 {
-                continue;
-            }
-            if let Err(e) = fallback_once(&ctx, config.lease).await {
-                tracing::debug!(error = %e, "agent fallback skipped: the store did not answer");
-            }
-        }
-    });
-}
-
-async fn fallback_once(ctx: &Ctx, lease: Duration) -> Result<(), StoreError> {
-    let now = Utc::now();
-    let live_after = now - chrono::Duration::from_std(lease).unwrap_or_default();
-    let live: Vec<_> =
-        ctx.store.list_agents().await?.into_iter().filter(|a| a.last_poll > live_after).collect();
-    for source in ctx.store.list_sources().await? {
-        if source.state != SourceState::Active {
-            continue;
-        }
-        for location in source.placement.locations.iter().filter(|l| *l != CENTRAL) {
-            let served = live.iter().any(|a| {
-                a.seen.location == *location
-                    && a.seen.organization.as_deref().is_none_or(|o| o == source.organization)
-            });
-            if served {
-                continue;
-            }
-            let hold = source.policy.interval.max(lease);
-            if ctx.store.fallback_claim(source.id, location, now, lease, hold).await? == Fallback::Expired {
-                let mut check = CheckRecord::new(source.id, Trigger::Schedule, CheckStatus::Error);
-                check.started_at = Some(now);
-                check.reported_at = Some(now);
-                check.duration_ms = Some(0);
-                check.message = Some(format!("no agent for location {location}"));
-                check.replica = Some(ctx.replica.clone());
-                check.location = Some(location.clone());
-                tracing::warn!(source = %source.name, location = %location, "no agent for location");
-                ctx.record_now(&source, &check, true).await?;
-            }
-        }
-    }
-    Ok(())
 }
