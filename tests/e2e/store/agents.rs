@@ -2,7 +2,8 @@
 //! one holder per (source, location); a lease that runs out hands the
 //! claim over; the service's fallback holds what no agent serves; on-demand
 //! requests ride on the claim; a source's placement round-trips; each
-//! location's newest check is found, never a combined one.
+//! location's newest check is found, never a combined one; uptime and
+//! charts of a source with combined checks read those alone.
 
 use std::time::Duration;
 
@@ -152,4 +153,21 @@ pub async fn the_newest_check_of_each_location_is_found(b: Backend) {
     newest.sort_by_key(|c| c.location.clone());
     let got: Vec<_> = newest.iter().map(|c| (c.location.as_deref(), c.status)).collect();
     assert_eq!(got, [(None, CheckStatus::Ok), (Some("site-a"), CheckStatus::Timeout)]);
+
+    // A source with combined checks: its uptime and chart are theirs alone
+    // (one here, OK), not its locations' (three more, two failed).
+    let since = Utc::now() - chrono::Duration::hours(1);
+    let counts = store.outcome_counts(source.id, since).await.expect("counts");
+    assert_eq!((counts.finished, counts.ok), (1, 1), "{counts:?}");
+    let points = store.chart_points(source.id, since, Utc::now(), 60).await.expect("chart");
+    assert_eq!(points.iter().map(|p| p.status).collect::<Vec<_>>(), [CheckStatus::Ok]);
+    // One without: every finished check counts, wherever it ran.
+    let single = store.create_source(&spec("single"), &json!({})).await.expect("source");
+    for (location, status) in [(None, CheckStatus::Ok), (Some("site-a"), CheckStatus::Error)] {
+        let mut c = CheckRecord::new(single.id, Trigger::Schedule, status);
+        c.location = location.map(String::from);
+        store.insert_check(&c).await.expect("check");
+    }
+    let counts = store.outcome_counts(single.id, since).await.expect("counts");
+    assert_eq!((counts.finished, counts.ok), (2, 1), "{counts:?}");
 }

@@ -22,7 +22,9 @@ pub(super) async fn chart(
          (SELECT created_at, duration_ms, status, \
             FLOOR((EXTRACT(EPOCH FROM created_at)::float8 - $1::float8) / $2::float8)::bigint AS bucket \
           FROM checks WHERE source_id = $3 AND created_at >= $4 AND created_at <= $5 \
-            AND status NOT IN ('SCHEDULED', 'RUNNING')) AS b \
+            AND status NOT IN ('SCHEDULED', 'RUNNING') \
+            AND (location = 'combined' OR NOT EXISTS \
+              (SELECT 1 FROM checks c2 WHERE c2.source_id = $3 AND c2.location = 'combined'))) AS b \
          GROUP BY bucket ORDER BY bucket",
     )
     .bind(since.timestamp() as f64)

@@ -178,7 +178,9 @@ pub(super) async fn outcome_counts(
 ) -> StoreResult<OutcomeCounts> {
     let row = sqlx::query(
         "SELECT COUNT(*) AS finished, COUNT(*) FILTER (WHERE status = 'OK') AS ok FROM checks \
-         WHERE source_id = $1 AND created_at >= $2 AND status NOT IN ('SCHEDULED', 'RUNNING')",
+         WHERE source_id = $1 AND created_at >= $2 AND status NOT IN ('SCHEDULED', 'RUNNING') \
+         AND (location = 'combined' OR NOT EXISTS \
+           (SELECT 1 FROM checks c2 WHERE c2.source_id = $1 AND c2.location = 'combined'))",
     )
     .bind(source_id)
     .bind(since)

@@ -26,7 +26,9 @@ impl SqliteStore {
              (SELECT created_at, duration_ms, status, \
                 (CAST(strftime('%s', created_at) AS INTEGER) - ?) / ? AS bucket \
               FROM checks WHERE source_id = ? AND created_at >= ? AND created_at <= ? \
-                AND status NOT IN ('SCHEDULED', 'RUNNING')) \
+                AND status NOT IN ('SCHEDULED', 'RUNNING') \
+                AND (location = 'combined' OR NOT EXISTS \
+                  (SELECT 1 FROM checks c2 WHERE c2.source_id = ? AND c2.location = 'combined'))) \
              GROUP BY bucket ORDER BY bucket",
         )
         .bind(since.timestamp())
@@ -34,6 +36,7 @@ impl SqliteStore {
         .bind(source_id.to_string())
         .bind(ts(since))
         .bind(ts(until))
+        .bind(source_id.to_string())
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;

@@ -336,10 +336,13 @@ impl Store for SqliteStore {
     async fn outcome_counts(&self, source_id: Uuid, since: DateTime<Utc>) -> StoreResult<OutcomeCounts> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS finished, COALESCE(SUM(status = 'OK'), 0) AS ok FROM checks \
-             WHERE source_id = ? AND created_at >= ? AND status NOT IN ('SCHEDULED', 'RUNNING')",
+             WHERE source_id = ? AND created_at >= ? AND status NOT IN ('SCHEDULED', 'RUNNING') \
+             AND (location = 'combined' OR NOT EXISTS \
+               (SELECT 1 FROM checks c2 WHERE c2.source_id = ? AND c2.location = 'combined'))",
         )
         .bind(source_id.to_string())
         .bind(ts(since))
+        .bind(source_id.to_string())
         .fetch_one(&self.pool)
         .await
         .map_err(backend)?;
