@@ -32,7 +32,8 @@ pub enum SetupError {
 pub struct Service {
     client: Client,
     base: String,
-    auth: [(&'static str, String); 1],
+    /// `Bearer <key>`: never logged (no `Debug` of it below).
+    authorization: String,
 }
 
 impl std::fmt::Debug for Service {
@@ -76,7 +77,7 @@ impl Service {
         }
         let client = Client::new(&anchors).map_err(|e| SetupError::Server(format!("TLS: {e}")))?;
         let base = server.trim_end_matches('/').to_string();
-        Ok(Self { client, base, auth: [("authorization", format!("Bearer {key}"))] })
+        Ok(Self { client, base, authorization: format!("Bearer {key}") })
     }
 
     async fn call(
@@ -89,7 +90,7 @@ impl Service {
     ) -> Result<bytes::Bytes, CallError> {
         let url: http::Uri =
             format!("{}{path}", self.base).parse().map_err(|e| CallError::Protocol(format!("{e}")))?;
-        let mut headers = vec![self.auth[0].clone()];
+        let mut headers = vec![("authorization", self.authorization.clone())];
         if body.is_some() {
             headers.push(("content-type", "application/json".into()));
         }

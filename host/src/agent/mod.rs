@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use crate::runtime::{Plugin, Runtime, RuntimeConfig};
 use outbox::Outbox;
-use proto::{Claim, Poll, Results};
+use proto::{Claim, Poll};
 
 /// `sonde agent`'s options.
 #[derive(Debug, Clone)]
@@ -156,10 +156,11 @@ fn same(a: &Claim, b: &Claim) -> bool {
     plain(a) == plain(b)
 }
 
-/// The sandbox, under the limits and CAs the service's first answer gives.
+/// The sandbox, under the limits and CAs the service's first answer gives
+/// (they are the service's start-up settings, the same in every answer).
 fn sandbox(claims: &proto::Claims) -> Result<Runtime, AgentError> {
     let mut certs = Vec::new();
-    for pem in claims.claims.first().map(|c| c.ca_pems.as_slice()).unwrap_or_default() {
+    for pem in &claims.ca_pems {
         certs.extend(crate::runtime::sandbox::tls::policy::certs(pem, "ca").unwrap_or_default());
     }
     let roots = crate::runtime::sandbox::tls::verifier::anchors(certs).unwrap_or_default();
@@ -176,9 +177,4 @@ async fn fetch(service: &client::Service, rt: &Runtime, sha256: &str) -> Result<
     rt.load(crate::runtime::plugin::Origin::BuiltIn(format!("sha256:{sha256}")), &bytes)
         .await
         .map_err(|e| e.to_string())
-}
-
-/// A batch for [`outbox::send_loop`].
-pub(crate) fn batch(name: &str, results: Vec<proto::AgentResult>) -> Results {
-    Results { name: name.to_string(), results }
 }

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::client::{CallError, Service};
-use super::proto::{AgentResult, MAX_BATCH};
+use super::proto::{AgentResult, MAX_BATCH, Results};
 
 /// The bounded queue of results, and the recent rate of checks.
 #[derive(Debug)]
@@ -96,10 +96,15 @@ impl Outbox {
     }
 
     /// Removes the results the service answered for (those dropped
-    /// meanwhile are already gone).
-    fn settle(&self, sent: &[AgentResult]) {
+    /// meanwhile are already gone); with `lost`, counts them as dropped.
+    fn settle(&self, sent: &[AgentResult], lost: bool) {
         let ids: std::collections::HashSet<_> = sent.iter().map(|r| r.check_id).collect();
-        self.lock().queue.retain(|r| !ids.contains(&r.check_id));
+        let mut inner = self.lock();
+        let before = inner.queue.len();
+        inner.queue.retain(|r| !ids.contains(&r.check_id));
+        if lost {
+            inner.dropped += (before - inner.queue.len()) as u64;
+        }
     }
 }
 
@@ -119,20 +124,22 @@ pub async fn send_loop(service: Arc<Service>, outbox: Arc<Outbox>, name: String)
                 wait = Duration::from_secs(1);
                 break;
             }
-            match service.report(&super::batch(&name, batch.clone())).await {
+            let results = Results { name: name.clone(), results: batch.clone() };
+            match service.report(&results).await {
                 Ok(answer) => {
                     for r in &answer.refused {
                         tracing::warn!(check = %r.check_id, reason = %r.reason, "result refused");
                     }
-                    outbox.settle(&batch);
+                    outbox.settle(&batch, false);
                     wait = Duration::from_secs(1);
                 }
                 Err(CallError::Status { status, detail })
                     if (400..500).contains(&status) && status != 429 =>
                 {
-                    // The service will never take this batch: keep going.
+                    // The service will never take this batch: keep going,
+                    // and say so in `dropped`.
                     tracing::error!(status, detail = %detail, results = batch.len(), "batch refused; dropped");
-                    outbox.settle(&batch);
+                    outbox.settle(&batch, true);
                 }
                 Err(e) => {
                     tracing::debug!(error = %e, waiting = outbox.len(), "results not sent yet");
@@ -181,8 +188,11 @@ mod tests {
         outbox.push(result(5));
         outbox.push(result(6));
         assert_eq!(outbox.dropped(), 4);
-        outbox.settle(&batch);
+        outbox.settle(&batch, false);
         assert_eq!(outbox.peek().iter().map(|r| r.duration_ms).collect::<Vec<_>>(), [5, 6]);
         assert!(outbox.rate() > 0.0);
+        // A batch the service will never take is dropped, and counted.
+        outbox.settle(&outbox.peek(), true);
+        assert_eq!((outbox.len(), outbox.dropped()), (0, 6));
     }
 }

@@ -53,6 +53,9 @@ pub struct Claims {
     pub lease_ms: u64,
     /// Linear memory one check may use (`[checks] memory_mib`).
     pub memory_mib: u64,
+    /// PEM CAs every check trusts beside the web PKI (`[tls] ca_files`):
+    /// the service's, for every source alike.
+    pub ca_pems: Vec<String>,
     pub claims: Vec<Claim>,
 }
 
@@ -77,8 +80,6 @@ pub struct Claim {
     /// The egress policy of the source's organization.
     #[schema(value_type = Object)]
     pub egress: EgressWire,
-    /// PEM CAs every check trusts beside the web PKI (`[tls] ca_files`).
-    pub ca_pems: Vec<String>,
     /// An on-demand check asked of this location: run it now, and report
     /// it under this id.
     #[serde(default)]

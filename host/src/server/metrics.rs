@@ -75,14 +75,11 @@ pub async fn metrics(
         .collect();
     let agents = match agents_of {
         Some(org) => service
-            .list_agents(org.as_deref())
+            .visible_agents(org.as_deref())
             .await
             .map_err(|_| ApiError::Unavailable("the store is unavailable"))?
             .into_iter()
-            .filter_map(|a| {
-                let at = chrono::DateTime::parse_from_rfc3339(&a.last_poll).ok()?.with_timezone(&chrono::Utc);
-                Some((a.location, a.name, at))
-            })
+            .map(|a| (a.seen.location, a.seen.name, a.last_poll))
             .collect(),
         None => Vec::new(),
     };

@@ -91,9 +91,6 @@ pub trait AgentStore: Send + Sync {
     async fn request_run(&self, source_id: Uuid, location: &str, check_id: Uuid) -> StoreResult<()>;
     /// The on-demand check `check_id` arrived: no longer asked.
     async fn clear_run(&self, source_id: Uuid, location: &str, check_id: Uuid) -> StoreResult<()>;
-    /// Whether `agent` holds the claim (its lease may have run out, as long
-    /// as nobody took it since).
-    async fn holds_claim(&self, source_id: Uuid, location: &str, agent: &str) -> StoreResult<bool>;
     /// The service's side of a claim no live agent serves; see [`Fallback`].
     /// `hold` is how long the service keeps an expired claim (the source's
     /// interval), `lease` the grace of a new one.

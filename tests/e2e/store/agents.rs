@@ -49,15 +49,14 @@ pub async fn agent_claims_have_one_holder_and_move_when_a_lease_runs_out(b: Back
         store.take_claim(source.id, "site-b", "two", now, lease).await.expect("as set up"),
         Some(None)
     );
-    assert!(store.holds_claim(source.id, "site-a", "one").await.expect("as set up"));
-    assert!(!store.holds_claim(source.id, "site-a", "two").await.expect("as set up"));
+    assert_eq!(holder(store, source.id, "site-a").await.as_deref(), Some("one"));
     // The lease runs out: the next taker has it, and the old holder does not.
     let later = now + chrono::Duration::seconds(31);
     assert_eq!(
         store.take_claim(source.id, "site-a", "two", later, lease).await.expect("as set up"),
         Some(None)
     );
-    assert!(!store.holds_claim(source.id, "site-a", "one").await.expect("as set up"));
+    assert_eq!(holder(store, source.id, "site-a").await.as_deref(), Some("two"), "no longer one's");
     assert_eq!(store.take_claim(source.id, "site-a", "one", later, lease).await.expect("as set up"), None);
 
     // An on-demand request rides on the claim until its result clears it.
@@ -125,6 +124,16 @@ pub async fn agent_claims_have_one_holder_and_move_when_a_lease_runs_out(b: Back
     assert_eq!(agents.iter().map(|a| a.seen.name.as_str()).collect::<Vec<_>>(), ["one", "two"]);
     assert_eq!((agents[0].seen.queue, agents[0].seen.dropped), (0, 1));
     assert!((agents[0].last_poll - later).num_milliseconds().abs() < 1);
+}
+
+/// Who holds the claim on `source` in `location`, as a poll reads it.
+async fn holder(
+    store: &std::sync::Arc<dyn sonde::store::Store>,
+    source: uuid::Uuid,
+    location: &str,
+) -> Option<String> {
+    let claims = store.location_claims(location).await.expect("claims");
+    claims.into_iter().find(|c| c.source_id == source).map(|c| c.agent)
 }
 
 pub async fn the_newest_check_of_each_location_is_found(b: Backend) {

@@ -27,7 +27,7 @@ use crate::report::rfc3339;
 use crate::runtime::plugin::Origin;
 use crate::runtime::sandbox::egress::EgressWire;
 use crate::store::StoreError;
-use crate::store::agents::{AgentSeen, ClaimRow, SERVICE_HOLDER};
+use crate::store::agents::{AgentRow, AgentSeen, ClaimRow, SERVICE_HOLDER};
 
 /// What a refused result is told, whatever the reason (another
 /// organization's source, one never claimed, one deleted): no hint.
@@ -96,15 +96,12 @@ struct Held {
 
 /// Changes when a held source, its definition (secrets included: a
 /// replace moves `updated_at`) or its on-demand request does, or the
-/// plugin, egress policy or CAs its check runs under; computed without
-/// reading secrets.
+/// plugin or egress policy its check runs under; computed without reading
+/// secrets.
 fn digest(service: &Service, held: &[(Source, Option<uuid::Uuid>)]) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     let mut egress: std::collections::HashMap<&str, String> = Default::default();
-    for pem in &service.agents.ca_pems {
-        h.update(pem.as_bytes());
-    }
     for (s, run_now) in held {
         h.update(s.id.as_bytes());
         h.update(s.updated_at.to_rfc3339().as_bytes());
@@ -221,6 +218,7 @@ impl Service {
             digest,
             lease_ms: u64::try_from(self.agents.config.lease.as_millis()).unwrap_or(u64::MAX),
             memory_mib: self.agents.memory_mib,
+            ca_pems: self.agents.ca_pems.clone(),
             claims,
         })
     }
@@ -248,7 +246,6 @@ impl Service {
             retries: source.policy.retries,
             retry_interval_ms: ms(source.policy.retry_interval),
             egress: EgressWire::from(egress.as_ref()),
-            ca_pems: self.agents.ca_pems.clone(),
             run_now,
         }))
     }
@@ -267,22 +264,12 @@ impl Service {
     /// Agents as `GET /v1/agents` lists them: an organization's key sees
     /// its own agents and those of locations granted to it.
     pub async fn list_agents(&self, organization: Option<&str>) -> Result<Vec<AgentOut>, StoreError> {
-        let grants = self.agents.grants();
         let live_after =
             Utc::now() - chrono::Duration::from_std(self.agents.config.lease).unwrap_or_default();
         Ok(self
-            .ctx
-            .store
-            .list_agents()
+            .visible_agents(organization)
             .await?
             .into_iter()
-            .filter(|a| match organization {
-                None => true,
-                Some(org) => match &a.seen.organization {
-                    Some(bound) => bound == org,
-                    None => grants.allows(org, &a.seen.location),
-                },
-            })
             .map(|a| AgentOut {
                 live: a.last_poll > live_after,
                 last_poll: rfc3339(a.last_poll),
@@ -295,5 +282,18 @@ impl Service {
                 dropped: a.seen.dropped,
             })
             .collect())
+    }
+
+    /// The agents an organization's key sees (those bound to it, and the
+    /// unbound ones of locations granted to it); every one for `None`.
+    pub async fn visible_agents(&self, organization: Option<&str>) -> Result<Vec<AgentRow>, StoreError> {
+        let grants = self.agents.grants();
+        let mut agents = self.ctx.store.list_agents().await?;
+        agents.retain(|a| match (organization, &a.seen.organization) {
+            (None, _) => true,
+            (Some(org), Some(bound)) => bound == org,
+            (Some(org), None) => grants.allows(org, &a.seen.location),
+        });
+        Ok(agents)
     }
 }

@@ -68,18 +68,6 @@ impl AgentStore for PgStore {
         }
     }
 
-    async fn holds_claim(&self, source_id: Uuid, location: &str, agent: &str) -> StoreResult<bool> {
-        let row =
-            sqlx::query("SELECT 1 FROM agent_claims WHERE source_id = $1 AND location = $2 AND agent = $3")
-                .bind(source_id)
-                .bind(location)
-                .bind(agent)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?;
-        Ok(row.is_some())
-    }
-
     async fn fallback_claim(
         &self,
         source_id: Uuid,

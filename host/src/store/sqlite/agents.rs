@@ -73,18 +73,6 @@ impl AgentStore for SqliteStore {
         }
     }
 
-    async fn holds_claim(&self, source_id: Uuid, location: &str, agent: &str) -> StoreResult<bool> {
-        let row =
-            sqlx::query("SELECT 1 FROM agent_claims WHERE source_id = ? AND location = ? AND agent = ?")
-                .bind(source_id.to_string())
-                .bind(location)
-                .bind(agent)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?;
-        Ok(row.is_some())
-    }
-
     async fn fallback_claim(
         &self,
         source_id: Uuid,
